@@ -1,0 +1,1 @@
+"""Step activities: one module per step kind, plus a registry of user activities by name."""

@@ -1,0 +1,3 @@
+"""ferryman: a self-hosted durable workflow orchestrator on Temporal."""
+
+__version__ = "0.1.0"

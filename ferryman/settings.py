@@ -1,0 +1,86 @@
+"""Configuration from environment variables, built once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IDEMPOTENCY_WINDOW_HOURS = 24
+
+
+class Settings(BaseSettings):
+    """Every knob of ferryman; each field reads `FERRYMAN_<NAME>` unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRYMAN_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Path(".ferryman")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    task_queue: str = "ferryman"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    bootstrap_api_key: str | None = None
+    bootstrap_project: str = "default"
+
+    activity_modules: list[str] = Field(default_factory=list)
+    workflows_dir: Path | None = None
+
+    max_body_bytes: int = 2 * 1024 * 1024
+    input_limit_bytes: int = 256 * 1024
+    step_output_limit_bytes: int = 256 * 1024
+    memo_summary_limit_bytes: int = 2 * 1024
+    max_steps: int = 100
+
+    retention_days: int = 30
+    graceful_shutdown_secs: float = 30.0
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    @field_validator("activity_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        # Accept the natural shell form `a.b,c.d` as well as a JSON list.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.retention_days * 24 < IDEMPOTENCY_WINDOW_HOURS:
+            raise ValueError(
+                "FERRYMAN_RETENTION_DAYS must keep executions at least as long as the "
+                f"{IDEMPOTENCY_WINDOW_HOURS} h idempotency window"
+            )
+        if self.input_limit_bytes >= self.max_body_bytes:
+            raise ValueError("FERRYMAN_INPUT_LIMIT_BYTES must be below FERRYMAN_MAX_BODY_BYTES")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """`DATABASE_URL`, or a SQLite file in the data directory."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ferryman.db').resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the async driver for the plain URLs people paste (`postgresql://`, `sqlite://`)."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,261 @@
+"""The workflow definition document (API.md, "Workflow definitions") and its validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator, SchemaError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ferryman.workflows.templating import TemplateError, referenced_steps, template_strings
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+STEP_ID = r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$"
+StepKind = Literal["activity", "http", "transform", "sleep", "wait", "llm", "workflow"]
+SUPPORTED_KINDS = frozenset({"activity", "http", "transform", "sleep", "wait"})
+NOT_YET_SUPPORTED = frozenset({"llm", "workflow"})
+
+
+class DefinitionError(ValueError):
+    """A definition that cannot run; `step` names the step at fault when there is one."""
+
+    def __init__(self, message: str, step: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class RetryPolicy(BaseModel):
+    """Retries driven by the workflow: exact backoff on durable timers, one event per attempt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    backoff: Literal["exponential", "linear", "fixed"] = "exponential"
+    initial_delay_secs: float = Field(default=1.0, ge=0, le=86_400)
+    max_delay_secs: float = Field(default=300.0, ge=0, le=7 * 86_400)
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before `attempt` (2 is the first retry)."""
+        retry = attempt - 1
+        if self.backoff == "fixed":
+            delay = self.initial_delay_secs
+        elif self.backoff == "linear":
+            delay = self.initial_delay_secs * retry
+        else:
+            delay = self.initial_delay_secs * 2 ** (retry - 1)
+        return min(delay, self.max_delay_secs)
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout_secs: float = Field(default=300.0, gt=0, le=7 * 86_400)
+
+
+class Step(BaseModel):
+    """One node of the DAG."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=STEP_ID)
+    kind: str
+    name: str | None = None
+    activity: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    if_: str | bool | None = Field(default=None, alias="if")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    retry: RetryPolicy | None = None
+    timeout_secs: float | None = Field(default=None, gt=0, le=7 * 86_400)
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+
+class WorkflowDefinition(BaseModel):
+    """A versioned, declarative workflow: steps, an optional input schema and an output."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "greet",
+                    "name": "Greeting",
+                    "input_schema": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}},
+                    },
+                    "steps": [
+                        {
+                            "id": "hello",
+                            "kind": "transform",
+                            "with": {"value": "Hello {{ input.name }}"},
+                        },
+                        {"id": "pause", "kind": "sleep", "with": {"seconds": 1}},
+                        {
+                            "id": "shout",
+                            "kind": "transform",
+                            "depends_on": ["hello", "pause"],
+                            "with": {"value": "{{ steps.hello.output | upper }}"},
+                        },
+                    ],
+                    "output": "{{ steps.shout.output }}",
+                }
+            ]
+        },
+    )
+
+    id: str | None = Field(default=None, pattern=SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    steps: list[Step] = Field(min_length=1)
+    output: Any = None
+
+    @field_validator("input_schema")
+    @classmethod
+    def _schema_is_valid(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is not None:
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as err:
+                raise ValueError(f"input_schema is not a valid JSON Schema: {err.message}") from err
+        return schema
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> WorkflowDefinition:
+        check_definition(self)
+        return self
+
+    def step(self, step_id: str) -> Step:
+        return next(step for step in self.steps if step.id == step_id)
+
+    def retry_for(self, step: Step) -> RetryPolicy:
+        return step.retry or self.defaults.retry
+
+    def timeout_for(self, step: Step) -> float:
+        return step.timeout_secs or self.defaults.timeout_secs
+
+    def activity_names(self) -> set[str]:
+        return {step.activity for step in self.steps if step.kind == "activity" and step.activity}
+
+    def wait_signals(self) -> set[str]:
+        return {str(step.with_.get("signal")) for step in self.steps if step.kind == "wait"}
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63]
+    return slug or "workflow"
+
+
+def check_definition(definition: WorkflowDefinition) -> None:
+    """Everything pydantic cannot see: kinds, references, cycles and templates."""
+    ids = [step.id for step in definition.steps]
+    seen: set[str] = set()
+    for step in definition.steps:
+        if step.id in seen:
+            raise DefinitionError(f"step {step.id!r} is defined more than once", step.id)
+        seen.add(step.id)
+    for step in definition.steps:
+        _check_kind(step)
+        for dependency in step.depends_on:
+            if dependency not in seen:
+                raise DefinitionError(
+                    f"step {step.id!r} depends on {dependency!r}, which is not a step", step.id
+                )
+    order = topological_order(definition)
+    ancestors = _ancestors(definition, order)
+    for step in definition.steps:
+        for text in _step_templates(step):
+            _check_template(text, allowed=ancestors[step.id], step=step.id)
+    for text in template_strings(definition.output):
+        _check_template(text, allowed=set(ids), step=None)
+
+
+def _check_kind(step: Step) -> None:
+    if step.kind in NOT_YET_SUPPORTED:
+        raise DefinitionError(
+            f"step {step.id!r} has kind {step.kind!r}, which this version of ferryman does not "
+            f"run yet; use one of {', '.join(sorted(SUPPORTED_KINDS))}",
+            step.id,
+        )
+    if step.kind not in SUPPORTED_KINDS:
+        raise DefinitionError(
+            f"step {step.id!r} has unknown kind {step.kind!r}; use one of "
+            f"{', '.join(sorted(SUPPORTED_KINDS))}",
+            step.id,
+        )
+    if step.kind == "activity" and not step.activity:
+        raise DefinitionError(f"step {step.id!r} of kind 'activity' needs `activity`", step.id)
+    if step.kind != "activity" and step.activity:
+        raise DefinitionError(
+            f"step {step.id!r} names an activity but has kind {step.kind!r}", step.id
+        )
+    required = {"http": "url", "transform": "value", "sleep": "seconds", "wait": "signal"}
+    if step.kind in required and required[step.kind] not in step.with_:
+        raise DefinitionError(
+            f"step {step.id!r} of kind {step.kind!r} needs `with.{required[step.kind]}`", step.id
+        )
+    if step.kind == "wait" and not isinstance(step.with_.get("signal"), str):
+        raise DefinitionError(f"step {step.id!r}: `with.signal` must be a name", step.id)
+
+
+def _step_templates(step: Step) -> Iterable[str]:
+    yield from template_strings(step.with_)
+    if isinstance(step.if_, str):
+        # `if` is an expression; a bare expression is accepted as well as `{{ ... }}`.
+        yield step.if_ if "{{" in step.if_ else "{{ " + step.if_ + " }}"
+
+
+def _check_template(text: str, allowed: set[str], step: str | None) -> None:
+    where = f"step {step!r}" if step else "the workflow output"
+    try:
+        used = referenced_steps(text)
+    except TemplateError as err:
+        raise DefinitionError(f"{where}: {err}", step) from err
+    outside = used - allowed
+    if outside:
+        names = ", ".join(sorted(outside))
+        raise DefinitionError(
+            f"{where} reads steps.{names}, which is not upstream of it "
+            "(add it to depends_on, directly or through another step)",
+            step,
+        )
+
+
+def topological_order(definition: WorkflowDefinition) -> list[str]:
+    """Kahn's algorithm; a leftover step proves a cycle and is named."""
+    remaining = {step.id: set(step.depends_on) for step in definition.steps}
+    order: list[str] = []
+    while remaining:
+        ready = sorted(step for step, deps in remaining.items() if not deps)
+        if not ready:
+            cycle = sorted(remaining)[0]
+            raise DefinitionError(
+                f"step {cycle!r} is part of a cycle in depends_on "
+                f"({', '.join(sorted(remaining))})",
+                cycle,
+            )
+        for step in ready:
+            del remaining[step]
+            order.append(step)
+        for deps in remaining.values():
+            deps.difference_update(ready)
+    return order
+
+
+def _ancestors(definition: WorkflowDefinition, order: list[str]) -> dict[str, set[str]]:
+    by_id = {step.id: step for step in definition.steps}
+    ancestors: dict[str, set[str]] = {}
+    for step_id in order:
+        found: set[str] = set()
+        for dependency in by_id[step_id].depends_on:
+            found |= {dependency} | ancestors[dependency]
+        ancestors[step_id] = found
+    return ancestors

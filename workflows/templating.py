@@ -1,0 +1,128 @@
+"""Jinja2 templates rendered deterministically in a sandbox.
+
+Workflow code replays, so the environment has no randomness or time: the `random` filter
+and the `lipsum`/`cycler`/`joiner` globals are removed. A string that is exactly one
+`{{ expression }}` renders to the expression's native value (a dict stays a dict); any
+other string renders to text. `{{ secrets.NAME }}` renders to a placeholder that only an
+activity resolves, so a secret never enters workflow state or history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from ferryman.activities.secrets import secret_placeholder
+
+CONTEXT_NAMES = frozenset({"input", "steps", "execution", "metadata", "secrets"})
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class TemplateError(ValueError):
+    """A template that does not parse or fails to render."""
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters.pop("random", None)
+    for name in ("lipsum", "cycler", "joiner"):
+        env.globals.pop(name, None)
+    return env
+
+
+ENV = _environment()
+
+
+class Secrets:
+    """`secrets.NAME` inside a template yields a placeholder, never the value."""
+
+    def __getattr__(self, name: str) -> str:
+        return secret_placeholder(name)
+
+    __getitem__ = __getattr__
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render every template string inside `value` (dicts and lists recursively)."""
+    if isinstance(value, str):
+        return _render_string(value, context) if _is_template(value) else value
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    return value
+
+
+def _render_string(text: str, context: Mapping[str, Any]) -> Any:
+    variables = {**context, "secrets": Secrets()}
+    try:
+        single = _SINGLE_EXPRESSION.match(text)
+        if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
+            return ENV.compile_expression(single["expr"], undefined_to_none=False)(**variables)
+        return ENV.from_string(text).render(**variables)
+    except TemplateError:
+        raise
+    except Exception as err:  # jinja raises many types; the user needs one sentence
+        raise TemplateError(f"template {text!r} failed: {err}") from err
+
+
+def truthy(value: Any) -> bool:
+    """`if:` semantics: rendered strings like 'false' or '0' count as false."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "false", "0", "no", "none", "null"}
+    return bool(value)
+
+
+def template_strings(value: Any) -> Iterator[str]:
+    """Every template string inside a (nested) value."""
+    if isinstance(value, str):
+        if _is_template(value):
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from template_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from template_strings(item)
+
+
+def referenced_steps(text: str) -> set[str]:
+    """Parse a template and return the step ids it reads (`steps.x` or `steps['x']`).
+
+    Raises TemplateError when it does not parse or names a variable outside the context.
+    """
+    try:
+        tree = ENV.parse(text)
+    except TemplateSyntaxError as err:
+        raise TemplateError(f"template {text!r} does not parse: {err.message}") from err
+    assigned = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    unknown = {
+        node.name
+        for node in tree.find_all(nodes.Name)
+        if node.ctx == "load"
+        and node.name not in CONTEXT_NAMES
+        and node.name not in assigned
+        and node.name not in ENV.globals
+    }
+    if unknown:
+        raise TemplateError(
+            f"template {text!r} names {', '.join(sorted(unknown))}; templates can read "
+            f"{', '.join(sorted(CONTEXT_NAMES))}"
+        )
+    steps: set[str] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == "steps":
+            if isinstance(node, nodes.Getattr):
+                steps.add(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                steps.add(node.arg.value)
+    return steps
