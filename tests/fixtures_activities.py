@@ -1,0 +1,1 @@
+from ferryman.activities.registry import step_activity  # noqa: F401
