@@ -1,0 +1,112 @@
+"""Inputs, outputs, signals and queries of ExecutionWorkflow: one pydantic model each."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ferryman.workflows.dsl import WorkflowDefinition
+
+StepStatus = Literal["pending", "running", "waiting", "completed", "skipped", "failed", "cancelled"]
+DONE = frozenset({"completed", "skipped"})
+
+
+class StepState(BaseModel):
+    step_id: str
+    kind: str
+    status: StepStatus = "pending"
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    next_retry_at: datetime | None = None
+    error: str | None = None
+    error_type: str | None = None
+
+
+class RestoredState(BaseModel):
+    """State an execution starts from instead of checkpoint 0 (replay and rollback)."""
+
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, StepState] = Field(default_factory=dict)
+    next_sequence: int = 1
+    paused: bool = False
+
+
+class ExecutionInput(BaseModel):
+    """Everything an execution needs, the definition snapshot included."""
+
+    execution_id: str
+    project_id: str
+    workflow_id: str
+    workflow_name: str
+    version: int
+    definition: WorkflowDefinition
+    input: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    step_output_limit_bytes: int = 256 * 1024
+    restored: RestoredState | None = None
+
+
+class ExecutionResult(BaseModel):
+    status: str
+    output: Any = None
+
+
+class CheckpointRef(BaseModel):
+    sequence: int
+    step_id: str
+    created_at: datetime
+
+
+class ControlRequest(BaseModel):
+    """Input of the pause, resume and stop signals."""
+
+    reason: str | None = None
+
+
+class StepSignal(BaseModel):
+    """An event for a `wait` step (human approval, webhook)."""
+
+    name: str
+    payload: Any = None
+
+
+class ExecutionState(BaseModel):
+    """Answer of the `state` query."""
+
+    status: str
+    paused: bool
+    stop_requested: bool
+    steps: dict[str, StepState]
+    outputs: dict[str, Any]
+    checkpoints: list[CheckpointRef]
+    buffered_signals: dict[str, int]
+
+
+# Memo keys written by the client at start and by the workflow as it runs.
+MEMO_CHECKPOINTS = "checkpoints"  # compact index: [[sequence, step_id, epoch_ms], ...]
+MEMO_CHECKPOINT = "checkpoint"  # the latest delta; every delta stays in history
+MEMO_OUTPUT = "output"
+MEMO_ERROR = "error"
+MEMO_STARTED_AT = "started_at"
+MEMO_COMPLETED_AT = "completed_at"
+MEMO_INPUT = "input"
+MEMO_METADATA = "metadata"
+MEMO_WORKFLOW_NAME = "workflow_name"
+MEMO_VERSION = "version"
+MEMO_CREATED_AT = "created_at"
+
+# Values above this many bytes of JSON are elided from the memo (lists are built from the
+# memo alone); the whole value stays in history and `GET /executions/{id}` reads it there.
+MEMO_SUMMARY_LIMIT = 2048
+
+
+def summary(value: Any, limit: int = MEMO_SUMMARY_LIMIT) -> Any:
+    """`value` when small enough for the memo, else a marker saying it was elided."""
+    encoded = json.dumps(value, default=str)
+    if len(encoded) <= limit:
+        return value
+    return {"_elided": True, "bytes": len(encoded)}
