@@ -1,1 +1,55 @@
-from ferryman.activities.registry import step_activity  # noqa: F401
+"""Activities the tests register through the real registry (FERRYMAN_ACTIVITY_MODULES)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ferryman.activities.registry import StepTask, step_activity
+
+CALLS: Counter[str] = Counter()
+
+
+class Flaky(BaseModel):
+    fail_times: int = 0
+    fatal: bool = False
+    value: Any = None
+
+
+@step_activity("test.flaky")
+async def flaky(task: StepTask) -> Any:
+    """Fails `fail_times` attempts (retryably unless `fatal`), then returns `value`."""
+    params = Flaky.model_validate(task.params)
+    CALLS[f"{task.execution_id}:{task.step_id}"] += 1
+    if task.attempt <= params.fail_times or params.fatal:
+        raise ApplicationError(
+            f"planned failure on attempt {task.attempt}",
+            type="Planned",
+            non_retryable=params.fatal,
+        )
+    return {"value": params.value, "attempt": task.attempt}
+
+
+class Slow(BaseModel):
+    seconds: float
+
+
+@step_activity("test.slow")
+async def slow(params: Slow) -> dict[str, float]:
+    """Sleeps, heartbeating, so cancellation reaches it."""
+    waited = 0.0
+    while waited < params.seconds:
+        activity.heartbeat()
+        await asyncio.sleep(0.1)
+        waited += 0.1
+    return {"slept": params.seconds}
+
+
+@step_activity("test.echo")
+async def echo(params: dict[str, Any]) -> dict[str, Any]:
+    return params

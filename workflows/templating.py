@@ -26,8 +26,17 @@ class TemplateError(ValueError):
     """A template that does not parse or fails to render."""
 
 
+class _DataEnvironment(SandboxedEnvironment):
+    """Templates read JSON data: `x.items` means the key "items", not the dict method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _DataEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters.pop("random", None)
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)

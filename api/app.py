@@ -1,0 +1,94 @@
+"""The FastAPI application: a thin HTTP facade over Temporal and the metadata store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from ferryman import __version__
+from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
+from ferryman.api.definitions import DefinitionService
+from ferryman.api.deps import Resources
+from ferryman.api.errors import add_exception_handlers
+from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from ferryman.api.routers import executions, health, keys, workflows
+from ferryman.api.store import db
+from ferryman.api.temporal_service import ExecutionService
+from ferryman.settings import Settings, get_settings
+from ferryman.temporal import check_search_attributes, connect
+from ferryman.workflows.dsl import WorkflowDefinition
+
+DESCRIPTION = """
+ferryman runs declarative workflows durably on Temporal. Authenticate with an API key in
+`X-API-Key` or `Authorization: Bearer`. Every error is `{"error", "request_id"}` (plus
+`details` for validation errors).
+"""
+
+
+async def open_resources(settings: Settings) -> Resources:
+    """One Temporal client and one DB engine per process."""
+    client = await connect(settings)
+    await check_search_attributes(client)
+    engine = db.create_engine(settings.resolved_database_url)
+    await db.migrate(engine)
+    sessions = db.session_factory(engine)
+    definitions = DefinitionService(sessions, settings)
+    resources = Resources(
+        settings=settings,
+        client=client,
+        engine=engine,
+        sessions=sessions,
+        executions=ExecutionService(client, settings),
+        definitions=definitions,
+    )
+    await bootstrap_key(settings, definitions)
+    await load_workflows_dir(settings, definitions)
+    return resources
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    resources = await open_resources(app.state.settings)
+    app.state.resources = resources
+    try:
+        yield
+    finally:
+        await resources.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="ferryman",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    # Added last runs first: the request id exists before a body is refused as too large.
+    app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    add_exception_handlers(app)
+    for router in (health.router, workflows.router, executions.router, keys.router):
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the definition schema that the raw-body routes refer to."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema = WorkflowDefinition.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}"
+        )
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs", {}))
+        components["WorkflowDefinition"] = schema
+        app.openapi_schema = document
+    return app.openapi_schema

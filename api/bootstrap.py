@@ -1,0 +1,62 @@
+"""Start-up work of the API: the bootstrap key and definitions from FERRYMAN_WORKFLOWS_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+import yaml
+
+from ferryman.api.definitions import DefinitionService
+from ferryman.api.errors import ApiError
+from ferryman.api.store import repository
+from ferryman.api.store.errors import NotFound
+from ferryman.settings import Settings
+
+log = structlog.get_logger("ferryman.api")
+
+
+async def bootstrap_key(settings: Settings, definitions: DefinitionService) -> None:
+    """Create FERRYMAN_BOOTSTRAP_API_KEY (admin of the bootstrap project) if it is missing."""
+    if not settings.bootstrap_api_key:
+        return
+    async with definitions.sessions() as session:
+        await repository.ensure_project(session, settings.bootstrap_project)
+        await repository.create_api_key(
+            session,
+            settings.bootstrap_project,
+            ["admin"],
+            name="bootstrap",
+            raw_key=settings.bootstrap_api_key,
+        )
+
+
+async def load_workflows_dir(settings: Settings, definitions: DefinitionService) -> None:
+    """Register every definition file; a changed file becomes a new version."""
+    folder = settings.workflows_dir
+    if folder is None:
+        return
+    project = settings.bootstrap_project
+    for path in sorted(Path(folder).glob("*")):
+        if path.suffix not in (".json", ".yaml", ".yml"):
+            continue
+        try:
+            document = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
+            await _register(definitions, project, document)
+        except (ApiError, ValueError, yaml.YAMLError) as err:
+            log.error("workflow file rejected", path=str(path), error=str(err))
+        else:
+            log.info("workflow file loaded", path=str(path))
+
+
+async def _register(definitions: DefinitionService, project: str, document: dict) -> None:  # type: ignore[type-arg]
+    definition = await definitions.validate(document)
+    slug = definition.id or ""
+    try:
+        current = await definitions.get(project, slug, None) if slug else None
+    except NotFound:
+        current = None
+    if current is None:
+        await definitions.create(project, document)
+    elif current.definition != {**document, "id": slug}:
+        await definitions.new_version(project, slug, document)

@@ -1,0 +1,184 @@
+"""Workflow definitions: validation against the DSL and the workers' activities, and storage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ferryman.api import schemas
+from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge, validation_details
+from ferryman.api.store import repository
+from ferryman.api.store.models import Workflow, WorkflowVersion
+from ferryman.settings import Settings
+from ferryman.workflows.dsl import DefinitionError, WorkflowDefinition, slugify
+
+
+def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
+    """A definition arrives as JSON or YAML (by Content-Type); either way a mapping."""
+    try:
+        if "yaml" in content_type:
+            document = yaml.safe_load(body)
+        else:
+            document = json.loads(body)
+    except (yaml.YAMLError, ValueError) as err:
+        kind = "YAML" if "yaml" in content_type else "JSON"
+        raise BadRequest(f"the request body is not valid {kind}") from err
+    if not isinstance(document, dict):
+        raise InvalidInput("a workflow definition must be an object with `name` and `steps`")
+    return document
+
+
+class DefinitionService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+
+    async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
+        """The DSL's rules, then the limits, then activity names against live workers."""
+        try:
+            definition = WorkflowDefinition.model_validate(document)
+        except ValidationError as err:
+            errors = list(err.errors())
+            first = str(errors[0].get("msg", "invalid definition")).removeprefix("Value error, ")
+            where = ".".join(str(p) for p in errors[0].get("loc", ()))
+            message = first if not where else f"{where}: {first}"
+            raise InvalidInput(message, validation_details(errors)) from err
+        if len(definition.steps) > self.settings.max_steps:
+            raise InvalidInput(
+                f"a workflow may have at most {self.settings.max_steps} steps "
+                f"(this one has {len(definition.steps)})"
+            )
+        await self._check_activities(definition)
+        return definition
+
+    async def _check_activities(self, definition: WorkflowDefinition) -> None:
+        wanted = definition.activity_names()
+        if not wanted:
+            return
+        async with self.sessions() as session:
+            known = await repository.published_activities(session)
+        for step in definition.steps:
+            if step.kind == "activity" and step.activity not in known:
+                names = ", ".join(sorted(known)) or "none: no worker has started yet"
+                raise DefinitionError(
+                    f"step {step.id!r} uses activity {step.activity!r}, which no worker "
+                    f"publishes; known activities: {names}",
+                    step.id,
+                )
+
+    async def create(self, project_id: str, document: dict[str, Any]) -> schemas.WorkflowOut:
+        definition = await self.validate(document)
+        slug = definition.id or slugify(definition.name)
+        async with self.sessions() as session:
+            await repository.ensure_project(session, project_id)
+            version = await repository.create_workflow(
+                session, project_id, slug, definition.name, {**document, "id": slug}
+            )
+            workflow = await repository.get_workflow(session, project_id, slug)
+        return _workflow_out(workflow, version)
+
+    async def new_version(
+        self, project_id: str, slug: str, document: dict[str, Any]
+    ) -> schemas.WorkflowOut:
+        if document.get("id") not in (None, slug):
+            raise InvalidInput(f"the body's id {document['id']!r} differs from the path's {slug!r}")
+        definition = await self.validate({**document, "id": slug})
+        async with self.sessions() as session:
+            version = await repository.add_workflow_version(
+                session, project_id, slug, definition.name, {**document, "id": slug}
+            )
+            workflow = await repository.get_workflow(session, project_id, slug)
+        return _workflow_out(workflow, version)
+
+    async def get(self, project_id: str, slug: str, version: int | None) -> schemas.WorkflowOut:
+        async with self.sessions() as session:
+            workflow, stored = await repository.get_workflow_version(
+                session, project_id, slug, version
+            )
+        return _workflow_out(workflow, stored)
+
+    async def list(self, project_id: str, page: int, page_size: int) -> schemas.WorkflowPage:
+        async with self.sessions() as session:
+            workflows, total = await repository.list_workflows(
+                session, project_id, limit=page_size, offset=(page - 1) * page_size
+            )
+            items = []
+            for workflow in workflows:
+                _, latest = await repository.get_workflow_version(
+                    session, project_id, workflow.slug, None
+                )
+                items.append(_workflow_out(workflow, latest))
+        return schemas.WorkflowPage(items=items, total=total, page=page, page_size=page_size)
+
+    async def versions(self, project_id: str, slug: str) -> schemas.WorkflowVersions:
+        async with self.sessions() as session:
+            stored = await repository.list_workflow_versions(session, project_id, slug)
+        return schemas.WorkflowVersions(
+            workflow_id=slug,
+            items=[
+                schemas.WorkflowVersionOut(
+                    version=v.version, created_at=v.created_at, definition=v.document
+                )
+                for v in stored
+            ],
+        )
+
+    async def set_disabled(self, project_id: str, slug: str, disabled: bool) -> schemas.WorkflowOut:
+        async with self.sessions() as session:
+            await repository.set_workflow_disabled(session, project_id, slug, disabled)
+            workflow, latest = await repository.get_workflow_version(
+                session, project_id, slug, None
+            )
+        return _workflow_out(workflow, latest)
+
+    async def resolve(
+        self, project_id: str, slug: str, version: int | None
+    ) -> tuple[WorkflowDefinition, int]:
+        """The definition snapshot an execution will carry (409 when disabled)."""
+        async with self.sessions() as session:
+            workflow, stored = await repository.get_workflow_version(
+                session, project_id, slug, version
+            )
+        if workflow.disabled:
+            raise Conflict(f"workflow {slug!r} is disabled; enable it to start executions")
+        return WorkflowDefinition.model_validate(stored.document), stored.version
+
+    def check_input(self, definition: WorkflowDefinition, input_data: dict[str, Any]) -> None:
+        """Size first (413), then the workflow's input schema (422)."""
+        size = len(json.dumps(input_data, default=str).encode())
+        if size > self.settings.input_limit_bytes:
+            raise PayloadTooLarge(
+                f"the input is {size} bytes, over the limit of {self.settings.input_limit_bytes}"
+            )
+        if definition.input_schema is None:
+            return
+        errors = sorted(
+            Draft202012Validator(definition.input_schema).iter_errors(input_data),
+            key=lambda e: list(e.path),
+        )
+        if errors:
+            first = errors[0]
+            where = "input" + "".join(f"[{p!r}]" for p in first.path)
+            raise InvalidInput(
+                f"{where} does not match the workflow's input_schema: {first.message}",
+                [{"loc": ["input_data", *first.path], "msg": e.message} for e in errors[:20]],
+            )
+
+
+def _workflow_out(workflow: Workflow, version: WorkflowVersion) -> schemas.WorkflowOut:
+    return schemas.WorkflowOut(
+        id=workflow.slug,
+        name=workflow.name,
+        description=version.document.get("description"),
+        version=version.version,
+        latest_version=workflow.latest_version,
+        disabled=workflow.disabled,
+        created_at=workflow.created_at,
+        updated_at=workflow.updated_at,
+        definition=version.document,
+    )

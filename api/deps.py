@@ -1,0 +1,42 @@
+"""Process-wide resources (one Temporal client, one DB engine) and their dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from ferryman.api.definitions import DefinitionService
+from ferryman.api.temporal_service import ExecutionService
+from ferryman.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    client: Client
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    executions: ExecutionService
+    definitions: DefinitionService
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def get_executions(request: Request) -> ExecutionService:
+    return get_resources(request).executions
+
+
+def get_definitions(request: Request) -> DefinitionService:
+    return get_resources(request).definitions
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+ExecutionsDep = Annotated[ExecutionService, Depends(get_executions)]
+DefinitionsDep = Annotated[DefinitionService, Depends(get_definitions)]

@@ -1,0 +1,210 @@
+"""Executions (surface 1): create, list, read, stop, pause, resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query
+
+from ferryman.api import schemas
+from ferryman.api.auth import Execute, Principal, ReadExecutions
+from ferryman.api.definitions import DefinitionService
+from ferryman.api.deps import DefinitionsDep, ExecutionsDep
+from ferryman.api.schemas import ErrorBody
+from ferryman.api.temporal_service import ExecutionService
+from ferryman.statuses import ExecutionStatus, Status, to_execution_status
+
+router = APIRouter(prefix="/api/v1", tags=["executions"])
+
+ExecutionId = Annotated[str, Path(max_length=64, description="The execution id (`exec_...`)")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=256,
+        description="Retry-safe creation: the same key and body give the same execution",
+    ),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
+}
+
+
+async def _start(
+    definitions: DefinitionService,
+    executions: ExecutionService,
+    principal: Principal,
+    workflow_id: str,
+    input_data: dict[str, Any],
+    metadata: dict[str, Any],
+    version: int | None,
+) -> tuple[str, datetime]:
+    definition, pinned = await definitions.resolve(principal.project_id, workflow_id, version)
+    definitions.check_input(definition, input_data)
+    return await executions.start(
+        project_id=principal.project_id,
+        workflow_id=workflow_id,
+        version=pinned,
+        definition=definition,
+        input_data=input_data,
+        metadata=metadata,
+    )
+
+
+@router.post(
+    "/executions",
+    status_code=201,
+    response_model=schemas.ExecutionCreated,
+    responses=ERRORS,
+    summary="Create an execution of a workflow",
+)
+async def create_execution(
+    body: schemas.CreateExecution,
+    principal: Execute,
+    definitions: DefinitionsDep,
+    executions: ExecutionsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.ExecutionCreated:
+    execution_id, created_at = await _start(
+        definitions,
+        executions,
+        principal,
+        body.workflow_id,
+        body.input_data,
+        body.metadata,
+        body.version,
+    )
+    return schemas.ExecutionCreated(
+        id=execution_id,
+        execution_id=execution_id,
+        workflow_id=body.workflow_id,
+        status=ExecutionStatus.QUEUED,
+        created_at=created_at,
+    )
+
+
+@router.post(
+    "/workflows/{workflow_id}/run-async",
+    status_code=202,
+    response_model=schemas.ExecutionAccepted,
+    responses=ERRORS,
+    summary="Run a workflow in the background; the body is its input",
+)
+async def run_async(
+    workflow_id: Annotated[str, Path(max_length=63)],
+    principal: Execute,
+    definitions: DefinitionsDep,
+    executions: ExecutionsDep,
+    input_data: Annotated[
+        dict[str, Any] | None, Body(examples=[{"email": "ada@example.com"}])
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.ExecutionAccepted:
+    execution_id, created_at = await _start(
+        definitions, executions, principal, workflow_id, input_data or {}, {}, None
+    )
+    return schemas.ExecutionAccepted(
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        status=ExecutionStatus.QUEUED,
+        created_at=created_at,
+    )
+
+
+@router.get(
+    "/executions",
+    response_model=schemas.ExecutionPage,
+    responses=ERRORS,
+    summary="List executions (page or cursor pagination)",
+    description=(
+        "Open executions first, newest start first, then closed ones, newest close first "
+        "(Temporal's list order). Page mode: `page` and `page_size`, up to 1000 rows deep. "
+        "Cursor mode (when `limit` or `after` is given): pass `next_cursor`, or the id of the "
+        "last execution seen, as `after`."
+    ),
+)
+async def list_executions(
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    workflow_id: Annotated[str | None, Query(max_length=63)] = None,
+    status: ExecutionStatus | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    after: Annotated[str | None, Query(max_length=2048)] = None,
+) -> schemas.ExecutionPage:
+    if limit is not None or after is not None:
+        return await executions.list_cursor(
+            principal.project_id,
+            workflow_id=workflow_id,
+            status=status,
+            limit=limit or 20,
+            after=after,
+        )
+    return await executions.list_page(
+        principal.project_id,
+        workflow_id=workflow_id,
+        status=status,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get(
+    "/executions/{execution_id}",
+    response_model=schemas.Execution,
+    responses=ERRORS,
+    summary="Read one execution (cheap to poll; step results on request)",
+)
+async def get_execution(
+    execution_id: ExecutionId,
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    include_step_results: bool = False,
+) -> schemas.Execution:
+    return await executions.get(principal.project_id, execution_id, include_step_results)
+
+
+def _control(execution_id: str, status: Status) -> schemas.ControlResult:
+    return schemas.ControlResult(execution_id=execution_id, status=to_execution_status(status))
+
+
+@router.post(
+    "/executions/{execution_id}/stop",
+    response_model=schemas.ControlResult,
+    responses=ERRORS,
+    summary="Stop an execution: in-flight steps are cancelled; `force` terminates at once",
+)
+async def stop_execution(
+    execution_id: ExecutionId,
+    principal: Execute,
+    executions: ExecutionsDep,
+    force: bool = False,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.ControlResult:
+    return _control(execution_id, await executions.stop(principal.project_id, execution_id, force))
+
+
+@router.post(
+    "/executions/{execution_id}/pause",
+    response_model=schemas.ControlResult,
+    responses=ERRORS,
+    summary="Pause between steps and attempts (running steps finish)",
+)
+async def pause_execution(
+    execution_id: ExecutionId, principal: Execute, executions: ExecutionsDep
+) -> schemas.ControlResult:
+    return _control(execution_id, await executions.pause(principal.project_id, execution_id))
+
+
+@router.post(
+    "/executions/{execution_id}/resume",
+    response_model=schemas.ControlResult,
+    responses=ERRORS,
+    summary="Resume a paused execution",
+)
+async def resume_execution(
+    execution_id: ExecutionId, principal: Execute, executions: ExecutionsDep
+) -> schemas.ControlResult:
+    return _control(execution_id, await executions.resume(principal.project_id, execution_id))

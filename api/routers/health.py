@@ -1,0 +1,47 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+from ferryman.api import schemas
+from ferryman.api.deps import ResourcesDep
+from ferryman.api.store import db
+
+router = APIRouter(tags=["health"])
+READY_TIMEOUT_SECS = 3.0
+
+
+@router.get("/healthz", response_model=schemas.Health, summary="The process is alive")
+async def healthz() -> schemas.Health:
+    return schemas.Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health}},
+    summary="Temporal and the metadata database are reachable",
+)
+async def readyz(resources: ResourcesDep) -> JSONResponse:
+    checks = {
+        "temporal": await _check(
+            resources.client.workflow_service.get_system_info(GetSystemInfoRequest())
+        ),
+        "database": await _check(db.check(resources.engine)),
+    }
+    ready = all(value == "ok" for value in checks.values())
+    body = schemas.Health(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+async def _check(call: object) -> str:
+    try:
+        await asyncio.wait_for(call, READY_TIMEOUT_SECS)  # type: ignore[arg-type]
+    except Exception as err:  # any failure means "not ready"; say which
+        return f"unavailable: {type(err).__name__}: {err}"[:300]
+    return "ok"

@@ -1,0 +1,223 @@
+"""Request and response bodies of the HTTP API, with the examples the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferryman.statuses import ExecutionStatus
+
+EXECUTION_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(examples=["execution not found"])
+    request_id: str = Field(examples=["5f1c0a9e2b7d4e3f8a6b1c2d3e4f5a6b"])
+    details: Any = None
+
+
+class CreateExecution(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "workflow_id": "welcome-email",
+                    "input_data": {"email": "ada@example.com"},
+                    "metadata": {"user_id": "user_123"},
+                }
+            ]
+        },
+    )
+
+    workflow_id: str = Field(min_length=1, max_length=63)
+    input_data: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=1)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class ExecutionCreated(BaseModel):
+    id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
+    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
+    workflow_id: str = Field(examples=["welcome-email"])
+    status: ExecutionStatus
+    created_at: datetime
+
+
+class ExecutionAccepted(BaseModel):
+    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
+    workflow_id: str = Field(examples=["welcome-email"])
+    status: ExecutionStatus
+    created_at: datetime
+
+
+class CheckpointOut(BaseModel):
+    id: str = Field(examples=[f"chk_{EXECUTION_ID_EXAMPLE}_0"])
+    name: str = Field(examples=["start"])
+    sequence: int
+    created_at: datetime
+
+
+class StepResult(BaseModel):
+    index: int
+    step_id: str
+    kind: str
+    status: str
+    result: Any = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+
+
+class StepOutput(BaseModel):
+    step_id: str
+    status: str
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    output: Any = None
+    primary: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Execution(BaseModel):
+    """One execution. `steps` and `step_outputs` are null unless `include_step_results=true`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": EXECUTION_ID_EXAMPLE,
+                    "execution_id": EXECUTION_ID_EXAMPLE,
+                    "workflow_id": "welcome-email",
+                    "workflow_name": "Welcome Email Workflow",
+                    "version": 1,
+                    "status": "completed",
+                    "created_at": "2026-01-15T10:30:00Z",
+                    "updated_at": "2026-01-15T10:30:03Z",
+                    "started_at": "2026-01-15T10:30:00Z",
+                    "completed_at": "2026-01-15T10:30:03Z",
+                    "input_data": {"email": "ada@example.com"},
+                    "inputs": {"email": "ada@example.com"},
+                    "output_data": {"sent": True},
+                    "output": {"sent": True},
+                    "error": None,
+                    "error_cause": None,
+                    "bulk_id": None,
+                    "checkpoints": [
+                        {
+                            "id": f"chk_{EXECUTION_ID_EXAMPLE}_0",
+                            "name": "start",
+                            "sequence": 0,
+                            "created_at": "2026-01-15T10:30:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str
+    execution_id: str
+    workflow_id: str
+    workflow_name: str | None = None
+    version: int | None = None
+    project_id: str
+    status: ExecutionStatus
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    input_data: Any = None
+    inputs: Any = None
+    output_data: Any = None
+    output: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    error_cause: str | None = None
+    bulk_id: str | None = None
+    checkpoints: list[CheckpointOut] = Field(default_factory=list)
+    steps: list[StepResult] | None = None
+    step_outputs: dict[str, StepOutput] | None = None
+
+
+class ExecutionPage(BaseModel):
+    """Page pagination (`page`, `page_size`) or cursor pagination (`limit`, `after`)."""
+
+    items: list[Execution]
+    total: int
+    page: int | None = None
+    page_size: int | None = None
+    next_cursor: str | None = None
+
+
+class ControlResult(BaseModel):
+    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
+    status: ExecutionStatus
+
+
+class WorkflowOut(BaseModel):
+    id: str = Field(examples=["welcome-email"])
+    name: str
+    description: str | None = None
+    version: int
+    latest_version: int
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
+    definition: dict[str, Any]
+
+
+class WorkflowPage(BaseModel):
+    items: list[WorkflowOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class WorkflowVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    definition: dict[str, Any]
+
+
+class WorkflowVersions(BaseModel):
+    workflow_id: str
+    items: list[WorkflowVersionOut]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"scopes": ["executions:read"], "name": "dashboard"}]},
+    )
+
+    scopes: list[str] = Field(min_length=1)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class KeyOut(BaseModel):
+    id: str
+    project_id: str
+    name: str | None
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The key itself; shown once, stored only as a digest")
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,487 @@
+"""The one place on the API side that talks to Temporal.
+
+Endpoints become start / describe / list / count / signal / cancel / history calls here.
+Temporal is the only store of execution state: rows are built from search attributes and
+the memo (no describe per listed row); one execution is read with one `describe()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from ferryman import search_attributes as sa
+from ferryman.api import schemas
+from ferryman.api.errors import BadRequest, Conflict, InvalidInput, NotFound, temporal_error
+from ferryman.api.history import FoldedHistory, HistoryFolder
+from ferryman.settings import Settings
+from ferryman.statuses import (
+    FAILURE_STATUSES,
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    ExecutionStatus,
+    Status,
+    canonical_statuses,
+    to_execution_status,
+)
+from ferryman.workflows import models as m
+from ferryman.workflows.dsl import WorkflowDefinition
+
+WORKFLOW_TYPE = "ExecutionWorkflow"
+EXECUTION_ID = re.compile(r"^exec_[0-9A-HJKMNP-TV-Z]{26}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_execution_id() -> str:
+    """`exec_` + a ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "exec_" + "".join(reversed(chars))
+
+
+def derive_status(temporal: WorkflowExecutionStatus | None, attribute: str | None) -> Status:
+    """The true canonical status: the attribute, unless Temporal itself closed the run."""
+    recorded = Status(attribute) if attribute in Status.__members__.values() else None
+    if temporal in (None, WorkflowExecutionStatus.RUNNING):
+        return recorded or Status.QUEUED
+    if temporal == WorkflowExecutionStatus.COMPLETED:
+        return recorded if recorded in (Status.COMPLETED, Status.CANCELED) else Status.COMPLETED
+    if temporal == WorkflowExecutionStatus.FAILED:
+        return recorded if recorded in FAILURE_STATUSES else Status.FAILED
+    if temporal == WorkflowExecutionStatus.TIMED_OUT:
+        return Status.TIMED_OUT
+    if temporal in (WorkflowExecutionStatus.CANCELED, WorkflowExecutionStatus.TERMINATED):
+        return Status.CANCELED
+    return recorded or Status.EXECUTING
+
+
+def status_clause(status: ExecutionStatus) -> str:
+    """A visibility filter over both our attribute and Temporal's own status."""
+    if status == ExecutionStatus.FAILED:
+        return "ExecutionStatus = 'Failed'"
+    if status == ExecutionStatus.TIMED_OUT:
+        return "ExecutionStatus = 'TimedOut'"
+    if status == ExecutionStatus.CANCELLED:
+        return (
+            "(ExecutionStatus IN ('Canceled', 'Terminated') OR "
+            f"(ExecutionStatus = 'Completed' AND {sa.STATUS.name} = 'canceled'))"
+        )
+    if status == ExecutionStatus.COMPLETED:
+        return f"(ExecutionStatus = 'Completed' AND {sa.STATUS.name} = 'completed')"
+    values = ", ".join(f"'{s.value}'" for s in canonical_statuses(status))
+    return f"(ExecutionStatus = 'Running' AND {sa.STATUS.name} IN ({values}))"
+
+
+class ExecutionService:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    # ---- start ------------------------------------------------------------------------
+
+    async def start(
+        self,
+        *,
+        project_id: str,
+        workflow_id: str,
+        version: int,
+        definition: WorkflowDefinition,
+        input_data: dict[str, Any],
+        metadata: dict[str, Any],
+        execution_id: str | None = None,
+    ) -> tuple[str, datetime]:
+        """Start an execution; returns its id and creation time. Safe to retry with the same id."""
+        execution_id = execution_id or new_execution_id()
+        created_at = datetime.now(UTC)
+        params = m.ExecutionInput(
+            execution_id=execution_id,
+            project_id=project_id,
+            workflow_id=workflow_id,
+            workflow_name=definition.name,
+            version=version,
+            definition=definition,
+            input=input_data,
+            metadata=metadata,
+            step_output_limit_bytes=self.settings.step_output_limit_bytes,
+        )
+        try:
+            await self.client.start_workflow(
+                WORKFLOW_TYPE,
+                params,
+                id=execution_id,
+                task_queue=self.settings.task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        sa.STATUS.value_set(Status.QUEUED.value),
+                        sa.PROJECT.value_set(project_id),
+                        sa.WORKFLOW.value_set(workflow_id),
+                        sa.VERSION.value_set(str(version)),
+                        sa.TRIGGERED_BY.value_set("manual"),
+                        sa.LINEAGE_DEPTH.value_set(0),
+                    ]
+                ),
+                memo={
+                    m.MEMO_WORKFLOW_NAME: definition.name,
+                    m.MEMO_VERSION: version,
+                    m.MEMO_CREATED_AT: created_at.isoformat(),
+                    m.MEMO_INPUT: m.summary(input_data),
+                    m.MEMO_METADATA: m.summary(metadata),
+                },
+                static_summary=f"{definition.name} v{version} ({workflow_id})",
+                # A retried start with the same id finds the first run instead of a new one.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except RPCError as err:
+            raise temporal_error(err) from err
+        return execution_id, created_at
+
+    # ---- read -------------------------------------------------------------------------
+
+    def _handle(self, execution_id: str) -> WorkflowHandle[Any, Any]:
+        if not EXECUTION_ID.match(execution_id):
+            raise NotFound("execution not found")
+        return self.client.get_workflow_handle(execution_id)
+
+    async def describe(
+        self, project_id: str, execution_id: str
+    ) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription]:
+        """Describe an execution of the caller's project; 404 for anything else."""
+        handle = self._handle(execution_id)
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound("execution not found") from err
+            raise temporal_error(err) from err
+        if (
+            description.workflow_type != WORKFLOW_TYPE
+            or description.typed_search_attributes.get(sa.PROJECT) != project_id
+        ):
+            raise NotFound("execution not found")
+        return handle, description
+
+    async def status_of(self, project_id: str, execution_id: str) -> Status:
+        _, description = await self.describe(project_id, execution_id)
+        return derive_status(
+            description.status, description.typed_search_attributes.get(sa.STATUS)
+        )
+
+    async def get(
+        self, project_id: str, execution_id: str, include_step_results: bool = False
+    ) -> schemas.Execution:
+        handle, description = await self.describe(project_id, execution_id)
+        execution = await self._row(description)
+        folded: FoldedHistory | None = None
+        if include_step_results or _elided(execution.input_data) or _elided(execution.output):
+            folded = await self._fold(handle)
+            execution = _with_history(execution, folded)
+        if include_step_results and folded is not None:
+            execution.steps, execution.step_outputs = _step_results(folded)
+        return execution
+
+    async def _fold(self, handle: WorkflowHandle[Any, Any]) -> FoldedHistory:
+        folder = HistoryFolder(self.client.data_converter)
+        async for event in handle.fetch_history_events():
+            folder.add(event)
+        return folder.folded
+
+    async def _row(self, execution: WorkflowExecution) -> schemas.Execution:
+        memo = await execution.memo()
+        attributes = execution.typed_search_attributes
+        status = derive_status(execution.status, attributes.get(sa.STATUS))
+        error = memo.get(m.MEMO_ERROR) or {}
+        if not error and status == Status.TIMED_OUT:
+            error = {"error": "timed_out", "error_cause": "the execution timed out"}
+        checkpoints = [
+            schemas.CheckpointOut(
+                id=f"chk_{execution.id}_{sequence}",
+                name=step_id,
+                sequence=sequence,
+                created_at=datetime.fromtimestamp(epoch_ms / 1000, UTC),
+            )
+            for sequence, step_id, epoch_ms in memo.get(m.MEMO_CHECKPOINTS, [])
+        ]
+        completed_at = execution.close_time or _parse(memo.get(m.MEMO_COMPLETED_AT))
+        if status in OPEN_STATUSES:
+            completed_at = None
+        updated = [t for t in (execution.start_time, completed_at) if t is not None]
+        updated += [c.created_at for c in checkpoints]
+        output = memo.get(m.MEMO_OUTPUT) if status == Status.COMPLETED else None
+        version = memo.get(m.MEMO_VERSION)
+        return schemas.Execution(
+            id=execution.id,
+            execution_id=execution.id,
+            workflow_id=attributes.get(sa.WORKFLOW) or "",
+            workflow_name=memo.get(m.MEMO_WORKFLOW_NAME),
+            version=int(version) if version is not None else None,
+            project_id=attributes.get(sa.PROJECT) or "",
+            status=to_execution_status(status),
+            created_at=_parse(memo.get(m.MEMO_CREATED_AT)) or execution.start_time,
+            updated_at=max(updated) if updated else None,
+            started_at=_parse(memo.get(m.MEMO_STARTED_AT)),
+            completed_at=completed_at,
+            input_data=memo.get(m.MEMO_INPUT),
+            inputs=memo.get(m.MEMO_INPUT),
+            output_data=output,
+            output=output,
+            metadata=memo.get(m.MEMO_METADATA) or {},
+            error=error.get("error") or (status.value if status in FAILURE_STATUSES else None),
+            error_cause=error.get("error_cause"),
+            bulk_id=attributes.get(sa.BATCH),
+            checkpoints=checkpoints,
+        )
+
+    # ---- list -------------------------------------------------------------------------
+
+    def _query(
+        self, project_id: str, workflow_id: str | None, status: ExecutionStatus | None
+    ) -> str:
+        clauses = [
+            f"WorkflowType = '{WORKFLOW_TYPE}'",
+            f"{sa.PROJECT.name} = {sa.escape(project_id)}",
+            "ExecutionStatus != 'ContinuedAsNew'",
+        ]
+        if workflow_id is not None:
+            if not SLUG.match(workflow_id):
+                raise InvalidInput("workflow_id must be a workflow slug (a-z, 0-9, '-', '_')")
+            clauses.append(f"{sa.WORKFLOW.name} = {sa.escape(workflow_id)}")
+        if status is not None:
+            clauses.append(status_clause(status))
+        return " AND ".join(clauses)
+
+    async def count(self, query: str) -> int:
+        try:
+            return (await self.client.count_workflows(query)).count
+        except RPCError as err:
+            raise temporal_error(err) from err
+
+    async def list_page(
+        self,
+        project_id: str,
+        *,
+        workflow_id: str | None,
+        status: ExecutionStatus | None,
+        page: int,
+        page_size: int,
+    ) -> schemas.ExecutionPage:
+        if page * page_size > PAGE_WINDOW:
+            raise InvalidInput(
+                f"page x page_size may not exceed {PAGE_WINDOW}; page further with the cursor "
+                "(`limit` and `after`, taking `next_cursor` from each answer)"
+            )
+        query = self._query(project_id, workflow_id, status)
+        executions = await self._fetch(query, page * page_size, None)
+        rows = [await self._row(e) for e in executions[0][(page - 1) * page_size :]]
+        return schemas.ExecutionPage(
+            items=rows, total=await self.count(query), page=page, page_size=page_size
+        )
+
+    async def list_cursor(
+        self,
+        project_id: str,
+        *,
+        workflow_id: str | None,
+        status: ExecutionStatus | None,
+        limit: int,
+        after: str | None,
+    ) -> schemas.ExecutionPage:
+        query = self._query(project_id, workflow_id, status)
+        if after is None or after.startswith("c1."):
+            token = _decode_cursor(after) if after else None
+            executions, next_token = await self._fetch(query, limit, token)
+            cursor = _encode_cursor(next_token) if next_token and len(executions) == limit else None
+        else:
+            executions, cursor = await self._after_id(query, after, limit)
+        rows = [await self._row(e) for e in executions]
+        return schemas.ExecutionPage(items=rows, total=await self.count(query), next_cursor=cursor)
+
+    async def _fetch(
+        self, query: str, size: int, token: bytes | None
+    ) -> tuple[list[WorkflowExecution], bytes | None]:
+        iterator = self.client.list_workflows(query, page_size=size, next_page_token=token)
+        try:
+            await iterator.fetch_next_page()
+        except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT and token is not None:
+                raise BadRequest("the cursor is not valid for this query") from err
+            raise temporal_error(err) from err
+        return list(iterator.current_page or []), iterator.next_page_token or None
+
+    async def _after_id(
+        self, query: str, after: str, limit: int
+    ) -> tuple[list[WorkflowExecution], str | None]:
+        """Seed 002's cursor: the id of the last row seen. Resolved by scanning the list."""
+        if not EXECUTION_ID.match(after):
+            raise InvalidInput("after must be a next_cursor or an execution id")
+        found = False
+        rows: list[WorkflowExecution] = []
+        scanned = 0
+        async for execution in self.client.list_workflows(query, page_size=500):
+            scanned += 1
+            if found:
+                rows.append(execution)
+                if len(rows) > limit:
+                    return rows[:limit], rows[limit - 1].id
+            elif execution.id == after:
+                found = True
+            if scanned > 10 * PAGE_WINDOW and not found:
+                break
+        if not found:
+            raise InvalidInput(f"after={after} is not an execution in this list")
+        return rows, None
+
+    # ---- control ----------------------------------------------------------------------
+
+    async def stop(self, project_id: str, execution_id: str, force: bool) -> Status:
+        handle, description = await self.describe(project_id, execution_id)
+        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        if status in TERMINAL_STATUSES:
+            raise BadRequest(f"execution is {to_execution_status(status).value}; it cannot be stopped")
+        try:
+            if force:
+                await handle.terminate(reason="stopped with force through the API")
+            else:
+                await handle.cancel()
+        except RPCError as err:
+            raise _closed_or(err, status) from err
+        return Status.CANCELED
+
+    async def pause(self, project_id: str, execution_id: str) -> Status:
+        handle, status = await self._controllable(project_id, execution_id)
+        if status == Status.PAUSED:
+            raise Conflict("execution is paused already")
+        await self._signal(handle, "pause", m.ControlRequest(), status)
+        return Status.PAUSED
+
+    async def resume(self, project_id: str, execution_id: str) -> Status:
+        handle, status = await self._controllable(project_id, execution_id)
+        if status != Status.PAUSED:
+            raise Conflict(
+                f"execution is {to_execution_status(status).value}; only a paused one can resume"
+            )
+        await self._signal(handle, "resume", m.ControlRequest(), status)
+        return Status.EXECUTING
+
+    async def _controllable(
+        self, project_id: str, execution_id: str
+    ) -> tuple[WorkflowHandle[Any, Any], Status]:
+        handle, description = await self.describe(project_id, execution_id)
+        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        if status in TERMINAL_STATUSES:
+            raise Conflict(f"execution is {to_execution_status(status).value}")
+        return handle, status
+
+    async def _signal(
+        self, handle: WorkflowHandle[Any, Any], name: str, arg: Any, status: Status
+    ) -> None:
+        try:
+            await handle.signal(name, arg)
+        except RPCError as err:
+            raise _closed_or(err, status) from err
+
+
+def _closed_or(err: RPCError, status: Status) -> Exception:
+    """A signal to a run that closed meanwhile answers NOT_FOUND: that is a 409, not a 404."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return Conflict("execution has just finished; it can no longer be changed")
+    return temporal_error(err)
+
+
+def _parse(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _elided(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("_elided") is True
+
+
+def _with_history(execution: schemas.Execution, folded: FoldedHistory) -> schemas.Execution:
+    """Replace elided memo summaries with the whole values from history."""
+    update: dict[str, Any] = {}
+    if _elided(execution.input_data):
+        update["input_data"] = update["inputs"] = folded.params.get("input")
+    if _elided(execution.output):
+        update["output_data"] = update["output"] = folded.result
+    return execution.model_copy(update=update) if update else execution
+
+
+def _step_results(
+    folded: FoldedHistory,
+) -> tuple[list[schemas.StepResult], dict[str, schemas.StepOutput]]:
+    steps: list[schemas.StepResult] = []
+    outputs: dict[str, schemas.StepOutput] = {}
+    for index, record in enumerate(folded.steps.values()):
+        steps.append(
+            schemas.StepResult(
+                index=index,
+                step_id=record.step_id,
+                kind=record.kind,
+                status=record.status,
+                result=record.output,
+                attempts=record.attempts,
+                started_at=record.started_at,
+                completed_at=record.completed_at,
+                error=record.error,
+            )
+        )
+        outputs[record.step_id] = schemas.StepOutput(
+            step_id=record.step_id,
+            status=record.status,
+            started_at=record.started_at,
+            completed_at=record.completed_at,
+            output=record.output,
+            primary=_primary(record.kind, record.output),
+            metadata={"kind": record.kind, "attempts": record.attempts}
+            | ({"activity": record.activity} if record.activity else {}),
+        )
+    return steps, outputs
+
+
+def _primary(kind: str, output: Any) -> Any:
+    """The one value a UI would show for a step (seed 003's `primary`)."""
+    if kind == "http" and isinstance(output, dict):
+        return output.get("json", output.get("text"))
+    if isinstance(output, list):
+        return output[0] if output else None
+    return output
+
+
+def _encode_cursor(token: bytes) -> str:
+    return "c1." + base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> bytes:
+    raw = cursor.removeprefix("c1.")
+    try:
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError) as err:
+        raise InvalidInput("after is not a valid cursor") from err
+
+
+__all__ = ["ExecutionService", "derive_status", "json", "new_execution_id", "status_clause"]
