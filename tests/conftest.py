@@ -53,3 +53,23 @@ def postgres_url() -> str:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker(temporal_client: Client, base_settings: Settings) -> AsyncIterator[None]:
+    """One in-process worker for the session, with the test activities registered."""
+    import asyncio
+
+    from ferryman.worker import build_worker, load_activities, publish_activities
+
+    load_activities(base_settings)
+    running = build_worker(temporal_client, base_settings)
+    await publish_activities(base_settings, "test-worker")
+    task = asyncio.create_task(running.run())
+    yield
+    await running.shutdown()
+    await task
+
+
+from tests.api_fixtures import api  # noqa: E402, F401  (fixtures shared by the API tests)
+from tests.http_target import http_target  # noqa: E402, F401

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install, lint, type-check and run the whole test suite against a real Temporal dev server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> mypy"
+.venv/bin/mypy ferryman api workflows activities worker.py
+echo "==> pytest"
+.venv/bin/pytest "$@"
