@@ -159,6 +159,16 @@ class ControlResult(BaseModel):
     status: ExecutionStatus
 
 
+class SignalRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "approve", "payload": {"approved": True}}]},
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    payload: Any = None
+
+
 class WorkflowOut(BaseModel):
     id: str = Field(examples=["welcome-email"])
     name: str

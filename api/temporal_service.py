@@ -151,6 +151,7 @@ class ExecutionService:
                     m.MEMO_CREATED_AT: created_at.isoformat(),
                     m.MEMO_INPUT: m.summary(input_data),
                     m.MEMO_METADATA: m.summary(metadata),
+                    m.MEMO_WAIT_SIGNALS: sorted(definition.wait_signals()),
                 },
                 static_summary=f"{definition.name} v{version} ({workflow_id})",
                 # A retried start with the same id finds the first run instead of a new one.
@@ -387,6 +388,17 @@ class ExecutionService:
             )
         await self._signal(handle, "resume", m.ControlRequest(), status)
         return Status.EXECUTING
+
+    async def signal(self, project_id: str, execution_id: str, name: str, payload: Any) -> Status:
+        """Deliver an event to a `wait` step; buffered by the workflow until the step is reached."""
+        handle, description = await self.describe(project_id, execution_id)
+        if name not in (await description.memo()).get(m.MEMO_WAIT_SIGNALS, []):
+            raise NotFound(f"the workflow has no wait step for the signal {name!r}")
+        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        if status in TERMINAL_STATUSES:
+            raise Conflict(f"execution is {to_execution_status(status).value}")
+        await self._signal(handle, "signal", m.StepSignal(name=name, payload=payload), status)
+        return status
 
     async def _controllable(
         self, project_id: str, execution_id: str

@@ -154,7 +154,15 @@ class ExecutionWorkflow:
             state.completed_at = workflow.now()
             self.outputs[step.id] = output
             delta = {"activity_id": activity_id} if activity_id else {"output": output}
-            self._checkpoint(step.id, {"status": "completed", **delta})
+            self._checkpoint(
+                step.id,
+                {
+                    "status": "completed",
+                    "attempts": state.attempts,
+                    "started_at": state.started_at.isoformat() if state.started_at else None,
+                    **delta,
+                },
+            )
         except StepFailed as failure:
             state.status = "failed"
             state.error = str(failure)

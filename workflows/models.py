@@ -98,6 +98,7 @@ MEMO_METADATA = "metadata"
 MEMO_WORKFLOW_NAME = "workflow_name"
 MEMO_VERSION = "version"
 MEMO_CREATED_AT = "created_at"
+MEMO_WAIT_SIGNALS = "wait_signals"  # signal names the definition's `wait` steps accept
 
 # Values above this many bytes of JSON are elided from the memo (lists are built from the
 # memo alone); the whole value stays in history and `GET /executions/{id}` reads it there.

@@ -208,3 +208,19 @@ async def resume_execution(
     execution_id: ExecutionId, principal: Execute, executions: ExecutionsDep
 ) -> schemas.ControlResult:
     return _control(execution_id, await executions.resume(principal.project_id, execution_id))
+
+
+@router.post(
+    "/executions/{execution_id}/signal",
+    response_model=schemas.ControlResult,
+    responses=ERRORS,
+    summary="Deliver an event to a `wait` step (buffered if the step is not reached yet)",
+)
+async def signal_execution(
+    execution_id: ExecutionId,
+    body: schemas.SignalRequest,
+    principal: Execute,
+    executions: ExecutionsDep,
+) -> schemas.ControlResult:
+    status = await executions.signal(principal.project_id, execution_id, body.name, body.payload)
+    return _control(execution_id, status)
