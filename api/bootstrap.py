@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import structlog
 import yaml
@@ -49,7 +50,7 @@ async def load_workflows_dir(settings: Settings, definitions: DefinitionService)
             log.info("workflow file loaded", path=str(path))
 
 
-async def _register(definitions: DefinitionService, project: str, document: dict) -> None:  # type: ignore[type-arg]
+async def _register(definitions: DefinitionService, project: str, document: Any) -> None:
     definition = await definitions.validate(document)
     slug = definition.id or ""
     try:

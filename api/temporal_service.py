@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import secrets
 import time
@@ -24,6 +23,7 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import (
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -66,7 +66,7 @@ def new_execution_id() -> str:
 
 def derive_status(temporal: WorkflowExecutionStatus | None, attribute: str | None) -> Status:
     """The true canonical status: the attribute, unless Temporal itself closed the run."""
-    recorded = Status(attribute) if attribute in Status.__members__.values() else None
+    recorded = Status(attribute) if attribute and attribute in set(Status) else None
     if temporal in (None, WorkflowExecutionStatus.RUNNING):
         return recorded or Status.QUEUED
     if temporal == WorkflowExecutionStatus.COMPLETED:
@@ -134,15 +134,16 @@ class ExecutionService:
                 WORKFLOW_TYPE,
                 params,
                 id=execution_id,
+                result_type=m.ExecutionResult,
                 task_queue=self.settings.task_queue,
                 search_attributes=TypedSearchAttributes(
                     [
-                        sa.STATUS.value_set(Status.QUEUED.value),
-                        sa.PROJECT.value_set(project_id),
-                        sa.WORKFLOW.value_set(workflow_id),
-                        sa.VERSION.value_set(str(version)),
-                        sa.TRIGGERED_BY.value_set("manual"),
-                        sa.LINEAGE_DEPTH.value_set(0),
+                        SearchAttributePair(sa.STATUS, Status.QUEUED.value),
+                        SearchAttributePair(sa.PROJECT, project_id),
+                        SearchAttributePair(sa.WORKFLOW, workflow_id),
+                        SearchAttributePair(sa.VERSION, str(version)),
+                        SearchAttributePair(sa.TRIGGERED_BY, "manual"),
+                        SearchAttributePair(sa.LINEAGE_DEPTH, 0),
                     ]
                 ),
                 memo={
@@ -496,4 +497,3 @@ def _decode_cursor(cursor: str) -> bytes:
         raise InvalidInput("after is not a valid cursor") from err
 
 
-__all__ = ["ExecutionService", "derive_status", "json", "new_execution_id", "status_clause"]

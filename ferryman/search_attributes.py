@@ -14,6 +14,7 @@ most 2 KB. This module is the one place that spends that budget:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
@@ -37,7 +38,7 @@ NEXT_RETRY_AT: SearchAttributeKey[datetime] = SearchAttributeKey.for_datetime(
     "FerrymanNextRetryAt"
 )
 
-ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     STATUS,
     WORKFLOW,
     PROJECT,
@@ -72,5 +73,11 @@ def cli_flags() -> list[str]:
 
 
 def escape(value: str) -> str:
-    """Quote a value for a visibility query so it can never close its string literal."""
+    """Quote a value for a visibility query so it can never close its string literal.
+
+    Control characters are refused: the SQL visibility store chokes on a NUL byte and the
+    server reports that as retryable, so the client would retry for a long time.
+    """
+    if any(ord(char) < 0x20 for char in value):
+        raise ValueError("a filter value may not contain control characters")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

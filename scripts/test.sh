@@ -7,6 +7,6 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> mypy"
-.venv/bin/mypy ferryman api workflows activities worker.py
+bash scripts/typecheck.sh
 echo "==> pytest"
 .venv/bin/pytest "$@"

@@ -127,11 +127,15 @@ def referenced_steps(text: str) -> set[str]:
             f"{', '.join(sorted(CONTEXT_NAMES))}"
         )
     steps: set[str] = set()
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == "steps":
-            if isinstance(node, nodes.Getattr):
-                steps.add(node.attr)
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                steps.add(node.arg.value)
+    for attr in tree.find_all(nodes.Getattr):
+        if isinstance(attr.node, nodes.Name) and attr.node.name == "steps":
+            steps.add(attr.attr)
+    for item in tree.find_all(nodes.Getitem):
+        if (
+            isinstance(item.node, nodes.Name)
+            and item.node.name == "steps"
+            and isinstance(item.arg, nodes.Const)
+            and isinstance(item.arg.value, str)
+        ):
+            steps.add(item.arg.value)
     return steps

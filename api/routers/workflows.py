@@ -19,13 +19,14 @@ WorkflowSlug = Annotated[str, Path(max_length=63, description="The workflow's sl
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
 }
+DEFINITION_EXAMPLE = WorkflowDefinition.model_json_schema()["examples"][0]
 DEFINITION_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             media: {
                 "schema": {"$ref": "#/components/schemas/WorkflowDefinition"},
-                "example": WorkflowDefinition.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index,call-overload]
+                "example": DEFINITION_EXAMPLE,
             }
             for media in ("application/json", "application/yaml")
         },
