@@ -32,7 +32,14 @@ log = structlog.get_logger("ferryman.worker")
 BUILTIN_ACTIVITY_MODULES = ("ferryman.activities.examples",)
 # Pure modules the workflow imports: passing them through the sandbox skips re-importing
 # them on every workflow run, which is most of the cost of a first activation.
-PASSTHROUGH_MODULES = ("ferryman", "pydantic", "pydantic_core", "jinja2", "jsonschema", "markupsafe")
+PASSTHROUGH_MODULES = (
+    "ferryman",
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "jsonschema",
+    "markupsafe",
+)
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:

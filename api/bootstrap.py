@@ -38,16 +38,20 @@ async def load_workflows_dir(settings: Settings, definitions: DefinitionService)
     if folder is None:
         return
     project = settings.bootstrap_project
-    for path in sorted(Path(folder).glob("*")):
-        if path.suffix not in (".json", ".yaml", ".yml"):
-            continue
+    for path, text in _definition_files(Path(folder)):
         try:
-            document = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
-            await _register(definitions, project, document)
+            # YAML is a superset of JSON.
+            await _register(definitions, project, yaml.safe_load(text))
         except (ApiError, ValueError, yaml.YAMLError) as err:
             log.error("workflow file rejected", path=str(path), error=str(err))
         else:
             log.info("workflow file loaded", path=str(path))
+
+
+def _definition_files(folder: Path) -> list[tuple[Path, str]]:
+    """Small files read once at start-up, before the API serves anything."""
+    paths = sorted(p for p in folder.glob("*") if p.suffix in (".json", ".yaml", ".yml"))
+    return [(path, path.read_text()) for path in paths]
 
 
 async def _register(definitions: DefinitionService, project: str, document: Any) -> None:

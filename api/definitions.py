@@ -11,7 +11,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api import schemas
-from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge, validation_details
+from ferryman.api.errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    PayloadTooLarge,
+    validation_details,
+)
 from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
@@ -21,10 +27,7 @@ from ferryman.workflows.dsl import DefinitionError, WorkflowDefinition, slugify
 def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     """A definition arrives as JSON or YAML (by Content-Type); either way a mapping."""
     try:
-        if "yaml" in content_type:
-            document = yaml.safe_load(body)
-        else:
-            document = json.loads(body)
+        document = yaml.safe_load(body) if "yaml" in content_type else json.loads(body)
     except (yaml.YAMLError, ValueError) as err:
         kind = "YAML" if "yaml" in content_type else "JSON"
         raise BadRequest(f"the request body is not valid {kind}") from err

@@ -190,9 +190,7 @@ class ExecutionService:
 
     async def status_of(self, project_id: str, execution_id: str) -> Status:
         _, description = await self.describe(project_id, execution_id)
-        return derive_status(
-            description.status, description.typed_search_attributes.get(sa.STATUS)
-        )
+        return derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
 
     async def get(
         self, project_id: str, execution_id: str, include_step_results: bool = False
@@ -362,9 +360,13 @@ class ExecutionService:
 
     async def stop(self, project_id: str, execution_id: str, force: bool) -> Status:
         handle, description = await self.describe(project_id, execution_id)
-        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        status = derive_status(
+            description.status, description.typed_search_attributes.get(sa.STATUS)
+        )
         if status in TERMINAL_STATUSES:
-            raise BadRequest(f"execution is {to_execution_status(status).value}; it cannot be stopped")
+            raise BadRequest(
+                f"execution is {to_execution_status(status).value}; it cannot be stopped"
+            )
         try:
             if force:
                 await handle.terminate(reason="stopped with force through the API")
@@ -395,7 +397,9 @@ class ExecutionService:
         handle, description = await self.describe(project_id, execution_id)
         if name not in (await description.memo()).get(m.MEMO_WAIT_SIGNALS, []):
             raise NotFound(f"the workflow has no wait step for the signal {name!r}")
-        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        status = derive_status(
+            description.status, description.typed_search_attributes.get(sa.STATUS)
+        )
         if status in TERMINAL_STATUSES:
             raise Conflict(f"execution is {to_execution_status(status).value}")
         await self._signal(handle, "signal", m.StepSignal(name=name, payload=payload), status)
@@ -405,7 +409,9 @@ class ExecutionService:
         self, project_id: str, execution_id: str
     ) -> tuple[WorkflowHandle[Any, Any], Status]:
         handle, description = await self.describe(project_id, execution_id)
-        status = derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
+        status = derive_status(
+            description.status, description.typed_search_attributes.get(sa.STATUS)
+        )
         if status in TERMINAL_STATUSES:
             raise Conflict(f"execution is {to_execution_status(status).value}")
         return handle, status
@@ -495,5 +501,3 @@ def _decode_cursor(cursor: str) -> bytes:
         return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as err:
         raise InvalidInput("after is not a valid cursor") from err
-
-

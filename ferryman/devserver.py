@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -107,9 +106,6 @@ class DevServer:
             except OSError:
                 time.sleep(0.1)
         raise TimeoutError(f"the Temporal dev server did not listen on {self.port} in {timeout}s")
-
-    async def wait_ready_async(self, timeout: float = 60.0) -> None:
-        await asyncio.to_thread(self.wait_ready, timeout)
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:

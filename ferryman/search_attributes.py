@@ -34,9 +34,7 @@ ATTEMPT = SearchAttributeKey.for_int("FerrymanAttempt")
 LINEAGE_DEPTH = SearchAttributeKey.for_int("FerrymanLineageDepth")
 SCHEDULED_AT: SearchAttributeKey[datetime] = SearchAttributeKey.for_datetime("FerrymanScheduledAt")
 EXPIRES_AT: SearchAttributeKey[datetime] = SearchAttributeKey.for_datetime("FerrymanExpiresAt")
-NEXT_RETRY_AT: SearchAttributeKey[datetime] = SearchAttributeKey.for_datetime(
-    "FerrymanNextRetryAt"
-)
+NEXT_RETRY_AT: SearchAttributeKey[datetime] = SearchAttributeKey.for_datetime("FerrymanNextRetryAt")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     STATUS,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -14,7 +15,6 @@ from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     UpdateNamespaceRequest,
 )
-from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 

@@ -53,7 +53,9 @@ async def api(base_settings: Settings, worker: None) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         sessions = app.state.resources.sessions
 
-        async def key_for(project: str = "default", scopes: list[str] | None = None) -> dict[str, str]:
+        async def key_for(
+            project: str = "default", scopes: list[str] | None = None
+        ) -> dict[str, str]:
             async with sessions() as session:
                 await repository.ensure_project(session, project)
                 _, raw = await repository.create_api_key(session, project, scopes or ["admin"])

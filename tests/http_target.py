@@ -11,7 +11,7 @@ import pytest
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         if self.path.startswith("/users/"):
             name = self.path.removeprefix("/users/")
             self._send(200, {"name": name.title(), "key": self.headers.get("Idempotency-Key")})

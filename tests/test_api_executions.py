@@ -30,7 +30,11 @@ def onboarding(workflow_id: str, target: str) -> dict[str, Any]:
             "properties": {"user": {"type": "string"}},
         },
         "steps": [
-            {"id": "profile", "kind": "http", "with": {"url": f"{target}/users/{{{{ input.user }}}}"}},
+            {
+                "id": "profile",
+                "kind": "http",
+                "with": {"url": f"{target}/users/{{{{ input.user }}}}"},
+            },
             {"id": "cooldown", "kind": "sleep", "with": {"seconds": 1}},
             {
                 "id": "greeting",
@@ -44,7 +48,12 @@ def onboarding(workflow_id: str, target: str) -> dict[str, Any]:
                 "kind": "transform",
                 "depends_on": ["greeting", "cooldown", "approval"],
                 "if": "steps.approval.output.approved",
-                "with": {"value": {"text": "{{ steps.greeting.output }}", "by": "{{ steps.approval.output.by }}"}},
+                "with": {
+                    "value": {
+                        "text": "{{ steps.greeting.output }}",
+                        "by": "{{ steps.approval.output.by }}",
+                    }
+                },
             },
         ],
         "output": "{{ steps.summary.output }}",
@@ -97,12 +106,16 @@ async def test_a_full_execution_with_signal_pause_and_resume(api: Api, http_targ
     assert profile["primary"]["name"] == "Ada"
     assert profile["output"]["json"]["key"] == f"{execution_id}:profile"
     assert [s["step_id"] for s in done["steps"]] == [
-        "profile", "cooldown", "greeting", "approval", "summary",
+        "profile",
+        "cooldown",
+        "greeting",
+        "approval",
+        "summary",
     ]
     assert all(s["status"] == "completed" for s in done["steps"])
     names = [c["name"] for c in done["checkpoints"]]
     assert names[0] == "start" and sorted(names[1:]) == sorted(s["step_id"] for s in done["steps"])
-    assert [c["id"] for c in done["checkpoints"]][0] == f"chk_{execution_id}_0"
+    assert done["checkpoints"][0]["id"] == f"chk_{execution_id}_0"
 
     polled = await api.execution(execution_id)
     assert polled["steps"] is None and polled["step_outputs"] is None
@@ -111,24 +124,39 @@ async def test_a_full_execution_with_signal_pause_and_resume(api: Api, http_targ
 async def test_run_async_accepts_the_input_as_body(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Echo", "steps": [
-            {"id": "e", "kind": "transform", "with": {"value": "{{ input.x }}"}}],
-         "output": "{{ steps.e.output }}"}
+        {
+            "id": workflow_id,
+            "name": "Echo",
+            "steps": [{"id": "e", "kind": "transform", "with": {"value": "{{ input.x }}"}}],
+            "output": "{{ steps.e.output }}",
+        }
     )
     response = await api.http.post(
         f"/api/v1/workflows/{workflow_id}/run-async", json={"x": 42}, headers=api.admin
     )
     assert response.status_code == 202, response.text
     execution_id = response.json()["execution_id"]
-    done = await eventually(lambda: api.execution(execution_id), lambda e: e["status"] == "completed")
+    done = await eventually(
+        lambda: api.execution(execution_id), lambda e: e["status"] == "completed"
+    )
     assert done["output"] == 42
 
 
 async def test_failures_are_reported_with_error_and_cause(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Fails", "steps": [
-            {"id": "boom", "kind": "activity", "activity": "test.flaky", "with": {"fatal": True}}]}
+        {
+            "id": workflow_id,
+            "name": "Fails",
+            "steps": [
+                {
+                    "id": "boom",
+                    "kind": "activity",
+                    "activity": "test.flaky",
+                    "with": {"fatal": True},
+                }
+            ],
+        }
     )
     execution_id = await api.run(workflow_id)
     failed = await eventually(
@@ -143,8 +171,13 @@ async def test_failures_are_reported_with_error_and_cause(api: Api) -> None:
 async def test_stop_cancels_and_then_answers_400(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Slow", "steps": [
-            {"id": "slow", "kind": "activity", "activity": "test.slow", "with": {"seconds": 60}}]}
+        {
+            "id": workflow_id,
+            "name": "Slow",
+            "steps": [
+                {"id": "slow", "kind": "activity", "activity": "test.slow", "with": {"seconds": 60}}
+            ],
+        }
     )
     execution_id = await api.run(workflow_id)
     await eventually(lambda: status_of(api, execution_id), lambda s: s == "running")
@@ -159,8 +192,11 @@ async def test_stop_cancels_and_then_answers_400(api: Api) -> None:
 async def test_force_stop_terminates_and_reads_as_cancelled(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Gate", "steps": [
-            {"id": "gate", "kind": "wait", "with": {"signal": "never"}}]}
+        {
+            "id": workflow_id,
+            "name": "Gate",
+            "steps": [{"id": "gate", "kind": "wait", "with": {"signal": "never"}}],
+        }
     )
     execution_id = await api.run(workflow_id)
     await eventually(lambda: status_of(api, execution_id), lambda s: s == "waiting")
@@ -180,8 +216,11 @@ async def test_force_stop_terminates_and_reads_as_cancelled(api: Api) -> None:
 async def test_control_is_validated_against_the_current_status(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Gate", "steps": [
-            {"id": "gate", "kind": "wait", "with": {"signal": "go"}}]}
+        {
+            "id": workflow_id,
+            "name": "Gate",
+            "steps": [{"id": "gate", "kind": "wait", "with": {"signal": "go"}}],
+        }
     )
     execution_id = await api.run(workflow_id)
     await eventually(lambda: status_of(api, execution_id), lambda s: s == "waiting")
@@ -258,8 +297,11 @@ async def test_inputs_are_checked_before_anything_reaches_temporal(api: Api) -> 
 async def test_lists_filter_paginate_and_stay_in_the_project(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(
-        {"id": workflow_id, "name": "Quick", "steps": [
-            {"id": "t", "kind": "transform", "with": {"value": 1}}]}
+        {
+            "id": workflow_id,
+            "name": "Quick",
+            "steps": [{"id": "t", "kind": "transform", "with": {"value": 1}}],
+        }
     )
     ids = [await api.run(workflow_id) for _ in range(5)]
     await eventually(
@@ -270,16 +312,20 @@ async def test_lists_filter_paginate_and_stay_in_the_project(api: Api) -> None:
         ),
         lambda r: r.json()["total"] == 5,
     )
-    first = (await api.http.get(
-        "/api/v1/executions",
-        params={"workflow_id": workflow_id, "page": 1, "page_size": 2},
-        headers=api.admin,
-    )).json()
-    second = (await api.http.get(
-        "/api/v1/executions",
-        params={"workflow_id": workflow_id, "page": 2, "page_size": 2},
-        headers=api.admin,
-    )).json()
+    first = (
+        await api.http.get(
+            "/api/v1/executions",
+            params={"workflow_id": workflow_id, "page": 1, "page_size": 2},
+            headers=api.admin,
+        )
+    ).json()
+    second = (
+        await api.http.get(
+            "/api/v1/executions",
+            params={"workflow_id": workflow_id, "page": 2, "page_size": 2},
+            headers=api.admin,
+        )
+    ).json()
     assert (first["total"], first["page"], first["page_size"]) == (5, 1, 2)
     paged = [row["id"] for row in first["items"] + second["items"]]
     assert len(set(paged)) == 4 and set(paged) <= set(ids)
@@ -300,11 +346,13 @@ async def test_lists_filter_paginate_and_stay_in_the_project(api: Api) -> None:
         if not after:
             break
     assert sorted(seen) == sorted(ids)
-    by_id = (await api.http.get(
-        "/api/v1/executions",
-        params={"workflow_id": workflow_id, "limit": 10, "after": seen[1]},
-        headers=api.admin,
-    )).json()
+    by_id = (
+        await api.http.get(
+            "/api/v1/executions",
+            params={"workflow_id": workflow_id, "limit": 10, "after": seen[1]},
+            headers=api.admin,
+        )
+    ).json()
     assert [r["id"] for r in by_id["items"]] == seen[2:]
 
     other = await api.key_for(project=f"other-{uuid.uuid4().hex[:6]}")
@@ -355,9 +403,7 @@ async def test_auth_failures_use_the_envelope(api: Api) -> None:
     echoed = await api.http.get("/healthz", headers={"X-Request-ID": "trace-123"})
     assert echoed.headers["X-Request-ID"] == "trace-123"
     reader = await api.key_for(scopes=["executions:read"])
-    refused = await api.http.post(
-        "/api/v1/executions", json={"workflow_id": "x"}, headers=reader
-    )
+    refused = await api.http.post("/api/v1/executions", json={"workflow_id": "x"}, headers=reader)
     assert refused.status_code == 403 and "workflows:execute" in refused.json()["error"]
 
 
@@ -398,5 +444,7 @@ async def test_the_quick_start_example_runs(api: Api, http_target: str) -> None:
         headers=api.admin,
     )
     assert signal.status_code == 200
-    done = await eventually(lambda: api.execution(execution_id), lambda e: e["status"] == "completed")
+    done = await eventually(
+        lambda: api.execution(execution_id), lambda e: e["status"] == "completed"
+    )
     assert done["output"] == {"message": "Hello Ada, ferryman says ok", "approved_by": "you"}

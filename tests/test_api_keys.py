@@ -44,6 +44,10 @@ async def test_key_unhappy_paths(api: Api) -> None:
     assert (await api.http.get("/api/v1/keys", headers=reader)).status_code == 403
     other_admin = await api.key_for(project=f"keys-{uuid.uuid4().hex[:6]}")
     mine = (await api.http.post("/api/v1/keys", json={"scopes": ["admin"]}, headers=admin)).json()
-    assert (await api.http.delete(f"/api/v1/keys/{mine['id']}", headers=other_admin)).status_code == 404
-    assert (await api.http.post(f"/api/v1/keys/{mine['id']}/rotate", headers=other_admin)).status_code == 404
+    assert (
+        await api.http.delete(f"/api/v1/keys/{mine['id']}", headers=other_admin)
+    ).status_code == 404
+    assert (
+        await api.http.post(f"/api/v1/keys/{mine['id']}/rotate", headers=other_admin)
+    ).status_code == 404
     assert (await api.http.delete("/api/v1/keys/key_missing", headers=admin)).status_code == 404

@@ -55,7 +55,9 @@ async def test_create_read_version_and_list(api: Api) -> None:
 
 async def test_yaml_definitions_and_slugs_derived_from_the_name(api: Api) -> None:
     name = f"Yaml Flow {uuid.uuid4().hex[:6]}"
-    body = yaml.safe_dump({"name": name, "steps": [{"id": "a", "kind": "sleep", "with": {"seconds": 1}}]})
+    body = yaml.safe_dump(
+        {"name": name, "steps": [{"id": "a", "kind": "sleep", "with": {"seconds": 1}}]}
+    )
     response = await api.http.post(
         "/api/v1/workflows",
         content=body,
@@ -87,7 +89,9 @@ async def test_other_projects_cannot_see_a_workflow(api: Api) -> None:
     ):
         response = await api.http.request(method, path, headers=other)
         assert response.status_code == 404, (path, response.text)
-    put = await api.http.put(f"/api/v1/workflows/{workflow_id}", json=simple(workflow_id), headers=other)
+    put = await api.http.put(
+        f"/api/v1/workflows/{workflow_id}", json=simple(workflow_id), headers=other
+    )
     assert put.status_code == 404
     listed = await api.http.get("/api/v1/workflows", headers=other)
     assert workflow_id not in [w["id"] for w in listed.json()["items"]]
@@ -164,7 +168,9 @@ async def test_unknown_workflows_and_versions_are_404(api: Api) -> None:
         f"/api/v1/workflows/{workflow_id}", params={"version": 9}, headers=api.admin
     )
     assert version.status_code == 404
-    put = await api.http.put(f"/api/v1/workflows/{slug()}", json={"name": "x", "steps": []}, headers=api.admin)
+    put = await api.http.put(
+        f"/api/v1/workflows/{slug()}", json={"name": "x", "steps": []}, headers=api.admin
+    )
     assert put.status_code == 422
 
 

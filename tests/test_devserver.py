@@ -20,8 +20,8 @@ async def test_retention_is_set(temporal_client: Client, base_settings: Settings
 
 
 async def test_check_names_the_fix_when_attributes_are_missing(base_settings: Settings) -> None:
-    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
     from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 
     client = await connect(base_settings)
     retention = Duration(seconds=86400)

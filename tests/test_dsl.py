@@ -95,17 +95,13 @@ def test_transitive_ancestors_are_upstream() -> None:
     ],
 )
 def test_backoff_delays_are_exact(backoff: str, delays: list[float]) -> None:
-    policy = RetryPolicy(
-        max_attempts=5, backoff=backoff, initial_delay_secs=2, max_delay_secs=10
-    )
+    policy = RetryPolicy(max_attempts=5, backoff=backoff, initial_delay_secs=2, max_delay_secs=10)
     assert [policy.delay_before(attempt) for attempt in range(2, 6)] == delays
 
 
 def test_single_expressions_keep_their_type_and_text_renders_as_text() -> None:
     context = {"input": {"items": [1, 2], "name": "ada"}}
-    rendered = render(
-        {"list": "{{ input.items }}", "text": "hi {{ input.name }}", "n": 3}, context
-    )
+    rendered = render({"list": "{{ input.items }}", "text": "hi {{ input.name }}", "n": 3}, context)
     assert rendered == {"list": [1, 2], "text": "hi ada", "n": 3}
 
 

@@ -65,8 +65,12 @@ async def test_sigkilled_worker_loses_no_execution(
             "steps": [
                 {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
                 {"id": "nap", "kind": "sleep", "depends_on": ["first"], "with": {"seconds": 2}},
-                {"id": "last", "kind": "transform", "depends_on": ["nap"],
-                 "with": {"value": "{{ steps.first.output.n + 1 }}"}},
+                {
+                    "id": "last",
+                    "kind": "transform",
+                    "depends_on": ["nap"],
+                    "with": {"value": "{{ steps.first.output.n + 1 }}"},
+                },
             ],
             "output": "{{ steps.last.output }}",
         }
@@ -106,9 +110,7 @@ async def test_sigterm_drains_and_exits_cleanly(
 ) -> None:
     process = spawn_worker(worker_settings)
     workers.append(process)
-    await eventually(
-        lambda: _has_poller(worker_settings), lambda polling: polling, timeout=30
-    )
+    await eventually(lambda: _has_poller(worker_settings), lambda polling: polling, timeout=30)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
 

@@ -118,7 +118,9 @@ async def test_retries_are_driven_by_the_workflow_one_event_per_attempt(
     assert scheduled == ["flaky#1", "flaky#2", "flaky#3"]
     timers = [e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
     # Linear backoff: 0.2 s before attempt 2, 0.4 s before attempt 3.
-    assert [t.timer_started_event_attributes.start_to_fire_timeout.ToMilliseconds() for t in timers] == [200, 400]
+    assert [
+        t.timer_started_event_attributes.start_to_fire_timeout.ToMilliseconds() for t in timers
+    ] == [200, 400]
 
 
 async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
@@ -128,14 +130,32 @@ async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
     exhausted = await start(
         temporal_client,
         base_settings,
-        {"steps": [{"id": "s", "kind": "activity", "activity": "test.flaky",
-                    "with": {"fail_times": 5}, "retry": retry}]},
+        {
+            "steps": [
+                {
+                    "id": "s",
+                    "kind": "activity",
+                    "activity": "test.flaky",
+                    "with": {"fail_times": 5},
+                    "retry": retry,
+                }
+            ]
+        },
     )
     fatal = await start(
         temporal_client,
         base_settings,
-        {"steps": [{"id": "s", "kind": "activity", "activity": "test.flaky",
-                    "with": {"fatal": True}, "retry": retry}]},
+        {
+            "steps": [
+                {
+                    "id": "s",
+                    "kind": "activity",
+                    "activity": "test.flaky",
+                    "with": {"fatal": True},
+                    "retry": retry,
+                }
+            ]
+        },
     )
     for handle, status, calls in ((exhausted, "dead_letter", 2), (fatal, "failed", 1)):
         with pytest.raises(WorkflowFailureError):
@@ -156,8 +176,12 @@ async def test_wait_consumes_a_signal_sent_before_it_is_reached(
         {
             "steps": [
                 {"id": "nap", "kind": "sleep", "with": {"seconds": 1}},
-                {"id": "approval", "kind": "wait", "depends_on": ["nap"],
-                 "with": {"signal": "approve"}},
+                {
+                    "id": "approval",
+                    "kind": "wait",
+                    "depends_on": ["nap"],
+                    "with": {"signal": "approve"},
+                },
             ],
             "output": "{{ steps.approval.output }}",
         },
@@ -176,8 +200,12 @@ async def test_pause_holds_between_steps_and_resume_continues(
         {
             "steps": [
                 {"id": "gate", "kind": "wait", "with": {"signal": "go"}},
-                {"id": "after", "kind": "transform", "depends_on": ["gate"],
-                 "with": {"value": "done"}},
+                {
+                    "id": "after",
+                    "kind": "transform",
+                    "depends_on": ["gate"],
+                    "with": {"value": "done"},
+                },
             ],
             "output": "{{ steps.after.output }}",
         },
@@ -185,7 +213,9 @@ async def test_pause_holds_between_steps_and_resume_continues(
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
     await handle.signal("pause", m.ControlRequest())
     await handle.signal("signal", m.StepSignal(name="go"))
-    paused = await eventually(lambda: state(handle), lambda s: s.steps["gate"].status == "completed")
+    paused = await eventually(
+        lambda: state(handle), lambda s: s.steps["gate"].status == "completed"
+    )
     assert paused.status == "paused"
     assert paused.steps["after"].status == "pending"
     assert await status_attribute(handle) == "paused"
@@ -200,8 +230,11 @@ async def test_cancellation_request_stops_in_flight_steps(
     handle = await start(
         temporal_client,
         base_settings,
-        {"steps": [{"id": "slow", "kind": "activity", "activity": "test.slow",
-                    "with": {"seconds": 60}}]},
+        {
+            "steps": [
+                {"id": "slow", "kind": "activity", "activity": "test.slow", "with": {"seconds": 60}}
+            ]
+        },
     )
     await eventually(lambda: state(handle), lambda s: s.steps["slow"].status == "running")
     await handle.cancel()

@@ -238,8 +238,7 @@ def topological_order(definition: WorkflowDefinition) -> list[str]:
         if not ready:
             cycle = sorted(remaining)[0]
             raise DefinitionError(
-                f"step {cycle!r} is part of a cycle in depends_on "
-                f"({', '.join(sorted(remaining))})",
+                f"step {cycle!r} is part of a cycle in depends_on ({', '.join(sorted(remaining))})",
                 cycle,
             )
         for step in ready:

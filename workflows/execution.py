@@ -211,8 +211,11 @@ class ExecutionWorkflow:
             seconds = float(params["seconds"])
         except (TypeError, ValueError) as err:
             raise StepFailed(
-                step.id, f"step {step.id!r}: `seconds` must be a number", "InvalidStep",
-                Status.FAILED, 1,
+                step.id,
+                f"step {step.id!r}: `seconds` must be a number",
+                "InvalidStep",
+                Status.FAILED,
+                1,
             ) from err
         state.status = "waiting"
         self._refresh_status()
@@ -226,10 +229,13 @@ class ExecutionWorkflow:
         timeout = step.timeout_secs
         try:
             await workflow.wait_condition(lambda: bool(self.signals.get(name)), timeout=timeout)
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             raise StepFailed(
-                step.id, f"step {step.id!r} got no {name!r} signal within {timeout}s",
-                "WaitTimeout", Status.FAILED, 1,
+                step.id,
+                f"step {step.id!r} got no {name!r} signal within {timeout}s",
+                "WaitTimeout",
+                Status.FAILED,
+                1,
             ) from err
         return self.signals[name].pop(0)
 
@@ -321,7 +327,9 @@ class ExecutionWorkflow:
         ref = m.CheckpointRef(sequence=self.next_sequence, step_id=step_id, created_at=now)
         self.checkpoints.append(ref)
         self.next_sequence += 1
-        index = [[c.sequence, c.step_id, int(c.created_at.timestamp() * 1000)] for c in self.checkpoints]
+        index = [
+            [c.sequence, c.step_id, int(c.created_at.timestamp() * 1000)] for c in self.checkpoints
+        ]
         workflow.upsert_memo(
             {
                 m.MEMO_CHECKPOINTS: index,
@@ -351,7 +359,9 @@ class ExecutionWorkflow:
         else:
             status = Status.WAITING
         self._set_status(status)
-        running = sorted(s.step_id for s in self.steps.values() if s.status in ("running", "waiting"))
+        running = sorted(
+            s.step_id for s in self.steps.values() if s.status in ("running", "waiting")
+        )
         workflow.set_current_details(
             f"{status.value}: {', '.join(running)}" if running else status.value
         )
@@ -438,7 +448,9 @@ def _classify(step: Step, err: ActivityError, attempt: int, max_attempts: int) -
             return StepFailed(step.id, message, error_type, Status.FAILED, attempt)
     elif isinstance(cause, ActivityTimeoutError):
         error_type = "Timeout"
-        message = f"attempt timed out ({TimeoutType(cause.type).name.lower()})" if cause.type else message
+        message = (
+            f"attempt timed out ({TimeoutType(cause.type).name.lower()})" if cause.type else message
+        )
     else:
         error_type = type(cause).__name__ if cause is not None else "ActivityError"
     if attempt < max_attempts:

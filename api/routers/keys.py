@@ -53,9 +53,7 @@ async def create_key(
 ) -> schemas.KeyCreated:
     unknown = sorted(set(body.scopes) - set(SCOPES))
     if unknown:
-        raise InvalidInput(
-            f"unknown scope {unknown[0]!r}; scopes are {', '.join(sorted(SCOPES))}"
-        )
+        raise InvalidInput(f"unknown scope {unknown[0]!r}; scopes are {', '.join(sorted(SCOPES))}")
     async with resources.sessions() as session:
         key, raw = await repository.create_api_key(
             session, principal.project_id, sorted(set(body.scopes)), name=body.name
