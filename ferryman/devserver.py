@@ -68,9 +68,6 @@ class DevServer:
             "--dynamic-config-value",
             "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute="
             f"{STUCK_WORKFLOW_TASK_THRESHOLD}",
-            # A 2 KB cap per value: the SQL-visibility limit we plan against everywhere.
-            "--dynamic-config-value",
-            "limit.searchAttributeSizeBytes=2048",
         ]
         for flag in search_attributes.cli_flags():
             cmd += ["--search-attribute", flag]
