@@ -1,0 +1,327 @@
+"""The `ferryman` command line: `up`, `worker`, `api` and `keys`.
+
+Settings come from the environment (`ferryman.settings.Settings`); options given on the
+command line override them. Heavy imports (the API, the store, the worker) happen inside the
+commands so `ferryman --help` stays fast. A Temporal that is unreachable or lacks the search
+attributes ends a command with one sentence on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from temporalio.service import RPCError
+
+from ferryman.settings import Settings
+from ferryman.temporal import TemporalSetupError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+USAGE_ERROR = 2  # bad input or an unprepared Temporal: the same code as a usage error
+
+app = typer.Typer(
+    name="ferryman",
+    help="A self-hosted durable workflow orchestrator on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Manage the API keys of a project.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="FERRYMAN_DATA_DIR",
+        help="SQLite files, the dev key and logs [default: .ferryman]",
+        show_default=False,
+    ),
+]
+Project = Annotated[str, typer.Option("--project", help="The project the keys belong to.")]
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Environment settings with the options the user gave (None means "not given")."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as err:
+        fail("; ".join(_readable(error) for error in err.errors()))
+
+
+def _readable(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {message}" if where else message
+
+
+def explain_temporal_failure(err: BaseException, settings: Settings) -> str | None:
+    """One sentence for a Temporal that is unreachable or unprepared; None for other errors."""
+    if isinstance(err, TemporalSetupError):
+        return str(err)
+    where = f"Temporal at {settings.temporal_address}"
+    if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
+        return (
+            f"cannot reach {where} ({err}); start it (`ferryman up` runs one) "
+            "or point TEMPORAL_ADDRESS at it"
+        )
+    if isinstance(err, RPCError):
+        return f"{where}, namespace {settings.temporal_namespace!r}, refused: {err.message}"
+    return None
+
+
+def run_with_temporal(work: Coroutine[Any, Any, None], settings: Settings) -> None:
+    try:
+        asyncio.run(work)
+    except (TemporalSetupError, RuntimeError, RPCError) as err:
+        sentence = explain_temporal_failure(err, settings)
+        if sentence is None:
+            raise
+        fail(sentence)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(envvar="FERRYMAN_API_PORT", help="The API's port.")] = 8080,
+    temporal_port: Annotated[int, typer.Option(help="The Temporal dev server's port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="The Temporal Web UI's port.")] = 8233,
+    host: Annotated[
+        str, typer.Option(envvar="FERRYMAN_API_HOST", help="The API's address.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run everything on this machine: Temporal dev server, a worker and the API."""
+    from ferryman.supervisor import DEV_NAMESPACE, run_up
+
+    settings = load_settings(
+        data_dir=(data_dir or load_settings().data_dir).resolve(),
+        api_host=host,
+        api_port=port,
+        temporal_address=f"127.0.0.1:{temporal_port}",
+        temporal_namespace=DEV_NAMESPACE,
+    )
+    raise typer.Exit(run_up(settings, temporal_port, ui_port))
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run a worker: executes workflows and steps until SIGTERM, then drains."""
+    from ferryman.logging import configure_logging
+    from ferryman.supervisor import follow_supervisor
+    from ferryman.worker import run_worker
+
+    settings = load_settings(data_dir=data_dir)
+    follow_supervisor()
+    configure_logging(settings)
+    run_with_temporal(run_worker(settings), settings)
+
+
+@app.command()
+def api(
+    data_dir: DataDir = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [env FERRYMAN_API_HOST, 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env FERRYMAN_API_PORT, 8080]")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    from ferryman.logging import configure_logging
+    from ferryman.supervisor import follow_supervisor
+
+    settings = load_settings(data_dir=data_dir, api_host=host, api_port=port)
+    follow_supervisor()
+    configure_logging(settings)
+    serve_api(settings)
+
+
+def serve_api(settings: Settings) -> None:
+    """uvicorn on the app; a Temporal failure in the app's start-up becomes one sentence."""
+    import uvicorn
+
+    from ferryman.api.app import create_app
+
+    application = create_app(settings)
+    failures: list[BaseException] = []
+    _record_lifespan_failure(application, failures, settings)
+    config = uvicorn.Config(
+        _quiet_explained_failures(application, failures, settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,  # structlog (configure_logging) formats uvicorn's records too
+        access_log=False,  # the request middleware logs each request once
+        timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_secs),
+        lifespan="on",
+    )
+    try:
+        uvicorn.Server(config).run()
+    except SystemExit:  # uvicorn's way of saying the start-up failed
+        sentence = explain_temporal_failure(failures[0], settings) if failures else None
+        if sentence is None:
+            raise
+        fail(sentence)
+
+
+def _record_lifespan_failure(
+    application: FastAPI, failures: list[BaseException], settings: Settings
+) -> None:
+    inner = application.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        try:
+            async with inner(app) as state:
+                yield state
+        except BaseException as err:
+            failures.append(err)
+            raise
+
+    application.router.lifespan_context = lifespan
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+Receive = Callable[[], Awaitable[Message]]
+
+
+def _quiet_explained_failures(
+    application: FastAPI, failures: list[BaseException], settings: Settings
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Drop the start-up traceback uvicorn would log when the sentence says it all."""
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        async def quiet_send(message: Message) -> None:
+            explained = failures and explain_temporal_failure(failures[0], settings)
+            if message["type"] == "lifespan.startup.failed" and explained:
+                message = {**message, "message": ""}
+            await send(message)
+
+        await application(scope, receive, quiet_send if scope["type"] == "lifespan" else send)
+
+    return asgi
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    from ferryman.api.auth import SCOPES
+
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        fail(f"unknown scope {unknown[0]!r}; scopes are {', '.join(SCOPES)}")
+    return sorted(set(scopes))
+
+
+@asynccontextmanager
+async def metadata_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on the migrated metadata database (created on first use)."""
+    from ferryman.api.store import db
+
+    engine = db.create_engine(settings.resolved_database_url)
+    try:
+        await db.migrate(engine)
+        async with db.session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    project: Project,
+    scope: Annotated[list[str], typer.Option("--scope", help="Repeat for several scopes.")],
+    name: Annotated[str | None, typer.Option(help="A label for people.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key; the key itself is printed once, as the last line."""
+    scopes = check_scopes(scope)
+    settings = load_settings(data_dir=data_dir)
+
+    async def create() -> tuple[Any, str]:
+        from ferryman.api.store import repository
+
+        async with metadata_session(settings) as session:
+            await repository.ensure_project(session, project)
+            return await repository.create_api_key(session, project, scopes, name=name)
+
+    key, raw = asyncio.run(create())
+    console.print(
+        f"created key {escape(key.id)} in project {escape(project)} with scopes "
+        f"{escape(', '.join(scopes))}; it is shown only now:",
+        soft_wrap=True,
+    )
+    typer.echo(raw)  # plain and last, for `| tail -1`
+
+
+@keys_app.command("list")
+def keys_list(project: Project, data_dir: DataDir = None) -> None:
+    """List a project's keys (their prefixes, never the keys)."""
+    settings = load_settings(data_dir=data_dir)
+
+    async def fetch() -> list[Any]:
+        from ferryman.api.store import repository
+
+        async with metadata_session(settings) as session:
+            return list(await repository.list_api_keys(session, project))
+
+    table = Table("id", "prefix", "name", "scopes", "created", "revoked")
+    for key in asyncio.run(fetch()):
+        table.add_row(
+            key.id,
+            key.prefix,
+            key.name or "",
+            ", ".join(key.scopes),
+            _when(key.created_at),
+            _when(key.revoked_at),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+    project: Project,
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from ferryman.api.store.errors import NotFound
+
+    settings = load_settings(data_dir=data_dir)
+
+    async def revoke() -> None:
+        from ferryman.api.store import repository
+
+        async with metadata_session(settings) as session:
+            await repository.revoke_api_key(session, project, key_id)
+
+    try:
+        asyncio.run(revoke())
+    except NotFound:
+        fail(f"project {project!r} has no key {key_id!r}", code=1)
+    console.print(f"revoked key {escape(key_id)} of project {escape(project)}")
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
