@@ -1,0 +1,170 @@
+"""The `http` step kind: one HTTP request per attempt, classified for the workflow's retries.
+
+5xx, 408, 429, timeouts and connection errors are retryable; any other 4xx is not. Every
+request carries `Idempotency-Key: <execution id>:<step id>`, stable across attempts, so a
+service that honours it sees a retried step once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ferryman.activities.registry import StepTask
+from ferryman.activities.secrets import resolve_secrets
+
+HTTP_ACTIVITY_NAME = "ferryman.http"
+MAX_RESPONSE_BYTES = 256 * 1024
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+_client: httpx.AsyncClient | None = None
+
+
+class HttpParams(BaseModel):
+    """The `with` block of an `http` step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    body: str | None = None
+    timeout_secs: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https:// (got {url[:60]!r})")
+        return url
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpParams:
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give either `json` or `body`, not both")
+        return self
+
+
+def _http_client() -> httpx.AsyncClient:
+    """One pooled client per worker process."""
+    global _client
+    if _client is None or _client.is_closed:
+        _client = httpx.AsyncClient(follow_redirects=True)
+    return _client
+
+
+async def close_http_client() -> None:
+    global _client
+    if _client is not None:
+        await _client.aclose()
+        _client = None
+
+
+def _parse(task: StepTask) -> HttpParams:
+    try:
+        return HttpParams.model_validate(resolve_secrets(task.params))
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'with'}: {e['msg']}" for e in err.errors()
+        )
+        raise ApplicationError(
+            f"invalid http step: {problems}", type="InvalidHttpParams", non_retryable=True
+        ) from err
+
+
+@activity.defn(name=HTTP_ACTIVITY_NAME)
+async def http_request(task: StepTask) -> dict[str, Any]:
+    """Send the request; returns `{status, headers, json | text, elapsed_ms, timing}`."""
+    params = _parse(task)
+    headers = {"Idempotency-Key": task.idempotency_key, **params.headers}
+    request = _http_client().build_request(
+        params.method,
+        params.url,
+        headers=headers,
+        params=params.query,
+        json=params.json_body,
+        content=params.body,
+        timeout=params.timeout_secs,
+    )
+    started = time.perf_counter()
+    try:
+        response = await _http_client().send(request, stream=True)
+        headers_at = time.perf_counter()
+        try:
+            content = await _read_capped(response)
+        finally:
+            await response.aclose()
+    except httpx.TimeoutException as err:
+        raise _retryable(f"{params.method} {params.url} timed out after {params.timeout_secs}s") from err
+    except httpx.TransportError as err:
+        raise _retryable(f"{params.method} {params.url} failed: {type(err).__name__}: {err}") from err
+    finished = time.perf_counter()
+    output = _output(response, content, started, headers_at, finished)
+    _raise_for_status(params, response, content)
+    return output
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            break
+    return b"".join(chunks)
+
+
+def _output(
+    response: httpx.Response, content: bytes, started: float, headers_at: float, finished: float
+) -> dict[str, Any]:
+    output: dict[str, Any] = {
+        "status": response.status_code,
+        "headers": {key.lower(): value for key, value in response.headers.items()},
+        "elapsed_ms": round((finished - started) * 1000, 3),
+        # The pooled connection makes connect time invisible per request; ttfb includes it.
+        "timing": {
+            "ttfb_ms": round((headers_at - started) * 1000, 3),
+            "transfer_ms": round((finished - headers_at) * 1000, 3),
+        },
+    }
+    truncated = len(content) > MAX_RESPONSE_BYTES
+    body = content[:MAX_RESPONSE_BYTES]
+    if truncated:
+        output["truncated"] = True
+    if not truncated and "json" in response.headers.get("content-type", ""):
+        try:
+            output["json"] = json.loads(body)
+            return output
+        except ValueError:
+            pass
+    output["text"] = body.decode(response.encoding or "utf-8", errors="replace")
+    return output
+
+
+def _raise_for_status(params: HttpParams, response: httpx.Response, content: bytes) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    message = f"{params.method} {params.url} answered {status} {response.reason_phrase}"
+    details = {"status": status, "body": content[:500].decode("utf-8", errors="replace")}
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        raise ApplicationError(message, details, type="HttpRetryableError")
+    raise ApplicationError(message, details, type="HttpClientError", non_retryable=True)
+
+
+def _retryable(message: str) -> ApplicationError:
+    return ApplicationError(message, type="HttpRetryableError")
