@@ -88,6 +88,7 @@ async def test_sigkilled_worker_loses_no_execution(
             definition=definition,
         ),
         id=execution_id,
+        result_type=m.ExecutionResult,
         task_queue=worker_settings.task_queue,
     )
 
@@ -100,7 +101,7 @@ async def test_sigkilled_worker_loses_no_execution(
     workers[0].wait()
 
     workers.append(spawn_worker(worker_settings))
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.output == 2
     assert [c[1] for c in await checkpoints()] == ["start", "first", "nap", "last"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ferryman import search_attributes as sa
 from ferryman.settings import Settings
@@ -38,8 +38,9 @@ async def start(
         "ExecutionWorkflow",
         params,
         id=execution_id,
+        result_type=m.ExecutionResult,
         task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([sa.STATUS.value_set("queued")]),
+        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
     )
 
 
@@ -73,7 +74,7 @@ async def test_parallel_branches_transforms_and_output(
         },
         n=5,
     )
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.status == "completed"
     assert result.output == {"total": 13, "skipped": None}
     description = await handle.describe()
@@ -106,7 +107,7 @@ async def test_retries_are_driven_by_the_workflow_one_event_per_attempt(
             "output": "{{ steps.flaky.output }}",
         },
     )
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.output == {"value": "ok", "attempt": 3}
     assert CALLS[f"{handle.id}:flaky"] == 3
     events = [event async for event in handle.fetch_history_events()]
@@ -187,7 +188,7 @@ async def test_wait_consumes_a_signal_sent_before_it_is_reached(
         },
     )
     await handle.signal("signal", m.StepSignal(name="approve", payload={"by": "ada"}))
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.output == {"by": "ada"}
 
 
@@ -220,7 +221,7 @@ async def test_pause_holds_between_steps_and_resume_continues(
     assert paused.steps["after"].status == "pending"
     assert await status_attribute(handle) == "paused"
     await handle.signal("resume", m.ControlRequest())
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.output == "done"
 
 
@@ -255,7 +256,7 @@ async def test_stop_signal_ends_as_cancelled(
     )
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
     await handle.signal("stop", m.ControlRequest())
-    result = await handle.result(result_type=m.ExecutionResult)
+    result = await handle.result()
     assert result.status == "canceled"
     assert await status_attribute(handle) == "canceled"
 
