@@ -176,7 +176,7 @@ class DefinitionService:
 def _workflow_out(workflow: Workflow, version: WorkflowVersion) -> schemas.WorkflowOut:
     return schemas.WorkflowOut(
         id=workflow.slug,
-        name=workflow.name,
+        name=version.document.get("name", workflow.name),
         description=version.document.get("description"),
         version=version.version,
         latest_version=workflow.latest_version,
