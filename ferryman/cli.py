@@ -13,13 +13,13 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from temporalio.service import RPCError
 
 from ferryman.settings import Settings
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
 
+T = TypeVar("T")
 USAGE_ERROR = 2  # bad input or an unprepared Temporal: the same code as a usage error
 
 app = typer.Typer(
@@ -234,6 +235,18 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+def run_on_store(work: Coroutine[Any, Any, T], settings: Settings) -> T:
+    """Run a store coroutine; an unreachable database ends with a sentence, not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return asyncio.run(work)
+    except (OperationalError, OSError) as err:
+        url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        fail(f"cannot use the metadata database {url}: {getattr(err, 'orig', None) or err}", 1)
+
+
 @asynccontextmanager
 async def metadata_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A session on the migrated metadata database (created on first use)."""
@@ -266,7 +279,7 @@ def keys_create(
             await repository.ensure_project(session, project)
             return await repository.create_api_key(session, project, scopes, name=name)
 
-    key, raw = asyncio.run(create())
+    key, raw = run_on_store(create(), settings)
     console.print(
         f"created key {escape(key.id)} in project {escape(project)} with scopes "
         f"{escape(', '.join(scopes))}; it is shown only now:",
@@ -286,13 +299,23 @@ def keys_list(project: Project, data_dir: DataDir = None) -> None:
         async with metadata_session(settings) as session:
             return list(await repository.list_api_keys(session, project))
 
-    table = Table("id", "prefix", "name", "scopes", "created", "revoked")
-    for key in asyncio.run(fetch()):
+    keys = run_on_store(fetch(), settings)
+    # Ids are copied into `keys revoke`: never shortened, whatever the terminal's width.
+    widest = max((len(key.id) for key in keys), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=widest),
+        Column("prefix", no_wrap=True),
+        "name",
+        Column("scopes", overflow="fold"),
+        "created",
+        "revoked",
+    )
+    for key in keys:
         table.add_row(
             key.id,
             key.prefix,
             key.name or "",
-            ", ".join(key.scopes),
+            "\n".join(key.scopes),
             _when(key.created_at),
             _when(key.revoked_at),
         )
@@ -317,7 +340,7 @@ def keys_revoke(
             await repository.revoke_api_key(session, project, key_id)
 
     try:
-        asyncio.run(revoke())
+        run_on_store(revoke(), settings)
     except NotFound:
         fail(f"project {project!r} has no key {key_id!r}", code=1)
     console.print(f"revoked key {escape(key_id)} of project {escape(project)}")

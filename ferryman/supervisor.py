@@ -362,15 +362,15 @@ class Supervisor:
             ("Temporal Web UI", f"http://127.0.0.1:{self.ui_port}"),
             ("Temporal", f"{self.settings.temporal_address} (namespace {DEV_NAMESPACE})"),
             ("Data dir", str(self.data_dir)),
+            ("Temporal log", str(self.data_dir / "temporal.log")),
             ("Dev API key", key),
         ]
         body = "\n".join(f"[bold]{name:<16}[/] {escape(value)}" for name, value in rows)
-        body += (
-            "\n\n[dim]try:[/] "
-            + escape(f"curl -H 'X-API-Key: {key}' {self.api_url}/api/v1/workflows")
-            + "\n[dim]Ctrl-C stops everything; state is kept in the data dir.[/]"
-        )
+        body += "\n\n[dim]Ctrl-C stops everything; the state stays in the data dir.[/]"
         self.console.print(Panel(body, title="ferryman is ready", expand=False))
+        # Outside the panel and never wrapped, so it can be copied as it is.
+        curl = f"curl -H 'X-API-Key: {key}' {self.api_url}/api/v1/workflows"
+        self.console.print(f"[dim]try:[/] {escape(curl)}", soft_wrap=True)
         self.console.print("[bold green]ready[/]")
 
 

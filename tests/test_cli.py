@@ -4,6 +4,7 @@ unprepared Temporal. Every process a test starts is gone when it ends, even on f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -122,13 +123,17 @@ class Up:
                 await asyncio.sleep(0.25)
         raise AssertionError(f"`up` was not ready in {READY_TIMEOUT}s:\n{self.log.read_text()}")
 
-    def interrupt(self) -> int:
-        """Ctrl-C, as a terminal sends it; the exit code."""
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Ctrl-C (as a terminal sends it) or SIGTERM; the exit code."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(sig)
         return self.process.wait(timeout=STOP_TIMEOUT)
 
     def kill_all(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(OSError, ValueError):  # record what it started so far
+                self.pids()
+            self.children()
         for pid in self.seen:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -208,7 +213,7 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
         bad = await http.get("/api/v1/workflows", headers={"X-API-Key": "fm_wrong"})
         assert bad.status_code == 401
         await survive_worker_kill(up, http, good)
-    assert up.interrupt() == 0
+    assert up.stop() == 0
     assert [pid for pid in up.seen if alive(pid)] == []
     log = up.log.read_text()
     assert "ready" in log and "restarting it" in log, log
@@ -221,7 +226,7 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
         response = await http.get("/api/v1/workflows", headers={"X-API-Key": key})
         assert response.status_code == 200, response.text
     assert (up.data_dir / "dev-api-key").read_text().strip() == key
-    assert up.interrupt() == 0
+    assert up.stop(signal.SIGTERM) == 0
     assert [pid for pid in up.seen if alive(pid)] == []
 
 
