@@ -498,6 +498,9 @@ def _encode_cursor(token: bytes) -> str:
 def _decode_cursor(cursor: str) -> bytes:
     raw = cursor.removeprefix("c1.")
     try:
-        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        token = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as err:
         raise InvalidInput("after is not a valid cursor") from err
+    if not token:
+        raise InvalidInput("after is not a valid cursor")
+    return token

@@ -36,6 +36,7 @@ def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactor
         temporal_address=dev_server.address,
         task_queue=f"ferryman-test-{uuid.uuid4().hex[:8]}",
         activity_modules=["tests.fixtures_activities"],
+        graceful_shutdown_secs=3,
     )
 
 

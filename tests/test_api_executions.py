@@ -175,7 +175,13 @@ async def test_stop_cancels_and_then_answers_400(api: Api) -> None:
             "id": workflow_id,
             "name": "Slow",
             "steps": [
-                {"id": "slow", "kind": "activity", "activity": "test.slow", "with": {"seconds": 60}}
+                {
+                    "id": "slow",
+                    "kind": "activity",
+                    "activity": "test.slow",
+                    "heartbeat_secs": 2,
+                    "with": {"seconds": 60},
+                }
             ],
         }
     )

@@ -233,7 +233,13 @@ async def test_cancellation_request_stops_in_flight_steps(
         base_settings,
         {
             "steps": [
-                {"id": "slow", "kind": "activity", "activity": "test.slow", "with": {"seconds": 60}}
+                {
+                    "id": "slow",
+                    "kind": "activity",
+                    "activity": "test.slow",
+                    "heartbeat_secs": 2,
+                    "with": {"seconds": 60},
+                }
             ]
         },
     )

@@ -69,6 +69,13 @@ class Step(BaseModel):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     retry: RetryPolicy | None = None
     timeout_secs: float | None = Field(default=None, gt=0, le=7 * 86_400)
+    heartbeat_secs: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="For long activities that heartbeat: an attempt silent this long is lost "
+        "(its worker died), and a stop reaches it within this time",
+    )
 
     @property
     def title(self) -> str:

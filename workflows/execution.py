@@ -267,6 +267,9 @@ class ExecutionWorkflow:
                     task,
                     activity_id=activity_id,
                     start_to_close_timeout=timeout,
+                    heartbeat_timeout=(
+                        timedelta(seconds=step.heartbeat_secs) if step.heartbeat_secs else None
+                    ),
                     retry_policy=RetryPolicy(maximum_attempts=1),
                     summary=f"{step.title} ({step.kind}) attempt {attempt}/{retry.max_attempts}",
                 )
