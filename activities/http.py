@@ -99,6 +99,7 @@ async def http_request(task: StepTask) -> dict[str, Any]:
         content=params.body,
         timeout=params.timeout_secs,
     )
+    target = f"{params.method} {params.url}"
     started = time.perf_counter()
     try:
         response = await _http_client().send(request, stream=True)
@@ -108,9 +109,13 @@ async def http_request(task: StepTask) -> dict[str, Any]:
         finally:
             await response.aclose()
     except httpx.TimeoutException as err:
-        raise _retryable(f"{params.method} {params.url} timed out after {params.timeout_secs}s") from err
+        raise _retryable(
+            f"{params.method} {params.url} timed out after {params.timeout_secs}s"
+        ) from err
     except httpx.TransportError as err:
-        raise _retryable(f"{params.method} {params.url} failed: {type(err).__name__}: {err}") from err
+        raise _retryable(
+            f"{params.method} {params.url} failed: {type(err).__name__}: {err}"
+        ) from err
     finished = time.perf_counter()
     output = _output(response, content, started, headers_at, finished)
     _raise_for_status(params, response, content)

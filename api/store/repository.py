@@ -43,7 +43,9 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def ensure_project(session: AsyncSession, project_id: str, name: str | None = None) -> Project:
+async def ensure_project(
+    session: AsyncSession, project_id: str, name: str | None = None
+) -> Project:
     project = await session.get(Project, project_id)
     if project is not None:
         return project
@@ -328,4 +330,3 @@ async def delete_idempotency_key(
         )
     )
     await session.commit()
-
