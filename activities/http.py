@@ -109,13 +109,9 @@ async def http_request(task: StepTask) -> dict[str, Any]:
         finally:
             await response.aclose()
     except httpx.TimeoutException as err:
-        raise _retryable(
-            f"{params.method} {params.url} timed out after {params.timeout_secs}s"
-        ) from err
+        raise _retryable(f"{target} timed out after {params.timeout_secs}s") from err
     except httpx.TransportError as err:
-        raise _retryable(
-            f"{params.method} {params.url} failed: {type(err).__name__}: {err}"
-        ) from err
+        raise _retryable(f"{target} failed: {type(err).__name__}: {err}") from err
     finished = time.perf_counter()
     output = _output(response, content, started, headers_at, finished)
     _raise_for_status(params, response, content)
