@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 STORE_DIR = Path(__file__).resolve().parent
+# Alembic keeps its context in module globals: one migration at a time per process.
+_MIGRATION_LOCK = asyncio.Lock()
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -62,7 +64,7 @@ async def migrate(engine: AsyncEngine, attempts: int = 5) -> None:
     another process creating the same tables is retried: the loser then finds them done."""
     for attempt in range(1, attempts + 1):
         try:
-            async with engine.begin() as connection:
+            async with _MIGRATION_LOCK, engine.begin() as connection:
                 await connection.run_sync(_upgrade)
             return
         except DBAPIError:
