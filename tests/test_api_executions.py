@@ -234,6 +234,8 @@ async def test_control_is_validated_against_the_current_status(api: Api) -> None
     assert resume.status_code == 409
     assert "waiting" in resume.json()["error"]
     await api.http.post(f"/api/v1/executions/{execution_id}/pause", headers=api.admin)
+    # Signals take effect when the worker applies them; the API answers from the status then.
+    await eventually(lambda: status_of(api, execution_id), lambda s: s == "paused")
     twice = await api.http.post(f"/api/v1/executions/{execution_id}/pause", headers=api.admin)
     assert twice.status_code == 409 and "paused" in twice.json()["error"]
     unknown_signal = await api.http.post(
