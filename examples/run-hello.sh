@@ -13,7 +13,7 @@ curl -fsS "${auth[@]}" "${yaml[@]}" -X PUT "$API/api/v1/workflows/hello" >/dev/n
 
 echo "==> starting an execution"
 id=$(curl -fsS "${auth[@]}" "${json[@]}" "$API/api/v1/executions" \
-  -d '{"workflow_id": "hello", "input_data": {"name": "Ada"}}' |
+  -d '{"workflow_id": "hello", "input_data": {"name": "Ada", "api_url": "'"$API"'"}}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo "    $id"
 

@@ -440,12 +440,11 @@ async def test_the_quick_start_example_runs(api: Api, http_target: str) -> None:
 
     document = yaml.safe_load((Path(__file__).parent.parent / "examples/hello.yaml").read_text())
     document["id"] = slug()
-    document["steps"][0]["with"]["url"] = f"{http_target}/healthz"
     for step in document["steps"]:
         if step["kind"] == "sleep":
             step["with"]["seconds"] = 0.1
     await api.create_workflow(document)
-    execution_id = await api.run(document["id"], {"name": "Ada"})
+    execution_id = await api.run(document["id"], {"name": "Ada", "api_url": http_target})
     signal = await api.http.post(
         f"/api/v1/executions/{execution_id}/signal",
         json={"name": "approve", "payload": {"approved": True, "by": "you"}},
