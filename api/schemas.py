@@ -169,6 +169,24 @@ class SignalRequest(BaseModel):
     payload: Any = None
 
 
+class Event(BaseModel):
+    """A user-level event translated from the Temporal history."""
+
+    id: int = Field(description="Increases along the history; use it as `after` or Last-Event-ID")
+    type: str = Field(examples=["step.completed"])
+    level: str = Field(examples=["info"])
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    items: list[Event]
+    next_cursor: int | None = Field(
+        default=None, description="Pass as `after` for the next page; null at the end"
+    )
+
+
 class WorkflowOut(BaseModel):
     id: str = Field(examples=["welcome-email"])
     name: str

@@ -12,6 +12,7 @@ import binascii
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ferryman import search_attributes as sa
 from ferryman.api import schemas
 from ferryman.api.errors import BadRequest, Conflict, InvalidInput, NotFound, temporal_error
+from ferryman.api.events import EventTranslator
 from ferryman.api.history import FoldedHistory, HistoryFolder
 from ferryman.settings import Settings
 from ferryman.statuses import (
@@ -256,6 +258,39 @@ class ExecutionService:
             bulk_id=attributes.get(sa.BATCH),
             checkpoints=checkpoints,
         )
+
+    # ---- events -----------------------------------------------------------------------
+
+    async def events(
+        self, project_id: str, execution_id: str, after: int, limit: int
+    ) -> schemas.EventPage:
+        handle, _ = await self.describe(project_id, execution_id)
+        translator = EventTranslator(self.client.data_converter)
+        items: list[schemas.Event] = []
+        async for event in handle.fetch_history_events():
+            for translated in translator.translate(event):
+                if translated.id > after:
+                    items.append(translated)
+            if len(items) > limit:
+                break
+        more = len(items) > limit
+        items = items[:limit]
+        return schemas.EventPage(items=items, next_cursor=items[-1].id if more else None)
+
+    async def stream(
+        self, project_id: str, execution_id: str, after: int
+    ) -> AsyncIterator[schemas.Event]:
+        """Every event after `after`, then each new one as it happens, until the run closes.
+
+        The history is long-polled (`wait_new_event`): no busy loop, and the iterator ends
+        with the close event.
+        """
+        handle, _ = await self.describe(project_id, execution_id)
+        translator = EventTranslator(self.client.data_converter)
+        async for event in handle.fetch_history_events(wait_new_event=True):
+            for translated in translator.translate(event):
+                if translated.id > after:
+                    yield translated
 
     # ---- list -------------------------------------------------------------------------
 

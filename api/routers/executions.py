@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query
+from sse_starlette import EventSourceResponse
 
 from ferryman.api import schemas
 from ferryman.api.auth import Execute, Principal, ReadExecutions
@@ -224,3 +226,44 @@ async def signal_execution(
 ) -> schemas.ControlResult:
     status = await executions.signal(principal.project_id, execution_id, body.name, body.payload)
     return _control(execution_id, status)
+
+
+@router.get(
+    "/executions/{execution_id}/events",
+    response_model=schemas.EventPage,
+    responses=ERRORS,
+    summary="Events of an execution, translated from its Temporal history",
+)
+async def list_events(
+    execution_id: ExecutionId,
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    after: Annotated[int, Query(ge=0, description="Only events with a greater id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> schemas.EventPage:
+    return await executions.events(principal.project_id, execution_id, after, limit)
+
+
+@router.get(
+    "/executions/{execution_id}/stream",
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    summary="Server-Sent Events: each new event as it happens; ends when the execution closes",
+    description="Reconnect with `Last-Event-ID` (or `?after=`) to get only what was missed.",
+)
+async def stream_events(
+    execution_id: ExecutionId,
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> EventSourceResponse:
+    start = max(after, last_event_id or 0)
+    # Describe first, so an unknown id is a 404 rather than an empty stream.
+    await executions.describe(principal.project_id, execution_id)
+    events = executions.stream(principal.project_id, execution_id, start)
+
+    async def messages() -> AsyncIterator[dict[str, Any]]:
+        async for event in events:
+            yield {"id": str(event.id), "event": event.type, "data": event.model_dump_json()}
+
+    return EventSourceResponse(messages(), ping=15)
