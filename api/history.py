@@ -36,9 +36,26 @@ class StepRecord:
 class FoldedHistory:
     params: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, StepRecord] = field(default_factory=dict)
-    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    # The checkpoint log in force (a rollback truncates it), outputs inline.
+    effective: list[dict[str, Any]] = field(default_factory=list)
+    # Every checkpoint ever recorded, by sequence: the delta and the log in force after it.
+    snapshots: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
     result: Any = None
     failure: str | None = None
+
+    def state_at(self, sequence: int) -> dict[str, Any]:
+        """The whole state at checkpoint `sequence`: input, outputs and step statuses."""
+        delta, log = self.snapshots[sequence]
+        return {
+            "input": self.params.get("input"),
+            "outputs": {d["step_id"]: d.get("output") for d in log if d["step_id"] in self.steps},
+            "steps": {
+                d["step_id"]: d.get("status", "completed")
+                for d in log
+                if d["step_id"] in self.steps
+            },
+            "checkpoint": {k: v for k, v in delta.items() if k != "output"},
+        }
 
 
 class HistoryFolder:
@@ -65,6 +82,8 @@ class HistoryFolder:
         definition = self.folded.params.get("definition", {})
         for step in definition.get("steps", []):
             self.folded.steps[step["id"]] = StepRecord(step_id=step["id"], kind=step["kind"])
+        for delta in (self.folded.params.get("restored") or {}).get("deltas", []):
+            self._checkpoint(delta)
 
     def _scheduled_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
@@ -113,7 +132,27 @@ class HistoryFolder:
                 record.error = error.get("error_cause")
 
     def _checkpoint(self, delta: dict[str, Any]) -> None:
-        self.folded.checkpoints.append(delta)
+        delta = dict(delta)
+        if "activity_id" in delta:
+            delta["output"] = self._activity_results.get(str(delta["activity_id"]))
+        folded = self.folded
+        if "rollback_to" in delta:
+            folded.effective = [
+                d for d in folded.effective if int(d["sequence"]) <= int(delta["rollback_to"])
+            ]
+            self._reset_steps()
+        else:
+            folded.effective = [*folded.effective, delta]
+            self._apply(delta)
+        folded.snapshots[int(delta["sequence"])] = (delta, folded.effective)
+
+    def _reset_steps(self) -> None:
+        for step_id, record in self.folded.steps.items():
+            self.folded.steps[step_id] = StepRecord(step_id=step_id, kind=record.kind)
+        for delta in self.folded.effective:
+            self._apply(delta)
+
+    def _apply(self, delta: dict[str, Any]) -> None:
         record = self.folded.steps.get(str(delta.get("step_id")))
         if record is None:
             return
@@ -122,10 +161,7 @@ class HistoryFolder:
         record.started_at = _parse(delta.get("started_at")) or record.started_at
         record.attempts = int(delta.get("attempts") or record.attempts)
         record.error = None
-        if "activity_id" in delta:
-            record.output = self._activity_results.get(str(delta["activity_id"]))
-        else:
-            record.output = delta.get("output")
+        record.output = delta.get("output")
 
     def _workflow_completed(self, event: HistoryEvent) -> None:
         attrs = event.workflow_execution_completed_event_attributes

@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +100,16 @@ def status_clause(status: ExecutionStatus) -> str:
     return f"(ExecutionStatus = 'Running' AND {sa.STATUS.name} IN ({values}))"
 
 
+@dataclass
+class Lineage:
+    """How a run relates to others: replays continue a source; rollbacks keep their id."""
+
+    triggered_by: str = "manual"
+    continuation_of: str | None = None
+    depth: int = 0
+    created_at: datetime | None = None
+
+
 class ExecutionService:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
@@ -118,10 +129,8 @@ class ExecutionService:
         execution_id: str | None = None,
     ) -> tuple[str, datetime]:
         """Start an execution; returns its id and creation time. Safe to retry with the same id."""
-        execution_id = execution_id or new_execution_id()
-        created_at = datetime.now(UTC)
         params = m.ExecutionInput(
-            execution_id=execution_id,
+            execution_id=execution_id or new_execution_id(),
             project_id=project_id,
             workflow_id=workflow_id,
             workflow_name=definition.name,
@@ -131,39 +140,57 @@ class ExecutionService:
             metadata=metadata,
             step_output_limit_bytes=self.settings.step_output_limit_bytes,
         )
+        return await self._start_run(params, Lineage())
+
+    async def _start_run(
+        self, params: m.ExecutionInput, lineage: Lineage, rollback: bool = False
+    ) -> tuple[str, datetime]:
+        """Start a run of ExecutionWorkflow. A fresh id rejects duplicates (a retried start
+        finds the first run); a rollback reuses its closed execution's id on purpose."""
+        created_at = lineage.created_at or datetime.now(UTC)
+        definition = params.definition
+        paused = params.restored is not None and params.restored.paused
+        attributes: list[SearchAttributePair[Any]] = [
+            SearchAttributePair(sa.STATUS, (Status.PAUSED if paused else Status.QUEUED).value),
+            SearchAttributePair(sa.PROJECT, params.project_id),
+            SearchAttributePair(sa.WORKFLOW, params.workflow_id),
+            SearchAttributePair(sa.VERSION, str(params.version)),
+            SearchAttributePair(sa.TRIGGERED_BY, lineage.triggered_by),
+            SearchAttributePair(sa.LINEAGE_DEPTH, lineage.depth),
+        ]
+        if lineage.continuation_of:
+            attributes.append(SearchAttributePair(sa.CONTINUATION_OF, lineage.continuation_of))
         try:
             await self.client.start_workflow(
                 WORKFLOW_TYPE,
                 params,
-                id=execution_id,
+                id=params.execution_id,
                 result_type=m.ExecutionResult,
                 task_queue=self.settings.task_queue,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.STATUS, Status.QUEUED.value),
-                        SearchAttributePair(sa.PROJECT, project_id),
-                        SearchAttributePair(sa.WORKFLOW, workflow_id),
-                        SearchAttributePair(sa.VERSION, str(version)),
-                        SearchAttributePair(sa.TRIGGERED_BY, "manual"),
-                        SearchAttributePair(sa.LINEAGE_DEPTH, 0),
-                    ]
-                ),
+                search_attributes=TypedSearchAttributes(attributes),
                 memo={
                     m.MEMO_WORKFLOW_NAME: definition.name,
-                    m.MEMO_VERSION: version,
+                    m.MEMO_VERSION: params.version,
                     m.MEMO_CREATED_AT: created_at.isoformat(),
-                    m.MEMO_INPUT: m.summary(input_data),
-                    m.MEMO_METADATA: m.summary(metadata),
+                    m.MEMO_INPUT: m.summary(params.input),
+                    m.MEMO_METADATA: m.summary(params.metadata),
                     m.MEMO_WAIT_SIGNALS: sorted(definition.wait_signals()),
                 },
-                static_summary=f"{definition.name} v{version} ({workflow_id})",
-                # A retried start with the same id finds the first run instead of a new one.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"{definition.name} v{params.version} ({params.workflow_id})",
+                id_reuse_policy=(
+                    WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                    if rollback
+                    else WorkflowIDReusePolicy.REJECT_DUPLICATE
+                ),
+                id_conflict_policy=(
+                    WorkflowIDConflictPolicy.FAIL
+                    if rollback
+                    else WorkflowIDConflictPolicy.USE_EXISTING
+                ),
             )
         except RPCError as err:
             raise temporal_error(err) from err
-        return execution_id, created_at
+        return params.execution_id, created_at
 
     # ---- read -------------------------------------------------------------------------
 

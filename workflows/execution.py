@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
@@ -57,6 +57,8 @@ class ExecutionWorkflow:
         self.next_sequence = 0
         self.signals: dict[str, list[Any]] = {}
         self.finished: list[str] = []
+        self.deltas: list[dict[str, Any]] = []
+        self.rollback_to: int | None = None
         self.params: m.ExecutionInput | None = None
 
     # ---- entry point ------------------------------------------------------------------
@@ -99,14 +101,22 @@ class ExecutionWorkflow:
         self, definition: WorkflowDefinition, running: dict[str, asyncio.Task[None]]
     ) -> None:
         while not self.stop_requested:
+            await self._roll_back(running)
             if not self.paused:
                 for step in self._ready(definition, running):
                     running[step.id] = asyncio.create_task(self._run_step(step))
             if not running and all(s.status in m.DONE for s in self.steps.values()):
                 return
             await workflow.wait_condition(
-                lambda: bool(self.finished) or self.stop_requested or self._can_launch(running)
+                lambda: (
+                    bool(self.finished)
+                    or self.stop_requested
+                    or self.rollback_to is not None
+                    or self._can_launch(running)
+                )
             )
+            if self.rollback_to is not None:
+                continue
             finished, self.finished = self.finished, []
             for step_id in finished:
                 task = running.pop(step_id)
@@ -146,7 +156,7 @@ class ExecutionWorkflow:
                 state.status = "skipped"
                 state.completed_at = workflow.now()
                 self.outputs[step.id] = None
-                self._checkpoint(step.id, {"status": "skipped"})
+                self._checkpoint(step.id, {"status": "skipped"}, None)
                 return
             output, activity_id = await self._execute(step, state)
             self._check_output_size(step, output)
@@ -162,6 +172,7 @@ class ExecutionWorkflow:
                     "started_at": state.started_at.isoformat() if state.started_at else None,
                     **delta,
                 },
+                output,
             )
         except StepFailed as failure:
             state.status = "failed"
@@ -325,11 +336,22 @@ class ExecutionWorkflow:
             },
         }
 
-    def _checkpoint(self, step_id: str, delta: dict[str, Any]) -> None:
+    def _checkpoint(self, step_id: str, delta: dict[str, Any], output: Any = None) -> None:
         now = workflow.now()
         ref = m.CheckpointRef(sequence=self.next_sequence, step_id=step_id, created_at=now)
         self.checkpoints.append(ref)
         self.next_sequence += 1
+        if step_id in self.steps:
+            # Kept in memory with the output inline: what a rollback folds back to.
+            self.deltas.append(
+                {
+                    "sequence": ref.sequence,
+                    "step_id": step_id,
+                    "created_at": now.isoformat(),
+                    **delta,
+                    "output": output,
+                }
+            )
         index = [
             [c.sequence, c.step_id, int(c.created_at.timestamp() * 1000)] for c in self.checkpoints
         ]
@@ -346,10 +368,58 @@ class ExecutionWorkflow:
         )
 
     def _restore(self, restored: m.RestoredState) -> None:
-        self.outputs = dict(restored.outputs)
-        self.steps.update(restored.steps)
-        self.next_sequence = restored.next_sequence
+        for delta in restored.deltas:
+            self._apply(delta)
+            self.checkpoints.append(
+                m.CheckpointRef(
+                    sequence=int(delta["sequence"]),
+                    step_id=str(delta["step_id"]),
+                    created_at=datetime.fromisoformat(delta["created_at"]),
+                )
+            )
+        self.next_sequence = max(self.next_sequence, restored.next_sequence)
         self.paused = restored.paused
+        self._checkpoint(
+            restored.label,
+            {
+                "status": restored.label,
+                "source_execution_id": restored.source_execution_id,
+                "restored_through": restored.source_sequence,
+            },
+        )
+
+    def _apply(self, delta: dict[str, Any]) -> None:
+        """Fold one checkpoint delta (with its output inline) into the state."""
+        step_id = str(delta.get("step_id"))
+        self.deltas.append(delta)
+        if step_id not in self.steps:
+            return
+        state = self.steps[step_id]
+        state.status = "skipped" if delta.get("status") == "skipped" else "completed"
+        state.attempts = int(delta.get("attempts") or 1)
+        state.completed_at = datetime.fromisoformat(delta["created_at"])
+        self.outputs[step_id] = delta.get("output")
+
+    async def _roll_back(self, running: dict[str, asyncio.Task[None]]) -> None:
+        """Back to checkpoint `sequence`: later state is discarded and the execution pauses."""
+        sequence = self.rollback_to
+        self.rollback_to = None
+        if sequence is None:
+            return
+        await self._cancel_all(running)
+        running.clear()
+        self.finished.clear()
+        kept = [d for d in self.deltas if int(d["sequence"]) <= sequence]
+        self.deltas = []
+        self.outputs = {}
+        for step_id, state in list(self.steps.items()):
+            self.steps[step_id] = m.StepState(step_id=step_id, kind=state.kind)
+        for delta in kept:
+            self._apply(delta)
+        self.checkpoints = [c for c in self.checkpoints if c.sequence <= sequence]
+        self.paused = True
+        self._checkpoint("rollback", {"status": "rollback", "rollback_to": sequence})
+        self._refresh_status()
 
     def _refresh_status(self) -> None:
         if self.status in TERMINAL_STATUSES:
@@ -421,6 +491,11 @@ class ExecutionWorkflow:
     @workflow.signal
     def stop(self, request: m.ControlRequest) -> None:
         self.stop_requested = True
+
+    @workflow.signal
+    def rollback(self, request: m.RollbackRequest) -> None:
+        if any(c.sequence == request.sequence for c in self.checkpoints):
+            self.rollback_to = request.sequence
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:

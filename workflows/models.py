@@ -27,12 +27,24 @@ class StepState(BaseModel):
 
 
 class RestoredState(BaseModel):
-    """State an execution starts from instead of checkpoint 0 (replay and rollback)."""
+    """Where an execution starts when it is not from scratch (replay and rollback).
 
-    outputs: dict[str, Any] = Field(default_factory=dict)
-    steps: dict[str, StepState] = Field(default_factory=dict)
+    `deltas` are the source's checkpoint deltas up to the chosen checkpoint, with every
+    output inline, so this run's own history is enough to rebuild them.
+    """
+
+    label: Literal["replay", "rollback"]
+    source_execution_id: str
+    source_sequence: int
+    deltas: list[dict[str, Any]] = Field(default_factory=list)
     next_sequence: int = 1
     paused: bool = False
+
+
+class RollbackRequest(BaseModel):
+    """Input of the `rollback` signal: go back to checkpoint `sequence` and pause there."""
+
+    sequence: int
 
 
 class ExecutionInput(BaseModel):
