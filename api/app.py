@@ -14,6 +14,7 @@ from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.deps import Resources
 from ferryman.api.errors import add_exception_handlers
+from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from ferryman.api.routers import executions, health, keys, workflows
 from ferryman.api.store import db
@@ -44,6 +45,7 @@ async def open_resources(settings: Settings) -> Resources:
         sessions=sessions,
         executions=ExecutionService(client, settings),
         definitions=definitions,
+        idempotency=IdempotencyService(sessions),
     )
     await bootstrap_key(settings, definitions)
     await load_workflows_dir(settings, definitions)

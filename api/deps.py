@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from ferryman.api.definitions import DefinitionService
+from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.temporal_service import ExecutionService
 from ferryman.settings import Settings
 
@@ -22,6 +23,7 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     executions: ExecutionService
     definitions: DefinitionService
+    idempotency: IdempotencyService
 
 
 def get_resources(request: Request) -> Resources:
@@ -37,6 +39,11 @@ def get_definitions(request: Request) -> DefinitionService:
     return get_resources(request).definitions
 
 
+def get_idempotency(request: Request) -> IdempotencyService:
+    return get_resources(request).idempotency
+
+
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 ExecutionsDep = Annotated[ExecutionService, Depends(get_executions)]
 DefinitionsDep = Annotated[DefinitionService, Depends(get_definitions)]
+IdempotencyDep = Annotated[IdempotencyService, Depends(get_idempotency)]

@@ -61,6 +61,31 @@ class CheckpointOut(BaseModel):
     created_at: datetime
 
 
+class CheckpointState(CheckpointOut):
+    state: dict[str, Any] = Field(
+        description="`input`, `outputs` and `steps` (status by step id) at this checkpoint",
+        examples=[
+            {
+                "input": {"email": "ada@example.com"},
+                "outputs": {"profile": {"status": 200}},
+                "steps": {"profile": "completed"},
+            }
+        ],
+    )
+
+
+class CheckpointList(BaseModel):
+    items: list[CheckpointOut]
+
+
+class CheckpointRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoint_id: str | None = Field(
+        default=None, max_length=200, examples=[f"chk_{EXECUTION_ID_EXAMPLE}_2"]
+    )
+
+
 class StepResult(BaseModel):
     index: int
     step_id: str

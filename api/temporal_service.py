@@ -12,11 +12,13 @@ import binascii
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -30,6 +32,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman import search_attributes as sa
@@ -175,6 +178,11 @@ class ExecutionService:
                     m.MEMO_INPUT: m.summary(params.input),
                     m.MEMO_METADATA: m.summary(params.metadata),
                     m.MEMO_WAIT_SIGNALS: sorted(definition.wait_signals()),
+                    # A restored run lists the checkpoints it keeps before a worker runs it.
+                    m.MEMO_CHECKPOINTS: [
+                        [d["sequence"], d["step_id"], _epoch_ms(d["created_at"])]
+                        for d in (params.restored.deltas if params.restored else [])
+                    ],
                 },
                 static_summary=f"{definition.name} v{params.version} ({params.workflow_id})",
                 id_reuse_policy=(
@@ -188,6 +196,11 @@ class ExecutionService:
                     else WorkflowIDConflictPolicy.USE_EXISTING
                 ),
             )
+        except WorkflowAlreadyStartedError as err:
+            # REJECT_DUPLICATE: the id's first run exists and has closed. For a retried
+            # (idempotent) start that is success; a rollback run is never a duplicate.
+            if rollback:
+                raise Conflict("execution changed meanwhile; read it and try again") from err
         except RPCError as err:
             raise temporal_error(err) from err
         return params.execution_id, created_at
@@ -284,6 +297,118 @@ class ExecutionService:
             error_cause=error.get("error_cause"),
             bulk_id=attributes.get(sa.BATCH),
             checkpoints=checkpoints,
+        )
+
+    # ---- checkpoints, replay, rollback -------------------------------------------------
+
+    async def checkpoints(self, project_id: str, execution_id: str) -> list[schemas.CheckpointOut]:
+        _, description = await self.describe(project_id, execution_id)
+        return (await self._row(description)).checkpoints
+
+    async def checkpoint(
+        self, project_id: str, execution_id: str, checkpoint_id: str
+    ) -> schemas.CheckpointState:
+        """One checkpoint with its whole state, folded from the history (no worker needed)."""
+        handle, _ = await self.describe(project_id, execution_id)
+        sequence = _sequence(execution_id, checkpoint_id)
+        folded = await self._fold(handle)
+        if sequence not in folded.snapshots:
+            raise NotFound("checkpoint not found")
+        delta, _ = folded.snapshots[sequence]
+        return schemas.CheckpointState(
+            id=checkpoint_id,
+            name=str(delta["step_id"]),
+            sequence=sequence,
+            created_at=datetime.fromisoformat(delta["created_at"]),
+            state=folded.state_at(sequence),
+        )
+
+    async def replay(
+        self, project_id: str, execution_id: str, checkpoint_id: str | None
+    ) -> tuple[str, datetime]:
+        """A new execution from a checkpoint's state (or from the start), linked to its source."""
+        handle, description = await self.describe(project_id, execution_id)
+        folded = await self._fold(handle)
+        params = m.ExecutionInput.model_validate(folded.params)
+        restored = None
+        if checkpoint_id is not None:
+            sequence = _sequence(execution_id, checkpoint_id)
+            restored = self._restored(folded, "replay", execution_id, sequence)
+        attributes = description.typed_search_attributes
+        lineage = Lineage(
+            triggered_by="retry",
+            continuation_of=execution_id,
+            depth=(attributes.get(sa.LINEAGE_DEPTH) or 0) + 1,
+        )
+        replay = params.model_copy(
+            update={"execution_id": new_execution_id(), "restored": restored}
+        )
+        return await self._start_run(replay, lineage)
+
+    async def rollback(self, project_id: str, execution_id: str, checkpoint_id: str) -> Status:
+        """Back to a checkpoint, same id, paused there; later state is discarded."""
+        handle, description = await self.describe(project_id, execution_id)
+        sequence = _sequence(execution_id, checkpoint_id)
+        status = derive_status(
+            description.status, description.typed_search_attributes.get(sa.STATUS)
+        )
+        if status not in TERMINAL_STATUSES:
+            known = {c.sequence for c in (await self._row(description)).checkpoints}
+            if sequence not in known:
+                raise NotFound("checkpoint not found")
+            await self._signal(handle, "rollback", m.RollbackRequest(sequence=sequence), status)
+            return Status.PAUSED
+        await self._rollback_closed(handle, description, sequence)
+        return Status.PAUSED
+
+    async def _rollback_closed(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        description: WorkflowExecutionDescription,
+        sequence: int,
+    ) -> None:
+        """A closed execution keeps its id through a new run that starts paused at the
+        checkpoint. The superseded run is then deleted, so lists and counts keep one row per
+        execution; the new run carries every checkpoint it keeps, so nothing it shows is lost.
+        """
+        folded = await self._fold(handle)
+        restored = self._restored(folded, "rollback", description.id, sequence)
+        restored.paused = True
+        restored.next_sequence = max(folded.snapshots) + 1
+        params = m.ExecutionInput.model_validate(folded.params).model_copy(
+            update={"restored": restored}
+        )
+        attributes = description.typed_search_attributes
+        memo = await description.memo()
+        lineage = Lineage(
+            triggered_by=attributes.get(sa.TRIGGERED_BY) or "manual",
+            continuation_of=attributes.get(sa.CONTINUATION_OF),
+            depth=attributes.get(sa.LINEAGE_DEPTH) or 0,
+            created_at=_parse(memo.get(m.MEMO_CREATED_AT)),
+        )
+        await self._start_run(params, lineage, rollback=True)
+        await self.client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(
+                namespace=self.client.namespace,
+                workflow_execution=ProtoExecution(
+                    workflow_id=description.id, run_id=description.run_id
+                ),
+            )
+        )
+
+    @staticmethod
+    def _restored(
+        folded: FoldedHistory, label: Literal["replay", "rollback"], source: str, sequence: int
+    ) -> m.RestoredState:
+        if sequence not in folded.snapshots:
+            raise NotFound("checkpoint not found")
+        _, log = folded.snapshots[sequence]
+        return m.RestoredState(
+            label=label,
+            source_execution_id=source,
+            source_sequence=sequence,
+            deltas=log,
+            next_sequence=sequence + 1,
         )
 
     # ---- events -----------------------------------------------------------------------
@@ -393,7 +518,7 @@ class ExecutionService:
             if err.status == RPCStatusCode.INVALID_ARGUMENT and token is not None:
                 raise BadRequest("the cursor is not valid for this query") from err
             raise temporal_error(err) from err
-        return list(iterator.current_page or []), iterator.next_page_token or None
+        return _one_row_each(iterator.current_page or []), iterator.next_page_token or None
 
     async def _after_id(
         self, query: str, after: str, limit: int
@@ -492,6 +617,33 @@ def _closed_or(err: RPCError, status: Status) -> Exception:
     if err.status == RPCStatusCode.NOT_FOUND:
         return Conflict("execution has just finished; it can no longer be changed")
     return temporal_error(err)
+
+
+def _one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecution]:
+    """One row per execution id. A closed execution rolled back runs again under its id;
+    its superseded run is deleted, but Temporal deletes asynchronously (some 30 s on the dev
+    server), so until then both runs are listed, the newer first (open ones lead; closed ones
+    go newest close first): keep the first."""
+    seen: set[str] = set()
+    rows = []
+    for execution in executions:
+        if execution.id not in seen:
+            seen.add(execution.id)
+            rows.append(execution)
+    return rows
+
+
+def _sequence(execution_id: str, checkpoint_id: str) -> int:
+    """`chk_<execution id>_<sequence>` -> sequence; anything else names no checkpoint."""
+    prefix = f"chk_{execution_id}_"
+    number = checkpoint_id.removeprefix(prefix)
+    if not checkpoint_id.startswith(prefix) or not number.isdigit() or len(number) > 9:
+        raise NotFound("checkpoint not found")
+    return int(number)
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def _parse(value: Any) -> datetime | None:

@@ -7,14 +7,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from ferryman.api import schemas
 from ferryman.api.auth import Execute, Principal, ReadExecutions
 from ferryman.api.definitions import DefinitionService
-from ferryman.api.deps import DefinitionsDep, ExecutionsDep
+from ferryman.api.deps import DefinitionsDep, ExecutionsDep, IdempotencyDep
+from ferryman.api.errors import InvalidInput
+from ferryman.api.idempotency import IdempotencyService, IdempotentRequest, Producer
 from ferryman.api.schemas import ErrorBody
-from ferryman.api.temporal_service import ExecutionService
+from ferryman.api.temporal_service import ExecutionService, new_execution_id
 from ferryman.statuses import ExecutionStatus, Status, to_execution_status
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
@@ -41,6 +44,7 @@ async def _start(
     input_data: dict[str, Any],
     metadata: dict[str, Any],
     version: int | None,
+    execution_id: str | None = None,
 ) -> tuple[str, datetime]:
     definition, pinned = await definitions.resolve(principal.project_id, workflow_id, version)
     definitions.check_input(definition, input_data)
@@ -51,7 +55,24 @@ async def _start(
         definition=definition,
         input_data=input_data,
         metadata=metadata,
+        execution_id=execution_id,
     )
+
+
+async def _once(
+    idempotency: IdempotencyService,
+    principal: Principal,
+    scope: str,
+    key: str | None,
+    body: Any,
+    produce: Producer,
+) -> JSONResponse:
+    """Answer through the idempotency keys when the client sent one."""
+    if key is None:
+        status_code, answer = await produce(new_execution_id())
+        return JSONResponse(answer, status_code=status_code)
+    request = IdempotentRequest(principal.project_id, scope, key, body)
+    return await idempotency.respond(request, new_execution_id(), produce)
 
 
 @router.post(
@@ -66,24 +87,32 @@ async def create_execution(
     principal: Execute,
     definitions: DefinitionsDep,
     executions: ExecutionsDep,
+    idempotency: IdempotencyDep,
     idempotency_key: IdempotencyKey = None,
-) -> schemas.ExecutionCreated:
-    execution_id, created_at = await _start(
-        definitions,
-        executions,
-        principal,
-        body.workflow_id,
-        body.input_data,
-        body.metadata,
-        body.version,
-    )
-    return schemas.ExecutionCreated(
-        id=execution_id,
-        execution_id=execution_id,
-        workflow_id=body.workflow_id,
-        status=ExecutionStatus.QUEUED,
-        created_at=created_at,
-    )
+) -> JSONResponse:
+    async def produce(execution_id: str) -> tuple[int, dict[str, Any]]:
+        _, created_at = await _start(
+            definitions,
+            executions,
+            principal,
+            body.workflow_id,
+            body.input_data,
+            body.metadata,
+            body.version,
+            execution_id,
+        )
+        created = schemas.ExecutionCreated(
+            id=execution_id,
+            execution_id=execution_id,
+            workflow_id=body.workflow_id,
+            status=ExecutionStatus.QUEUED,
+            created_at=created_at,
+        )
+        return 201, created.model_dump(mode="json")
+
+    key = idempotency_key or body.idempotency_key
+    request_body = body.model_dump(mode="json", exclude={"idempotency_key"})
+    return await _once(idempotency, principal, "executions", key, request_body, produce)
 
 
 @router.post(
@@ -98,20 +127,33 @@ async def run_async(
     principal: Execute,
     definitions: DefinitionsDep,
     executions: ExecutionsDep,
+    idempotency: IdempotencyDep,
     input_data: Annotated[
         dict[str, Any] | None, Body(examples=[{"email": "ada@example.com"}])
     ] = None,
     idempotency_key: IdempotencyKey = None,
-) -> schemas.ExecutionAccepted:
-    execution_id, created_at = await _start(
-        definitions, executions, principal, workflow_id, input_data or {}, {}, None
-    )
-    return schemas.ExecutionAccepted(
-        execution_id=execution_id,
-        workflow_id=workflow_id,
-        status=ExecutionStatus.QUEUED,
-        created_at=created_at,
-    )
+) -> JSONResponse:
+    async def produce(execution_id: str) -> tuple[int, dict[str, Any]]:
+        _, created_at = await _start(
+            definitions,
+            executions,
+            principal,
+            workflow_id,
+            input_data or {},
+            {},
+            None,
+            execution_id,
+        )
+        accepted = schemas.ExecutionAccepted(
+            execution_id=execution_id,
+            workflow_id=workflow_id,
+            status=ExecutionStatus.QUEUED,
+            created_at=created_at,
+        )
+        return 202, accepted.model_dump(mode="json")
+
+    body = {"workflow_id": workflow_id, "input": input_data or {}}
+    return await _once(idempotency, principal, "run-async", idempotency_key, body, produce)
 
 
 @router.get(
@@ -182,10 +224,17 @@ async def stop_execution(
     execution_id: ExecutionId,
     principal: Execute,
     executions: ExecutionsDep,
+    idempotency: IdempotencyDep,
     force: bool = False,
     idempotency_key: IdempotencyKey = None,
-) -> schemas.ControlResult:
-    return _control(execution_id, await executions.stop(principal.project_id, execution_id, force))
+) -> JSONResponse:
+    async def produce(_: str) -> tuple[int, dict[str, Any]]:
+        status = await executions.stop(principal.project_id, execution_id, force)
+        return 200, _control(execution_id, status).model_dump(mode="json")
+
+    body = {"force": force}
+    scope = f"stop:{execution_id}"
+    return await _once(idempotency, principal, scope, idempotency_key, body, produce)
 
 
 @router.post(
@@ -267,3 +316,75 @@ async def stream_events(
             yield {"id": str(event.id), "event": event.type, "data": event.model_dump_json()}
 
     return EventSourceResponse(messages(), ping=15)
+
+
+@router.get(
+    "/executions/{execution_id}/checkpoints",
+    response_model=schemas.CheckpointList,
+    responses=ERRORS,
+    summary="Checkpoints of an execution (works with no worker running)",
+)
+async def list_checkpoints(
+    execution_id: ExecutionId, principal: ReadExecutions, executions: ExecutionsDep
+) -> schemas.CheckpointList:
+    return schemas.CheckpointList(
+        items=await executions.checkpoints(principal.project_id, execution_id)
+    )
+
+
+@router.get(
+    "/executions/{execution_id}/checkpoints/{checkpoint_id}",
+    response_model=schemas.CheckpointState,
+    responses=ERRORS,
+    summary="One checkpoint with the whole state at that point, read from the history",
+)
+async def get_checkpoint(
+    execution_id: ExecutionId,
+    checkpoint_id: Annotated[str, Path(max_length=200)],
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+) -> schemas.CheckpointState:
+    return await executions.checkpoint(principal.project_id, execution_id, checkpoint_id)
+
+
+@router.post(
+    "/executions/{execution_id}/replay",
+    status_code=201,
+    response_model=schemas.ExecutionCreated,
+    responses=ERRORS,
+    summary="A new execution from a checkpoint's state (from the start without one)",
+)
+async def replay_execution(
+    execution_id: ExecutionId,
+    principal: Execute,
+    executions: ExecutionsDep,
+    body: schemas.CheckpointRequest | None = None,
+) -> schemas.ExecutionCreated:
+    checkpoint_id = body.checkpoint_id if body else None
+    new_id, created_at = await executions.replay(principal.project_id, execution_id, checkpoint_id)
+    execution = await executions.get(principal.project_id, new_id)
+    return schemas.ExecutionCreated(
+        id=new_id,
+        execution_id=new_id,
+        workflow_id=execution.workflow_id,
+        status=execution.status,
+        created_at=created_at,
+    )
+
+
+@router.post(
+    "/executions/{execution_id}/rollback",
+    response_model=schemas.ControlResult,
+    responses=ERRORS,
+    summary="Roll back to a checkpoint: same execution, later state discarded, paused there",
+)
+async def rollback_execution(
+    execution_id: ExecutionId,
+    body: schemas.CheckpointRequest,
+    principal: Execute,
+    executions: ExecutionsDep,
+) -> schemas.ControlResult:
+    if body.checkpoint_id is None:
+        raise InvalidInput("checkpoint_id is required: the checkpoint to roll back to")
+    status = await executions.rollback(principal.project_id, execution_id, body.checkpoint_id)
+    return _control(execution_id, status)
