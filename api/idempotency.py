@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api.errors import ApiError, Conflict
 from ferryman.api.store import repository
+from ferryman.api.store.errors import StoreError
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -64,7 +65,7 @@ class IdempotencyService:
         # crash): both issue the same start with the recorded id, which is idempotent.
         try:
             status_code, body = await produce(row.execution_id)
-        except ApiError:
+        except (ApiError, StoreError):
             if won:
                 await self._forget(request)
             raise
