@@ -108,6 +108,25 @@ class StepOutput(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class Action(BaseModel):
+    """A way out of a failure or a stuck state, with the call that takes it."""
+
+    action: str = Field(examples=["replay_from_last_checkpoint"])
+    description: str
+    method: str = Field(examples=["POST"])
+    endpoint: str = Field(examples=[f"/api/v1/executions/{EXECUTION_ID_EXAMPLE}/replay"])
+    body: dict[str, Any] | None = None
+
+
+class Stuck(BaseModel):
+    reason: str = Field(
+        examples=["no_worker"], description="workflow_task_failing | no_worker | step_retrying"
+    )
+    since: datetime | None = None
+    detail: str
+    actions: list[Action] = Field(default_factory=list)
+
+
 class Execution(BaseModel):
     """One execution. `steps` and `step_outputs` are null unless `include_step_results=true`."""
 
@@ -163,8 +182,12 @@ class Execution(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     error_cause: str | None = None
+    error_class: str | None = Field(default=None, examples=["HttpRetryableError"])
+    failed_step: str | None = None
+    failed_attempts: int | None = None
     bulk_id: str | None = None
     checkpoints: list[CheckpointOut] = Field(default_factory=list)
+    stuck: Stuck | None = None
     steps: list[StepResult] | None = None
     step_outputs: dict[str, StepOutput] | None = None
 
@@ -176,6 +199,29 @@ class ExecutionPage(BaseModel):
     total: int
     page: int | None = None
     page_size: int | None = None
+    next_cursor: str | None = None
+
+
+class Failure(BaseModel):
+    """A failed (or stuck) execution and what resolves it."""
+
+    execution_id: str
+    workflow_id: str
+    workflow_name: str | None = None
+    status: str = Field(description="failed, or running for a stuck execution")
+    error: str | None = Field(default=None, examples=["dead_letter"])
+    error_class: str | None = Field(default=None, examples=["HttpRetryableError"])
+    failed_step: str | None = None
+    attempts: int | None = None
+    last_error: str | None = None
+    failed_at: datetime | None = None
+    stuck: Stuck | None = None
+    actions: list[Action]
+
+
+class FailurePage(BaseModel):
+    items: list[Failure]
+    total: int
     next_cursor: str | None = None
 
 

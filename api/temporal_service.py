@@ -18,7 +18,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    DescribeTaskQueueRequest,
+)
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -56,6 +61,7 @@ from ferryman.workflows.dsl import WorkflowDefinition
 WORKFLOW_TYPE = "ExecutionWorkflow"
 EXECUTION_ID = re.compile(r"^exec_[0-9A-HJKMNP-TV-Z]{26}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+STUCK_ATTEMPTS = 3  # a step on this attempt or later shows as stuck (step_retrying)
 PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -239,6 +245,11 @@ class ExecutionService:
     ) -> schemas.Execution:
         handle, description = await self.describe(project_id, execution_id)
         execution = await self._row(description)
+        if execution.stuck is None and execution.status in (
+            ExecutionStatus.QUEUED,
+            ExecutionStatus.RUNNING,
+        ):
+            execution.stuck = await self._no_worker(description)
         folded: FoldedHistory | None = None
         if include_step_results or _elided(execution.input_data) or _elided(execution.output):
             folded = await self._fold(handle)
@@ -277,6 +288,7 @@ class ExecutionService:
         output = memo.get(m.MEMO_OUTPUT) if status == Status.COMPLETED else None
         version = memo.get(m.MEMO_VERSION)
         return schemas.Execution(
+            stuck=_stuck_from_attributes(execution.id, status, attributes),
             id=execution.id,
             execution_id=execution.id,
             workflow_id=attributes.get(sa.WORKFLOW) or "",
@@ -295,6 +307,9 @@ class ExecutionService:
             metadata=memo.get(m.MEMO_METADATA) or {},
             error=error.get("error") or (status.value if status in FAILURE_STATUSES else None),
             error_cause=error.get("error_cause"),
+            error_class=error.get("error_type"),
+            failed_step=error.get("step_id"),
+            failed_attempts=error.get("attempts"),
             bulk_id=attributes.get(sa.BATCH),
             checkpoints=checkpoints,
         )
@@ -443,6 +458,49 @@ class ExecutionService:
             for translated in translator.translate(event):
                 if translated.id > after:
                     yield translated
+
+    # ---- stuck and failed --------------------------------------------------------------
+
+    async def _no_worker(self, description: WorkflowExecutionDescription) -> schemas.Stuck | None:
+        """A workflow task waiting for long with nobody polling its task queue."""
+        pending = description.raw_description.pending_workflow_task
+        if not pending.HasField("scheduled_time"):
+            return None
+        since = pending.scheduled_time.ToDatetime(tzinfo=UTC)
+        if (datetime.now(UTC) - since).total_seconds() < self.settings.stuck_after_secs:
+            return None
+        queue = description.task_queue or self.settings.task_queue
+        response = await self.client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=self.client.namespace,
+                task_queue=TaskQueue(name=queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        if response.pollers:
+            return None
+        return schemas.Stuck(
+            reason="no_worker",
+            since=since,
+            detail=f"no worker polls the task queue {queue!r}; start one with `ferryman worker`",
+            actions=[_stop_action(description.id)],
+        )
+
+    async def failures(
+        self, project_id: str, workflow_id: str | None, limit: int, after: str | None
+    ) -> schemas.FailurePage:
+        """Failed executions, and running ones Temporal or the retries flag as stuck."""
+        query = (
+            self._query(project_id, workflow_id, None)
+            + " AND (ExecutionStatus = 'Failed' OR (ExecutionStatus = 'Running' AND "
+            + f"({sa.REPORTED_PROBLEMS.name} IS NOT NULL OR {sa.ATTEMPT.name} >= "
+            + f"{STUCK_ATTEMPTS})))"
+        )
+        token = _decode_cursor(after) if after else None
+        executions, next_token = await self._fetch(query, limit, token)
+        items = [_failure(await self._row(e)) for e in executions]
+        cursor = _encode_cursor(next_token) if next_token and len(executions) == limit else None
+        return schemas.FailurePage(items=items, total=await self.count(query), next_cursor=cursor)
 
     # ---- list -------------------------------------------------------------------------
 
@@ -631,6 +689,103 @@ def _one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecu
             seen.add(execution.id)
             rows.append(execution)
     return rows
+
+
+def _stop_action(execution_id: str) -> schemas.Action:
+    return schemas.Action(
+        action="terminate",
+        description="stop the execution at once",
+        method="POST",
+        endpoint=f"/api/v1/executions/{execution_id}/stop?force=true",
+    )
+
+
+def _rollback_action(execution_id: str, checkpoint: str) -> schemas.Action:
+    return schemas.Action(
+        action="rollback",
+        description="go back to the last checkpoint, paused, then resume",
+        method="POST",
+        endpoint=f"/api/v1/executions/{execution_id}/rollback",
+        body={"checkpoint_id": checkpoint},
+    )
+
+
+def _stuck_from_attributes(
+    execution_id: str, status: Status, attributes: TypedSearchAttributes
+) -> schemas.Stuck | None:
+    """What the list call alone tells: Temporal's reported problems, a step's attempts."""
+    if status in TERMINAL_STATUSES:
+        return None
+    problems = attributes.get(sa.REPORTED_PROBLEMS)
+    if problems:
+        return schemas.Stuck(
+            reason="workflow_task_failing",
+            detail="Temporal reports the workflow task failing: "
+            + ", ".join(problems)
+            + ". Deploy a worker with fixed code, or terminate or roll back the execution.",
+            actions=[_stop_action(execution_id)],
+        )
+    attempt = attributes.get(sa.ATTEMPT) or 0
+    if attempt >= STUCK_ATTEMPTS:
+        next_retry = attributes.get(sa.NEXT_RETRY_AT)
+        return schemas.Stuck(
+            reason="step_retrying",
+            since=None,
+            detail=f"a step keeps failing and is on attempt {attempt}"
+            + (f"; next attempt at {next_retry.isoformat()}" if next_retry else ""),
+            actions=[
+                schemas.Action(
+                    action="pause",
+                    description="hold further attempts while the cause is fixed",
+                    method="POST",
+                    endpoint=f"/api/v1/executions/{execution_id}/pause",
+                ),
+                _stop_action(execution_id),
+            ],
+        )
+    return None
+
+
+def _failure(execution: schemas.Execution) -> schemas.Failure:
+    """A failure row, with the resolution actions that apply to it."""
+    actions: list[schemas.Action] = []
+    last = execution.checkpoints[-1].id if execution.checkpoints else None
+    if execution.status == ExecutionStatus.FAILED:
+        if last:
+            actions.append(
+                schemas.Action(
+                    action="replay_from_last_checkpoint",
+                    description="a new execution that keeps the completed steps",
+                    method="POST",
+                    endpoint=f"/api/v1/executions/{execution.id}/replay",
+                    body={"checkpoint_id": last},
+                )
+            )
+            actions.append(_rollback_action(execution.id, last))
+        actions.append(
+            schemas.Action(
+                action="replay_from_start",
+                description="a new execution from the start, same input",
+                method="POST",
+                endpoint=f"/api/v1/executions/{execution.id}/replay",
+            )
+        )
+    elif execution.stuck is not None:
+        actions = execution.stuck.actions
+    return schemas.Failure(
+        execution_id=execution.id,
+        workflow_id=execution.workflow_id,
+        workflow_name=execution.workflow_name,
+        status=execution.status.value,
+        error=execution.error,
+        error_class=execution.error_class,
+        failed_step=execution.failed_step,
+        attempts=execution.failed_attempts,
+        last_error=execution.error_cause,
+        failed_at=execution.completed_at,
+        stuck=execution.stuck,
+        actions=actions,
+    )
 
 
 def _sequence(execution_id: str, checkpoint_id: str) -> int:

@@ -56,6 +56,10 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     NEXT_RETRY_AT,
 )
 
+# Built in: set by Temporal on a run whose workflow tasks keep failing (once the dynamic
+# config system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute allows it).
+REPORTED_PROBLEMS = SearchAttributeKey.for_keyword_list("TemporalReportedProblems")
+
 # Names as `temporal` CLI flags spell their types (`--search-attribute Name=Type`).
 CLI_TYPES = {
     "KEYWORD": "Keyword",

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     memo_summary_limit_bytes: int = 2 * 1024
     max_steps: int = 100
 
+    stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
     retention_days: int = 30
     graceful_shutdown_secs: float = 30.0
     log_format: Literal["console", "json"] = "console"

@@ -48,7 +48,9 @@ class Api:
 
 @pytest_asyncio.fixture(scope="session")
 async def api(base_settings: Settings, worker: None) -> AsyncIterator[Api]:
-    settings = base_settings.model_copy(update={"bootstrap_api_key": ADMIN_KEY})
+    settings = base_settings.model_copy(
+        update={"bootstrap_api_key": ADMIN_KEY, "stuck_after_secs": 1.0}
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         sessions = app.state.resources.sessions

@@ -150,39 +150,50 @@ class ExecutionWorkflow:
     # ---- one step ---------------------------------------------------------------------
 
     async def _run_step(self, step: Step) -> None:
-        state = self.steps[step.id]
         try:
-            if step.if_ is not None and not self._condition(step):
-                state.status = "skipped"
-                state.completed_at = workflow.now()
-                self.outputs[step.id] = None
-                self._checkpoint(step.id, {"status": "skipped"}, None)
-                return
+            await self._step_body(step)
+        except (StepFailed, asyncio.CancelledError):
+            self._step_done(step.id)
+            raise
+        # Not in a `finally`: when the worker evicts this run from its cache the coroutine
+        # gets GeneratorExit, outside the workflow's event loop, and must record nothing.
+        self._step_done(step.id)
+
+    def _step_done(self, step_id: str) -> None:
+        self.finished.append(step_id)
+        self._refresh_status()
+
+    async def _step_body(self, step: Step) -> None:
+        state = self.steps[step.id]
+        if step.if_ is not None and not self._condition(step):
+            state.status = "skipped"
+            state.completed_at = workflow.now()
+            self.outputs[step.id] = None
+            self._checkpoint(step.id, {"status": "skipped"}, None)
+            return
+        try:
             output, activity_id = await self._execute(step, state)
             self._check_output_size(step, output)
-            state.status = "completed"
-            state.completed_at = workflow.now()
-            self.outputs[step.id] = output
-            delta = {"activity_id": activity_id} if activity_id else {"output": output}
-            self._checkpoint(
-                step.id,
-                {
-                    "status": "completed",
-                    "attempts": state.attempts,
-                    "started_at": state.started_at.isoformat() if state.started_at else None,
-                    **delta,
-                },
-                output,
-            )
         except StepFailed as failure:
             state.status = "failed"
             state.error = str(failure)
             state.error_type = failure.error_type
             state.completed_at = workflow.now()
             raise
-        finally:
-            self.finished.append(step.id)
-            self._refresh_status()
+        state.status = "completed"
+        state.completed_at = workflow.now()
+        self.outputs[step.id] = output
+        delta = {"activity_id": activity_id} if activity_id else {"output": output}
+        self._checkpoint(
+            step.id,
+            {
+                "status": "completed",
+                "attempts": state.attempts,
+                "started_at": state.started_at.isoformat() if state.started_at else None,
+                **delta,
+            },
+            output,
+        )
 
     def _condition(self, step: Step) -> bool:
         expression = step.if_
@@ -284,6 +295,10 @@ class ExecutionWorkflow:
                     retry_policy=RetryPolicy(maximum_attempts=1),
                     summary=f"{step.title} ({step.kind}) attempt {attempt}/{retry.max_attempts}",
                 )
+                if attempt > 1:
+                    workflow.upsert_search_attributes(
+                        [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
+                    )
                 return result, activity_id
             except ActivityError as err:
                 failure = _classify(step, err, attempt, retry.max_attempts)
@@ -292,6 +307,13 @@ class ExecutionWorkflow:
             delay = retry.delay_before(attempt + 1)
             state.status = "waiting"
             state.next_retry_at = workflow.now() + timedelta(seconds=delay)
+            # Visible to lists and to stuck detection without reading the history.
+            workflow.upsert_search_attributes(
+                [
+                    sa.ATTEMPT.value_set(attempt + 1),
+                    sa.NEXT_RETRY_AT.value_set(state.next_retry_at),
+                ]
+            )
             self._refresh_status()
             await workflow.sleep(
                 timedelta(seconds=delay),

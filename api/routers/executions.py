@@ -388,3 +388,19 @@ async def rollback_execution(
         raise InvalidInput("checkpoint_id is required: the checkpoint to roll back to")
     status = await executions.rollback(principal.project_id, execution_id, body.checkpoint_id)
     return _control(execution_id, status)
+
+
+@router.get(
+    "/failures",
+    response_model=schemas.FailurePage,
+    responses=ERRORS,
+    summary="Failed and stuck executions, each with the actions that resolve it",
+)
+async def list_failures(
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    workflow_id: Annotated[str | None, Query(max_length=63)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=2048)] = None,
+) -> schemas.FailurePage:
+    return await executions.failures(principal.project_id, workflow_id, limit, after)
