@@ -186,6 +186,8 @@ class Execution(BaseModel):
     failed_step: str | None = None
     failed_attempts: int | None = None
     bulk_id: str | None = None
+    continuation_of: str | None = Field(default=None, description="The execution this replays")
+    lineage_depth: int = 0
     checkpoints: list[CheckpointOut] = Field(default_factory=list)
     stuck: Stuck | None = None
     steps: list[StepResult] | None = None

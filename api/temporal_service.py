@@ -311,6 +311,8 @@ class ExecutionService:
             failed_step=error.get("step_id"),
             failed_attempts=error.get("attempts"),
             bulk_id=attributes.get(sa.BATCH),
+            continuation_of=attributes.get(sa.CONTINUATION_OF),
+            lineage_depth=attributes.get(sa.LINEAGE_DEPTH) or 0,
             checkpoints=checkpoints,
         )
 

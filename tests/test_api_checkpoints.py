@@ -78,6 +78,7 @@ async def test_replay_from_a_checkpoint_skips_completed_steps(api: Api) -> None:
     assert replay != source
     replayed = await finished(api, replay)
     assert calls(replay) == [0, 0, 0, 1, 1]
+    assert (replayed["continuation_of"], replayed["lineage_depth"]) == (source, 1)
     assert replayed["output"] == done["output"]
     assert [s["status"] for s in replayed["steps"]] == ["completed"] * 5
     from_start = await api.http.post(f"/api/v1/executions/{source}/replay", headers=api.admin)

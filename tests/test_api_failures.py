@@ -135,3 +135,42 @@ async def test_a_failing_workflow_task_is_stuck_not_failed(api: Api) -> None:
     listed = await failures(api, "broken")
     assert execution_id in [row["execution_id"] for row in listed]
     await api.http.post(f"/api/v1/executions/{execution_id}/stop?force=true", headers=api.admin)
+
+
+async def test_a_temporal_timeout_reads_as_timed_out(api: Api) -> None:
+    from datetime import timedelta
+
+    from ferryman.workflows import models as m
+
+    client = api.app.state.resources.client
+    execution_id = new_execution_id()
+    definition = WorkflowDefinition.model_validate(
+        {"name": "Late", "steps": [{"id": "g", "kind": "wait", "with": {"signal": "never"}}]}
+    )
+    await client.start_workflow(
+        "ExecutionWorkflow",
+        m.ExecutionInput(
+            execution_id=execution_id,
+            project_id="default",
+            workflow_id="late",
+            workflow_name="Late",
+            version=1,
+            definition=definition,
+        ),
+        id=execution_id,
+        task_queue=api.app.state.resources.settings.task_queue,
+        execution_timeout=timedelta(seconds=1),
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.PROJECT, "default"), SearchAttributePair(sa.WORKFLOW, "late")]
+        ),
+    )
+    late = await eventually(
+        lambda: api.execution(execution_id), lambda e: e["status"] == "timed_out"
+    )
+    assert late["error"] == "timed_out"
+    listed = await api.http.get(
+        "/api/v1/executions",
+        params={"workflow_id": "late", "status": "timed_out"},
+        headers=api.admin,
+    )
+    assert execution_id in [row["id"] for row in listed.json()["items"]]
