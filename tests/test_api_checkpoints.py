@@ -190,3 +190,38 @@ async def test_replay_and_rollback_unhappy_paths(api: Api) -> None:
     forbidden = await api.http.post(f"{base}/replay", headers=reader)
     assert forbidden.status_code == 403
     assert (await api.http.get(f"{base}/checkpoints", headers=other)).status_code == 404
+
+
+async def test_checkpoints_of_a_finished_execution_need_no_worker(api: Api) -> None:
+    """Run on a worker of its own, stop that worker, then read everything from history."""
+    import asyncio
+
+    from ferryman.api.temporal_service import ExecutionService
+    from ferryman.worker import build_worker
+    from ferryman.workflows.dsl import WorkflowDefinition
+
+    resources = api.app.state.resources
+    settings = resources.settings.model_copy(update={"task_queue": f"solo-{uuid.uuid4().hex}"})
+    solo = build_worker(resources.client, settings)
+    running = asyncio.create_task(solo.run())
+    definition = WorkflowDefinition.model_validate(five_steps("solo"))
+    execution_id, _ = await ExecutionService(resources.client, settings).start(
+        project_id="default",
+        workflow_id="solo",
+        version=1,
+        definition=definition,
+        input_data={},
+        metadata={},
+    )
+    await finished(api, execution_id)
+    await solo.shutdown()
+    await running
+    listed = await api.http.get(f"/api/v1/executions/{execution_id}/checkpoints", headers=api.admin)
+    last = listed.json()["items"][-1]
+    state = await api.http.get(
+        f"/api/v1/executions/{execution_id}/checkpoints/{last['id']}", headers=api.admin
+    )
+    assert state.status_code == 200
+    assert sorted(state.json()["state"]["outputs"]) == STEPS
+    done = await api.execution(execution_id, include_step_results="true")
+    assert [s["status"] for s in done["steps"]] == ["completed"] * 5
