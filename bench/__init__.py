@@ -1,0 +1,1 @@
+"""Benchmarks: ferryman against the same work written with the raw Temporal SDK."""

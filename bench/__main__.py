@@ -1,0 +1,353 @@
+"""`python -m bench [--quick] [--json]`: ferryman vs raw temporalio, in one process tree.
+
+One dev server, one ferryman worker and one raw worker (default worker settings each),
+and the API behind uvicorn, all started here; each scenario runs both sides interleaved
+and prints both figures and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.workloads import RawSequential, raw_noop, sequential_definition, waiting_definition
+from ferryman.api.app import create_app
+from ferryman.devserver import DevServer, free_port
+from ferryman.settings import Settings
+from ferryman.temporal import connect, ensure_retention
+from ferryman.worker import build_worker
+
+KEY = "fm_bench_" + uuid.uuid4().hex
+RAW_QUEUE = "bench-raw"
+console = Console(stderr=True)
+
+
+@dataclass
+class Rig:
+    client: Client
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+
+    async def create(self, workflow_id: str, **input_data: Any) -> str:
+        response = await self.http.post(
+            "/api/v1/executions",
+            json={"workflow_id": workflow_id, "input_data": input_data},
+            headers=self.headers,
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    async def finish(self, execution_id: str) -> None:
+        await self.client.get_workflow_handle(execution_id).result()
+
+    async def raw(self, steps: int) -> str:
+        workflow_id = f"raw-{uuid.uuid4().hex}"
+        await self.client.start_workflow(
+            RawSequential.run, steps, id=workflow_id, task_queue=RAW_QUEUE
+        )
+        return workflow_id
+
+
+@asynccontextmanager
+async def rig() -> AsyncIterator[Rig]:
+    with tempfile.TemporaryDirectory() as data:
+        server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
+        server.start(log_file=Path(data) / "temporal.log")
+        try:
+            server.wait_ready()
+            settings = Settings(
+                data_dir=Path(data),
+                temporal_address=server.address,
+                task_queue="bench-ferryman",
+                bootstrap_api_key=KEY,
+                activity_modules=["bench.workloads"],
+                log_level="WARNING",
+            )
+            client = await connect(settings)
+            await ensure_retention(client, settings.retention_days)
+            async with serving(settings, client) as http:
+                yield Rig(client=client, http=http, headers={"X-API-Key": KEY})
+        finally:
+            server.stop()
+
+
+@asynccontextmanager
+async def serving(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    from ferryman.worker import load_activities, publish_activities
+
+    load_activities(settings)
+    ferryman_worker = build_worker(client, settings)
+    raw_worker = Worker(
+        client, task_queue=RAW_QUEUE, workflows=[RawSequential], activities=[raw_noop]
+    )
+    await publish_activities(settings, "bench")
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    tasks = [
+        asyncio.create_task(ferryman_worker.run()),
+        asyncio.create_task(raw_worker.run()),
+        asyncio.create_task(server.serve()),
+    ]
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
+        await asyncio.sleep(0.05)
+    limits = httpx.Limits(max_connections=50)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as http:
+        yield http
+    server.should_exit = True
+    await ferryman_worker.shutdown()
+    await raw_worker.shutdown()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[Any]]) -> list[Any]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(n: int) -> Any:
+        async with gate:
+            return await job(n)
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# ---- scenarios ------------------------------------------------------------------------
+
+
+async def throughput(r: Rig, n: int) -> dict[str, Any]:
+    """n executions of a 3-step workflow, create to completion, 20 at a time."""
+    started = time.perf_counter()
+    ids = await bounded(n, 20, lambda _: r.create("three"))
+    await bounded(n, 50, lambda i: r.finish(ids[i]))
+    ferryman = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    raw_ids = await bounded(n, 20, lambda _: r.raw(3))
+    await bounded(n, 50, lambda i: r.finish(raw_ids[i]))
+    raw = n / (time.perf_counter() - started)
+    return {
+        "ferryman_per_s": round(ferryman, 1),
+        "raw_per_s": round(raw, 1),
+        "ratio": round(ferryman / raw, 3),
+    }
+
+
+async def create_latency(r: Rig, n: int) -> dict[str, Any]:
+    """POST /api/v1/executions vs client.start_workflow, one at a time, interleaved."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(n):
+        ours.append(await timed(lambda: r.create("three")))
+        theirs.append(await timed(lambda: r.raw(3)))
+    p50, raw_p50 = percentile(ours, 0.5), percentile(theirs, 0.5)
+    return {
+        "ferryman_p50_ms": p50,
+        "ferryman_p99_ms": percentile(ours, 0.99),
+        "raw_p50_ms": raw_p50,
+        "raw_p99_ms": percentile(theirs, 0.99),
+        "ratio": round(p50 / raw_p50, 3),
+    }
+
+
+async def step_overhead(r: Rig, runs: int) -> dict[str, Any]:
+    """A 20-step sequential workflow: wall time per step, p50 over runs."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(runs):
+        ours.append(await timed(lambda: _create_and_finish(r, "twenty")) / 20)
+        theirs.append(await timed(lambda: _raw_and_finish(r, 20)) / 20)
+    p50, raw_p50 = percentile(ours, 0.5), percentile(theirs, 0.5)
+    return {"ferryman_step_ms": p50, "raw_step_ms": raw_p50, "ratio": round(p50 / raw_p50, 3)}
+
+
+async def _create_and_finish(r: Rig, workflow_id: str) -> None:
+    await r.finish(await r.create(workflow_id))
+
+
+async def _raw_and_finish(r: Rig, steps: int) -> None:
+    await r.finish(await r.raw(steps))
+
+
+async def reads(r: Rig, n: int) -> dict[str, Any]:
+    """GET one execution; a filtered page of 100; how long until a new one is listed."""
+    ids = await bounded(n, 20, lambda _: r.create("three"))
+    await bounded(n, 50, lambda i: r.finish(ids[i]))
+    get = [
+        await timed(lambda i=i: r.http.get(f"/api/v1/executions/{i}", headers=r.headers))
+        for i in ids
+    ]
+    page = [
+        await timed(
+            lambda: r.http.get(
+                "/api/v1/executions",
+                params={"workflow_id": "three", "status": "completed", "page_size": 100},
+                headers=r.headers,
+            )
+        )
+        for _ in range(10)
+    ]
+    stored = (
+        await r.http.get("/api/v1/executions", params={"page_size": 1}, headers=r.headers)
+    ).json()["total"]
+    started = time.perf_counter()
+    fresh = await r.create("waits")
+    while True:
+        listed = await r.http.get(
+            "/api/v1/executions", params={"workflow_id": "waits", "limit": 100}, headers=r.headers
+        )
+        if fresh in [row["id"] for row in listed.json()["items"]]:
+            break
+        await asyncio.sleep(0.005)
+    lag = (time.perf_counter() - started) * 1000
+    return {
+        "get_p50_ms": percentile(get, 0.5),
+        "get_p99_ms": percentile(get, 0.99),
+        "list_100_p50_ms": percentile(page, 0.5),
+        "executions_stored": stored,
+        "visibility_lag_ms": round(lag, 1),
+    }
+
+
+async def sustained(r: Rig, rate: int, seconds: int) -> dict[str, Any]:
+    """Creates at a fixed rate; what completed, what is left, create p99, memory."""
+    latencies: list[float] = []
+    ids: list[str] = []
+
+    async def one() -> None:
+        started = time.perf_counter()
+        ids.append(await r.create("three"))
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    pending = []
+    began = time.perf_counter()
+    for n in range(rate * seconds):
+        await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter()))
+        pending.append(asyncio.create_task(one()))
+    await asyncio.gather(*pending)
+    done = await r.http.get(
+        "/api/v1/executions",
+        params={"workflow_id": "three", "status": "completed", "limit": 1},
+        headers=r.headers,
+    )
+    completed_all = done.json()["total"]
+    results = await asyncio.gather(*(r.finish(i) for i in ids), return_exceptions=True)
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "created": len(ids),
+        "failed": sum(isinstance(x, BaseException) for x in results),
+        "completed_total_at_end": completed_all,
+        "create_p99_ms": percentile(latencies, 0.99),
+        "process_rss_mb": rss_mb(),
+    }
+
+
+async def footprint(r: Rig, n: int) -> dict[str, Any]:
+    """Memory with n executions open (waiting for a signal)."""
+    before = rss_mb()
+    ids = await bounded(n, 20, lambda _: r.create("waits"))
+    while True:
+        listed = await r.http.get(
+            "/api/v1/executions",
+            params={"workflow_id": "waits", "status": "waiting", "limit": 1},
+            headers=r.headers,
+        )
+        if listed.json()["total"] >= n:
+            break
+        await asyncio.sleep(0.2)
+    after = rss_mb()
+    await bounded(
+        n, 20, lambda i: r.http.post(f"/api/v1/executions/{ids[i]}/stop", headers=r.headers)
+    )
+    return {"open_executions": n, "rss_before_mb": before, "rss_open_mb": after}
+
+
+async def first_activation(r: Rig) -> dict[str, Any]:
+    """The first execution of a fresh worker pays the sandbox's imports; later ones do not."""
+    cold = await timed(lambda: _create_and_finish(r, "one"))
+    warm = [await timed(lambda: _create_and_finish(r, "one")) for _ in range(5)]
+    return {"first_execution_ms": round(cold, 1), "warm_execution_p50_ms": percentile(warm, 0.5)}
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    async with rig() as r:
+        for _, document in (
+            ("one", sequential_definition("one", 1)),
+            ("three", sequential_definition("three", 3)),
+            ("twenty", sequential_definition("twenty", 20)),
+            ("waits", waiting_definition("waits")),
+        ):
+            response = await r.http.post("/api/v1/workflows", json=document, headers=r.headers)
+            response.raise_for_status()
+        results: dict[str, Any] = {}
+        steps: list[tuple[str, Awaitable[dict[str, Any]]]] = [
+            ("footprint", _footprint(r, 100 if quick else 1000)),
+            ("throughput", throughput(r, 50 if quick else 300)),
+            ("create_latency", create_latency(r, 50 if quick else 200)),
+            ("step_overhead", step_overhead(r, 3 if quick else 10)),
+            ("reads", reads(r, 30 if quick else 200)),
+            ("sustained", sustained(r, 10 if quick else 20, 5 if quick else 60)),
+        ]
+        for name, scenario in steps:
+            console.print(f"• {name}...")
+            results[name] = await scenario
+        return results
+
+
+async def _footprint(r: Rig, n: int) -> dict[str, Any]:
+    first = await first_activation(r)
+    return {**first, **await footprint(r, n)}
+
+
+def table(results: dict[str, Any]) -> Table:
+    out = Table(title="ferryman vs raw temporalio (same dev server, same process tree)")
+    out.add_column("scenario")
+    out.add_column("figures")
+    out.add_column("ratio", justify="right")
+    for name, figures in results.items():
+        shown = ", ".join(f"{k}={v}" for k, v in figures.items() if k != "ratio")
+        out.add_row(name, shown, str(figures.get("ratio", "")))
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts: about a minute")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    figures = asyncio.run(main(args.quick))
+    if args.json:
+        sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+    else:
+        Console().print(table(figures))
