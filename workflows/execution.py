@@ -59,6 +59,7 @@ class ExecutionWorkflow:
         self.finished: list[str] = []
         self.deltas: list[dict[str, Any]] = []
         self.rollback_to: int | None = None
+        self.pending_memo: dict[str, Any] = {}
         self.params: m.ExecutionInput | None = None
 
     # ---- entry point ------------------------------------------------------------------
@@ -68,7 +69,8 @@ class ExecutionWorkflow:
         self.params = params
         definition = params.definition
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in definition.steps}
-        workflow.upsert_memo({m.MEMO_STARTED_AT: workflow.now().isoformat()})
+        # Rides on the first checkpoint's memo upsert: one visibility write, not two.
+        self.pending_memo[m.MEMO_STARTED_AT] = workflow.now().isoformat()
         if params.restored is None:
             self._checkpoint("start", {})
         else:
@@ -377,8 +379,10 @@ class ExecutionWorkflow:
         index = [
             [c.sequence, c.step_id, int(c.created_at.timestamp() * 1000)] for c in self.checkpoints
         ]
+        memo, self.pending_memo = self.pending_memo, {}
         workflow.upsert_memo(
             {
+                **memo,
                 m.MEMO_CHECKPOINTS: index,
                 m.MEMO_CHECKPOINT: {
                     "sequence": ref.sequence,
