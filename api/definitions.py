@@ -23,6 +23,8 @@ from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
 from ferryman.workflows.dsl import DefinitionError, WorkflowDefinition, slugify
 
+PARSED_CACHE_SIZE = 1024
+
 
 def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     """A definition arrives as JSON or YAML (by Content-Type); either way a mapping."""
@@ -40,6 +42,7 @@ class DefinitionService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
+        self._cache: dict[int, WorkflowDefinition] = {}
 
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
@@ -149,7 +152,16 @@ class DefinitionService:
             )
         if workflow.disabled:
             raise Conflict(f"workflow {slug!r} is disabled; enable it to start executions")
-        return WorkflowDefinition.model_validate(stored.document), stored.version
+        return self._parsed(stored), stored.version
+
+    def _parsed(self, stored: WorkflowVersion) -> WorkflowDefinition:
+        """Stored versions never change, so each is validated once per process."""
+        definition = self._cache.get(stored.pk)
+        if definition is None:
+            if len(self._cache) >= PARSED_CACHE_SIZE:
+                self._cache.clear()
+            definition = self._cache[stored.pk] = WorkflowDefinition.model_validate(stored.document)
+        return definition
 
     def check_input(self, definition: WorkflowDefinition, input_data: dict[str, Any]) -> None:
         """Size first (413), then the workflow's input schema (422)."""

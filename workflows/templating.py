@@ -10,7 +10,8 @@ activity resolves, so a secret never enters workflow state or history.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -70,13 +71,19 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Callable[..., Any]:
+    """Compiling is most of a template's cost, and the same texts render in every execution."""
+    single = _SINGLE_EXPRESSION.match(text)
+    if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
+        return ENV.compile_expression(single["expr"], undefined_to_none=False)
+    return ENV.from_string(text).render
+
+
 def _render_string(text: str, context: Mapping[str, Any]) -> Any:
     variables = {**context, "secrets": Secrets()}
     try:
-        single = _SINGLE_EXPRESSION.match(text)
-        if single and "{{" not in single["expr"] and "}}" not in single["expr"]:
-            return ENV.compile_expression(single["expr"], undefined_to_none=False)(**variables)
-        return ENV.from_string(text).render(**variables)
+        return _compiled(text)(**variables)
     except TemplateError:
         raise
     except Exception as err:  # jinja raises many types; the user needs one sentence
@@ -103,11 +110,17 @@ def template_strings(value: Any) -> Iterator[str]:
             yield from template_strings(item)
 
 
-def referenced_steps(text: str) -> set[str]:
+def referenced_steps(text: str) -> frozenset[str]:
     """Parse a template and return the step ids it reads (`steps.x` or `steps['x']`).
 
     Raises TemplateError when it does not parse or names a variable outside the context.
+    Cached: a definition is validated again wherever it is deserialized (API and worker).
     """
+    return _referenced_steps(text)
+
+
+@lru_cache(maxsize=4096)
+def _referenced_steps(text: str) -> frozenset[str]:
     try:
         tree = ENV.parse(text)
     except TemplateSyntaxError as err:
@@ -138,4 +151,4 @@ def referenced_steps(text: str) -> set[str]:
             and isinstance(item.arg.value, str)
         ):
             steps.add(item.arg.value)
-    return steps
+    return frozenset(steps)
