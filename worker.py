@@ -9,11 +9,14 @@ stops polling and lets in-flight steps finish within the graceful shutdown timeo
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NoReturn
 
 import structlog
 from temporalio.client import Client
@@ -105,9 +108,22 @@ async def run_worker(
     log.info("worker stopped")
 
 
+def exit_drained() -> NoReturn:
+    """Leave without interpreter finalization once drained and flushed.
+
+    The SDK's Rust runtime threads can outlive finalization and abort it
+    ("PyGILState_Release ... must be current"), turning a clean stop into a crash code.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
     from ferryman.logging import configure_logging
     from ferryman.settings import get_settings
 
     configure_logging(get_settings())
     asyncio.run(run_worker(get_settings()))
+    exit_drained()

@@ -130,12 +130,13 @@ def worker(data_dir: DataDir = None) -> None:
     """Run a worker: executes workflows and steps until SIGTERM, then drains."""
     from ferryman.logging import configure_logging
     from ferryman.supervisor import follow_supervisor
-    from ferryman.worker import run_worker
+    from ferryman.worker import exit_drained, run_worker
 
     settings = load_settings(data_dir=data_dir)
     follow_supervisor()
     configure_logging(settings)
     run_with_temporal(run_worker(settings), settings)
+    exit_drained()
 
 
 @app.command()
