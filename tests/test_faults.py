@@ -1,0 +1,114 @@
+"""The Temporal dev server SIGKILLed and restarted on its SQLite file loses nothing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from ferryman import search_attributes as sa
+from ferryman.devserver import DevServer, free_port
+from ferryman.settings import Settings
+from ferryman.temporal import connect
+from ferryman.workflows import models as m
+from ferryman.workflows.dsl import WorkflowDefinition
+from tests.helpers import eventually
+from tests.test_durability import spawn_worker
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[DevServer]:
+    server = DevServer(port=free_port(), ui_port=None, db_file=tmp_path / "temporal.db")
+    server.start(log_file=tmp_path / "temporal.log")
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+async def start(
+    client: Client, settings: Settings, project: str, steps: list[dict[str, Any]]
+) -> WorkflowHandle[Any, Any]:
+    execution_id = f"exec_fault_{uuid.uuid4().hex}"
+    definition = WorkflowDefinition.model_validate({"name": "Fault", "steps": steps})
+    return await client.start_workflow(
+        "ExecutionWorkflow",
+        m.ExecutionInput(
+            execution_id=execution_id,
+            project_id=project,
+            workflow_id="fault",
+            workflow_name="Fault",
+            version=1,
+            definition=definition,
+        ),
+        id=execution_id,
+        task_queue=settings.task_queue,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.PROJECT, project), SearchAttributePair(sa.STATUS, "queued")]
+        ),
+    )
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> str | None:
+    return (await handle.describe()).typed_search_attributes.get(sa.STATUS)
+
+
+async def test_dev_server_killed_and_restarted_loses_nothing(
+    own_server: DevServer, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = base_settings.model_copy(
+        update={
+            "temporal_address": own_server.address,
+            "task_queue": f"fault-{uuid.uuid4().hex[:8]}",
+            "data_dir": tmp_path,
+        }
+    )
+    worker = spawn_worker(settings)
+    try:
+        client = await connect(settings)
+        project = f"fault-{uuid.uuid4().hex[:6]}"
+        running = await start(
+            client,
+            settings,
+            project,
+            [
+                {"id": "nap", "kind": "sleep", "with": {"seconds": 2}},
+                {"id": "after", "kind": "transform", "depends_on": ["nap"], "with": {"value": 1}},
+            ],
+        )
+        sleeper = await start(
+            client, settings, project, [{"id": "long", "kind": "sleep", "with": {"seconds": 6}}]
+        )
+        slept_from = time.monotonic()
+        paused = await start(
+            client, settings, project, [{"id": "gate", "kind": "wait", "with": {"signal": "go"}}]
+        )
+        await eventually(lambda: status(paused), lambda s: s == "waiting")
+        await paused.signal("pause", m.ControlRequest())
+        await eventually(lambda: status(paused), lambda s: s == "paused")
+        await eventually(lambda: status(running), lambda s: s == "waiting")
+
+        own_server.kill()
+        own_server.start(log_file=tmp_path / "temporal-restarted.log")
+        own_server.wait_ready()
+
+        client = await connect(settings)
+        running = client.get_workflow_handle(running.id, result_type=m.ExecutionResult)
+        sleeper = client.get_workflow_handle(sleeper.id, result_type=m.ExecutionResult)
+        paused = client.get_workflow_handle(paused.id)
+        assert (await running.result()).status == "completed"
+        assert (await sleeper.result()).status == "completed"
+        assert time.monotonic() - slept_from >= 6  # woke on time, not early
+        assert await status(paused) == "paused"
+        listed = [e.id async for e in client.list_workflows(f"FerrymanProject = '{project}'")]
+        assert sorted(listed) == sorted([running.id, sleeper.id, paused.id])
+        await paused.terminate()
+    finally:
+        worker.kill()
+        worker.wait(timeout=timedelta(seconds=10).total_seconds())
