@@ -129,3 +129,72 @@ async def _has_poller(settings: Settings) -> bool:
         )
     )
     return bool(response.pollers)
+
+
+async def test_fifty_executions_survive_two_worker_kills(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    import asyncio
+
+    definition = WorkflowDefinition.model_validate(
+        {
+            "name": "Many",
+            "steps": [
+                {
+                    "id": "first",
+                    "kind": "activity",
+                    "activity": "test.echo",
+                    "with": {"n": "{{ input.n }}"},
+                },
+                {"id": "nap", "kind": "sleep", "depends_on": ["first"], "with": {"seconds": 1}},
+                {
+                    "id": "second",
+                    "kind": "activity",
+                    "activity": "test.echo",
+                    "depends_on": ["nap"],
+                    "with": {"n": "{{ steps.first.output.n * 2 }}"},
+                },
+                {
+                    "id": "last",
+                    "kind": "transform",
+                    "depends_on": ["second"],
+                    "with": {"value": "{{ steps.second.output.n + 1 }}"},
+                },
+            ],
+            "output": "{{ steps.last.output }}",
+        }
+    )
+    workers.append(spawn_worker(worker_settings))
+    handles = []
+    for n in range(50):
+        execution_id = f"exec_many_{uuid.uuid4().hex}"
+        handles.append(
+            await temporal_client.start_workflow(
+                "ExecutionWorkflow",
+                m.ExecutionInput(
+                    execution_id=execution_id,
+                    project_id="p",
+                    workflow_id="many",
+                    workflow_name="Many",
+                    version=1,
+                    definition=definition,
+                    input={"n": n},
+                ),
+                id=execution_id,
+                result_type=m.ExecutionResult,
+                task_queue=worker_settings.task_queue,
+            )
+        )
+    for _ in range(2):  # kill mid-run, twice, each time starting a fresh worker
+        await asyncio.sleep(1.0)
+        workers[-1].send_signal(signal.SIGKILL)
+        workers[-1].wait()
+        workers.append(spawn_worker(worker_settings))
+    results = await asyncio.gather(*(handle.result() for handle in handles))
+    assert [result.output for result in results] == [2 * n + 1 for n in range(50)]
+    for handle in handles:
+        memo = await (await handle.describe()).memo()
+        steps = [entry[1] for entry in memo[m.MEMO_CHECKPOINTS]]
+        assert sorted(steps) == ["first", "last", "nap", "second", "start"]  # each once
