@@ -30,7 +30,7 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     """A definition arrives as JSON or YAML (by Content-Type); either way a mapping."""
     try:
         document = yaml.safe_load(body) if "yaml" in content_type else json.loads(body)
-    except (yaml.YAMLError, ValueError) as err:
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
         kind = "YAML" if "yaml" in content_type else "JSON"
         raise BadRequest(f"the request body is not valid {kind}") from err
     if not isinstance(document, dict):

@@ -87,7 +87,6 @@ class BodyLimitMiddleware:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", str(request_id).encode()),
                 ],
             }
         )
