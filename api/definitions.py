@@ -24,6 +24,21 @@ from ferryman.settings import Settings
 from ferryman.workflows.dsl import DefinitionError, WorkflowDefinition, slugify
 
 PARSED_CACHE_SIZE = 1024
+# The worker decodes the whole workflow input (definition included) with pydantic, whose
+# JSON parser stops at some 200 levels; keep user values well inside that.
+MAX_NESTING = 64
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, iteratively (deep values must not blow the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
@@ -46,6 +61,8 @@ class DefinitionService:
 
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
+        if _depth(document) > MAX_NESTING:
+            raise InvalidInput(f"the definition nests deeper than {MAX_NESTING} levels")
         try:
             definition = WorkflowDefinition.model_validate(document)
         except ValidationError as err:
@@ -163,13 +180,24 @@ class DefinitionService:
             definition = self._cache[stored.pk] = WorkflowDefinition.model_validate(stored.document)
         return definition
 
-    def check_input(self, definition: WorkflowDefinition, input_data: dict[str, Any]) -> None:
+    def check_input(
+        self,
+        definition: WorkflowDefinition,
+        input_data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         """Size first (413), then the workflow's input schema (422)."""
         size = len(json.dumps(input_data, default=str).encode())
         if size > self.settings.input_limit_bytes:
             raise PayloadTooLarge(
                 f"the input is {size} bytes, over the limit of {self.settings.input_limit_bytes}"
             )
+        for name, value in (("input", input_data), ("metadata", metadata)):
+            if _depth(value) > MAX_NESTING:
+                raise InvalidInput(
+                    f"the {name} nests deeper than {MAX_NESTING} levels, which workers cannot "
+                    "decode"
+                )
         if definition.input_schema is None:
             return
         errors = sorted(

@@ -47,7 +47,7 @@ async def _start(
     execution_id: str | None = None,
 ) -> tuple[str, datetime]:
     definition, pinned = await definitions.resolve(principal.project_id, workflow_id, version)
-    definitions.check_input(definition, input_data)
+    definitions.check_input(definition, input_data, metadata)
     return await executions.start(
         project_id=principal.project_id,
         workflow_id=workflow_id,
