@@ -63,6 +63,10 @@ class Unavailable(ApiError):
     status_code = 503
 
 
+class GatewayTimeout(ApiError):
+    status_code = 504
+
+
 def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", ""))
 
@@ -87,14 +91,8 @@ def temporal_error(err: RPCError) -> ApiError:
     if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
         return Unavailable("Temporal is overloaded; retry shortly")
     if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
-        return ApiErrorWithStatus(504, "Temporal did not answer in time; retry shortly")
+        return GatewayTimeout("Temporal did not answer in time; retry shortly")
     return Unavailable(f"Temporal is unavailable: {err.message}")
-
-
-class ApiErrorWithStatus(ApiError):
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def _validation_message(errors: list[dict[str, Any]]) -> str:

@@ -94,11 +94,12 @@ class EventTranslator:
 
     def _scheduled(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
         attrs = event.activity_task_scheduled_event_attributes
-        step_id, _, attempt = attrs.activity_id.rpartition("#")
-        if not attempt.isdigit():
+        parsed = m.parse_activity_id(attrs.activity_id)
+        if parsed is None:
             return []
-        self.scheduled[event.event_id] = (step_id, int(attempt))
-        data = {"step_id": step_id, "attempt": int(attempt), "activity": attrs.activity_type.name}
+        step_id, attempt = parsed
+        self.scheduled[event.event_id] = parsed
+        data = {"step_id": step_id, "attempt": attempt, "activity": attrs.activity_type.name}
         return [("step.started", "info", f"step {step_id} attempt {attempt} started", data)]
 
     def _attempt_failed(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:

@@ -64,7 +64,7 @@ class HistoryFolder:
     def __init__(self, converter: DataConverter) -> None:
         self.converter = converter
         self.folded = FoldedHistory()
-        self._scheduled: dict[int, tuple[str, int]] = {}
+        self._scheduled: dict[int, tuple[str, str]] = {}  # event id -> (activity id, step)
         self._activity_results: dict[str, Any] = {}
 
     def _decode(self, payload: Payload) -> Any:
@@ -87,12 +87,12 @@ class HistoryFolder:
 
     def _scheduled_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
-        step_id, _, attempt = attrs.activity_id.rpartition("#")
-        record = self.folded.steps.get(step_id)
-        if record is None or not attempt.isdigit():
+        parsed = m.parse_activity_id(attrs.activity_id)
+        record = self.folded.steps.get(parsed[0]) if parsed else None
+        if parsed is None or record is None:
             return
-        self._scheduled[event.event_id] = (attrs.activity_id, int(attempt))
-        record.attempts = int(attempt)
+        self._scheduled[event.event_id] = (attrs.activity_id, parsed[0])
+        record.attempts = parsed[1]
         record.status = "running"
         record.activity = attrs.activity_type.name
         record.started_at = record.started_at or event.event_time.ToDatetime(tzinfo=UTC)
@@ -115,8 +115,7 @@ class HistoryFolder:
         scheduled = self._scheduled.get(scheduled_event_id)
         if scheduled is None:
             return
-        step_id = scheduled[0].rpartition("#")[0]
-        record = self.folded.steps[step_id]
+        record = self.folded.steps[scheduled[1]]
         record.status = "retrying"
         record.error = message
 

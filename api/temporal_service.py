@@ -92,6 +92,11 @@ def derive_status(temporal: WorkflowExecutionStatus | None, attribute: str | Non
     return recorded or Status.EXECUTING
 
 
+def execution_status(execution: WorkflowExecution) -> Status:
+    """The canonical status of a listed or described run."""
+    return derive_status(execution.status, execution.typed_search_attributes.get(sa.STATUS))
+
+
 def status_clause(status: ExecutionStatus) -> str:
     """A visibility filter over both our attribute and Temporal's own status."""
     if status == ExecutionStatus.FAILED:
@@ -236,10 +241,6 @@ class ExecutionService:
             raise NotFound("execution not found")
         return handle, description
 
-    async def status_of(self, project_id: str, execution_id: str) -> Status:
-        _, description = await self.describe(project_id, execution_id)
-        return derive_status(description.status, description.typed_search_attributes.get(sa.STATUS))
-
     async def get(
         self, project_id: str, execution_id: str, include_step_results: bool = False
     ) -> schemas.Execution:
@@ -267,7 +268,7 @@ class ExecutionService:
     async def _row(self, execution: WorkflowExecution) -> schemas.Execution:
         memo = await execution.memo()
         attributes = execution.typed_search_attributes
-        status = derive_status(execution.status, attributes.get(sa.STATUS))
+        status = execution_status(execution)
         error = memo.get(m.MEMO_ERROR) or {}
         if not error and status == Status.TIMED_OUT:
             error = {"error": "timed_out", "error_cause": "the execution timed out"}
@@ -366,9 +367,7 @@ class ExecutionService:
         """Back to a checkpoint, same id, paused there; later state is discarded."""
         handle, description = await self.describe(project_id, execution_id)
         sequence = _sequence(execution_id, checkpoint_id)
-        status = derive_status(
-            description.status, description.typed_search_attributes.get(sa.STATUS)
-        )
+        status = execution_status(description)
         if status not in TERMINAL_STATUSES:
             known = {c.sequence for c in (await self._row(description)).checkpoints}
             if sequence not in known:
@@ -607,9 +606,7 @@ class ExecutionService:
 
     async def stop(self, project_id: str, execution_id: str, force: bool) -> Status:
         handle, description = await self.describe(project_id, execution_id)
-        status = derive_status(
-            description.status, description.typed_search_attributes.get(sa.STATUS)
-        )
+        status = execution_status(description)
         if status in TERMINAL_STATUSES:
             raise BadRequest(
                 f"execution is {to_execution_status(status).value}; it cannot be stopped"
@@ -644,9 +641,7 @@ class ExecutionService:
         handle, description = await self.describe(project_id, execution_id)
         if name not in (await description.memo()).get(m.MEMO_WAIT_SIGNALS, []):
             raise NotFound(f"the workflow has no wait step for the signal {name!r}")
-        status = derive_status(
-            description.status, description.typed_search_attributes.get(sa.STATUS)
-        )
+        status = execution_status(description)
         if status in TERMINAL_STATUSES:
             raise Conflict(f"execution is {to_execution_status(status).value}")
         await self._signal(handle, "signal", m.StepSignal(name=name, payload=payload), status)
@@ -656,9 +651,7 @@ class ExecutionService:
         self, project_id: str, execution_id: str
     ) -> tuple[WorkflowHandle[Any, Any], Status]:
         handle, description = await self.describe(project_id, execution_id)
-        status = derive_status(
-            description.status, description.typed_search_attributes.get(sa.STATUS)
-        )
+        status = execution_status(description)
         if status in TERMINAL_STATUSES:
             raise Conflict(f"execution is {to_execution_status(status).value}")
         return handle, status

@@ -278,7 +278,7 @@ class ExecutionWorkflow:
             state.next_retry_at = None
             state.started_at = state.started_at or workflow.now()
             self._refresh_status()
-            activity_id = f"{step.id}#{attempt}"
+            activity_id = m.activity_id(step.id, attempt)
             task = StepTask(
                 execution_id=self.params.execution_id,
                 step_id=step.id,

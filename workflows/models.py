@@ -98,6 +98,17 @@ class ExecutionState(BaseModel):
     buffered_signals: dict[str, int]
 
 
+def activity_id(step_id: str, attempt: int) -> str:
+    """The activity id of one attempt of a step; history readers parse it back."""
+    return f"{step_id}#{attempt}"
+
+
+def parse_activity_id(value: str) -> tuple[str, int] | None:
+    """(step id, attempt) of an id made by `activity_id`, or None for any other id."""
+    step_id, _, attempt = value.rpartition("#")
+    return (step_id, int(attempt)) if step_id and attempt.isdigit() else None
+
+
 # Memo keys written by the client at start and by the workflow as it runs.
 MEMO_CHECKPOINTS = "checkpoints"  # compact index: [[sequence, step_id, epoch_ms], ...]
 MEMO_CHECKPOINT = "checkpoint"  # the latest delta; every delta stays in history
