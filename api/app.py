@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ferryman import __version__
+from ferryman.api.auth import Principals
 from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.deps import Resources
@@ -43,6 +44,7 @@ async def open_resources(settings: Settings) -> Resources:
         client=client,
         engine=engine,
         sessions=sessions,
+        principals=Principals(sessions, settings.metadata_cache_secs),
         executions=ExecutionService(client, settings),
         definitions=definitions,
         idempotency=IdempotencyService(sessions),

@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api.errors import Forbidden, Unauthorized
 from ferryman.api.store import repository
@@ -36,6 +38,34 @@ class Principal:
         return "admin" in self.scopes or scope in self.scopes
 
 
+class Principals:
+    """Keys this process has seen lately, so most requests cost no database read.
+
+    Revoking or rotating through this process forgets them at once; another API process
+    stops accepting a revoked key within `ttl_secs` (FERRYMAN_METADATA_CACHE_SECS).
+    Unknown keys are never remembered: a key created elsewhere works at once.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_secs: float) -> None:
+        self.sessions = sessions
+        self._seen: TTLCache[str, Principal] = TTLCache(maxsize=10_000, ttl=ttl_secs)
+
+    async def find(self, raw: str) -> Principal | None:
+        known = repository.digest(raw)
+        principal = self._seen.get(known)
+        if principal is None:
+            async with self.sessions() as session:
+                key = await repository.find_api_key(session, raw)
+            if key is None:
+                return None
+            principal = Principal(key.project_id, key.id, frozenset(key.scopes))
+            self._seen[known] = principal
+        return principal
+
+    def forget_all(self) -> None:
+        self._seen.clear()
+
+
 async def authenticate(
     request: Request,
     api_key: Annotated[str | None, Security(_api_key_header)],
@@ -44,12 +74,10 @@ async def authenticate(
     raw = api_key or (bearer.credentials if bearer else None)
     if not raw:
         raise Unauthorized("Invalid or missing API key")
-    sessions = request.app.state.resources.sessions
-    async with sessions() as session:
-        key = await repository.find_api_key(session, raw.strip())
-    if key is None:
+    principal = await request.app.state.resources.principals.find(raw.strip())
+    if principal is None:
         raise Unauthorized("Invalid or missing API key")
-    return Principal(project_id=key.project_id, key_id=key.id, scopes=frozenset(key.scopes))
+    return principal
 
 
 def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from cachetools import LRUCache, TTLCache
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,11 +55,24 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     return document
 
 
+@dataclass(frozen=True)
+class Resolved:
+    definition: WorkflowDefinition
+    version: int
+    disabled: bool
+
+
 class DefinitionService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
-        self._cache: dict[int, WorkflowDefinition] = {}
+        # Stored versions never change: each is validated once per process.
+        self._parsed: LRUCache[int, WorkflowDefinition] = LRUCache(PARSED_CACHE_SIZE)
+        # What `resolve` found lately; writes through this process clear it at once, other
+        # API processes see a new version or a disable within FERRYMAN_METADATA_CACHE_SECS.
+        self._resolved: TTLCache[tuple[str, str, int | None], Resolved] = TTLCache(
+            PARSED_CACHE_SIZE, settings.metadata_cache_secs
+        )
 
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
@@ -103,6 +118,7 @@ class DefinitionService:
                 session, project_id, slug, definition.name, {**document, "id": slug}
             )
             workflow = await repository.get_workflow(session, project_id, slug)
+        self._resolved.clear()
         return _workflow_out(workflow, version)
 
     async def new_version(
@@ -116,6 +132,7 @@ class DefinitionService:
                 session, project_id, slug, definition.name, {**document, "id": slug}
             )
             workflow = await repository.get_workflow(session, project_id, slug)
+        self._resolved.clear()
         return _workflow_out(workflow, version)
 
     async def get(self, project_id: str, slug: str, version: int | None) -> schemas.WorkflowOut:
@@ -157,27 +174,30 @@ class DefinitionService:
             workflow, latest = await repository.get_workflow_version(
                 session, project_id, slug, None
             )
+        self._resolved.clear()
         return _workflow_out(workflow, latest)
 
     async def resolve(
         self, project_id: str, slug: str, version: int | None
     ) -> tuple[WorkflowDefinition, int]:
         """The definition snapshot an execution will carry (409 when disabled)."""
-        async with self.sessions() as session:
-            workflow, stored = await repository.get_workflow_version(
-                session, project_id, slug, version
-            )
-        if workflow.disabled:
+        resolved = self._resolved.get((project_id, slug, version))
+        if resolved is None:
+            async with self.sessions() as session:
+                workflow, stored = await repository.get_workflow_version(
+                    session, project_id, slug, version
+                )
+            resolved = Resolved(self._parse(stored), stored.version, workflow.disabled)
+            self._resolved[(project_id, slug, version)] = resolved
+        if resolved.disabled:
             raise Conflict(f"workflow {slug!r} is disabled; enable it to start executions")
-        return self._parsed(stored), stored.version
+        return resolved.definition, resolved.version
 
-    def _parsed(self, stored: WorkflowVersion) -> WorkflowDefinition:
-        """Stored versions never change, so each is validated once per process."""
-        definition = self._cache.get(stored.pk)
+    def _parse(self, stored: WorkflowVersion) -> WorkflowDefinition:
+        definition = self._parsed.get(stored.pk)
         if definition is None:
-            if len(self._cache) >= PARSED_CACHE_SIZE:
-                self._cache.clear()
-            definition = self._cache[stored.pk] = WorkflowDefinition.model_validate(stored.document)
+            definition = WorkflowDefinition.model_validate(stored.document)
+            self._parsed[stored.pk] = definition
         return definition
 
     def check_input(

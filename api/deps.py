@@ -1,4 +1,7 @@
-"""Process-wide resources (one Temporal client, one DB engine) and their dependencies."""
+"""Process-wide resources (one Temporal client, one DB engine) and their dependencies.
+
+The dependencies are `async def` although they never wait: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from ferryman.api.auth import Principals
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.temporal_service import ExecutionService
@@ -21,26 +25,27 @@ class Resources:
     client: Client
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    principals: Principals
     executions: ExecutionService
     definitions: DefinitionService
     idempotency: IdempotencyService
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-def get_executions(request: Request) -> ExecutionService:
-    return get_resources(request).executions
+async def get_executions(request: Request) -> ExecutionService:
+    return (await get_resources(request)).executions
 
 
-def get_definitions(request: Request) -> DefinitionService:
-    return get_resources(request).definitions
+async def get_definitions(request: Request) -> DefinitionService:
+    return (await get_resources(request)).definitions
 
 
-def get_idempotency(request: Request) -> IdempotencyService:
-    return get_resources(request).idempotency
+async def get_idempotency(request: Request) -> IdempotencyService:
+    return (await get_resources(request)).idempotency
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]

@@ -1,8 +1,8 @@
 """`python -m bench [--quick] [--json]`: ferryman vs raw temporalio, in one process tree.
 
-One dev server, one ferryman worker and one raw worker (default worker settings each),
-and the API behind uvicorn, all started here; each scenario runs both sides interleaved
-and prints both figures and their ratio.
+One dev server; ferryman's worker and API as separate processes, as `ferryman up` runs
+them; the raw side's worker in a process of its own (default worker settings on both
+sides). Each scenario runs both sides interleaved and prints both figures and their ratio.
 """
 
 from __future__ import annotations
@@ -10,112 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
-import uvicorn
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client
-from temporalio.worker import Worker
 
-from bench.workloads import RawSequential, raw_noop, sequential_definition, waiting_definition
-from ferryman.api.app import create_app
-from ferryman.devserver import DevServer, free_port
-from ferryman.settings import Settings
-from ferryman.temporal import connect, ensure_retention
-from ferryman.worker import build_worker
+from bench.rig import Rig, rig
+from bench.workloads import sequential_definition, waiting_definition
 
-KEY = "fm_bench_" + uuid.uuid4().hex
-RAW_QUEUE = "bench-raw"
 console = Console(stderr=True)
-
-
-@dataclass
-class Rig:
-    client: Client
-    http: httpx.AsyncClient
-    headers: dict[str, str]
-
-    async def create(self, workflow_id: str, **input_data: Any) -> str:
-        response = await self.http.post(
-            "/api/v1/executions",
-            json={"workflow_id": workflow_id, "input_data": input_data},
-            headers=self.headers,
-        )
-        response.raise_for_status()
-        return str(response.json()["id"])
-
-    async def finish(self, execution_id: str) -> None:
-        await self.client.get_workflow_handle(execution_id).result()
-
-    async def raw(self, steps: int) -> str:
-        workflow_id = f"raw-{uuid.uuid4().hex}"
-        await self.client.start_workflow(
-            RawSequential.run, steps, id=workflow_id, task_queue=RAW_QUEUE
-        )
-        return workflow_id
-
-
-@asynccontextmanager
-async def rig() -> AsyncIterator[Rig]:
-    with tempfile.TemporaryDirectory() as data:
-        server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
-        server.start(log_file=Path(data) / "temporal.log")
-        try:
-            server.wait_ready()
-            settings = Settings(
-                data_dir=Path(data),
-                temporal_address=server.address,
-                task_queue="bench-ferryman",
-                bootstrap_api_key=KEY,
-                activity_modules=["bench.workloads"],
-                log_level="WARNING",
-            )
-            client = await connect(settings)
-            await ensure_retention(client, settings.retention_days)
-            async with serving(settings, client) as http:
-                yield Rig(client=client, http=http, headers={"X-API-Key": KEY})
-        finally:
-            server.stop()
-
-
-@asynccontextmanager
-async def serving(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    from ferryman.worker import load_activities, publish_activities
-
-    load_activities(settings)
-    ferryman_worker = build_worker(client, settings)
-    raw_worker = Worker(
-        client, task_queue=RAW_QUEUE, workflows=[RawSequential], activities=[raw_noop]
-    )
-    await publish_activities(settings, "bench")
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    tasks = [
-        asyncio.create_task(ferryman_worker.run()),
-        asyncio.create_task(raw_worker.run()),
-        asyncio.create_task(server.serve()),
-    ]
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event for this)
-        await asyncio.sleep(0.05)
-    limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as http:
-        yield http
-    server.should_exit = True
-    await ferryman_worker.shutdown()
-    await raw_worker.shutdown()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[Any]]) -> list[Any]:
@@ -139,24 +45,26 @@ def percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-def rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 # ---- scenarios ------------------------------------------------------------------------
 
 
-async def throughput(r: Rig, n: int) -> dict[str, Any]:
-    """n executions of a 3-step workflow, create to completion, 20 at a time."""
-    started = time.perf_counter()
-    ids = await bounded(n, 20, lambda _: r.create("three"))
-    await bounded(n, 50, lambda i: r.finish(ids[i]))
-    ferryman = n / (time.perf_counter() - started)
-    started = time.perf_counter()
-    raw_ids = await bounded(n, 20, lambda _: r.raw(3))
-    await bounded(n, 50, lambda i: r.finish(raw_ids[i]))
-    raw = n / (time.perf_counter() - started)
+async def throughput(r: Rig, n: int, rounds: int) -> dict[str, Any]:
+    """Rounds of n executions of a 3-step workflow, create to completion, 20 creates at a
+    time; the sides alternate which goes first, so neither always meets a busier server."""
+    seconds = {"ferryman": 0.0, "raw": 0.0}
+    start: dict[str, Callable[[int], Awaitable[str]]] = {
+        "ferryman": lambda _: r.create("three"),
+        "raw": lambda _: r.raw(3),
+    }
+    for round_ in range(rounds):
+        for side in sorted(start, reverse=round_ % 2 == 1):
+            began = time.perf_counter()
+            ids = await bounded(n, 20, start[side])
+            await bounded(n, 50, lambda i, ids=ids: r.finish(ids[i]))
+            seconds[side] += time.perf_counter() - began
+    ferryman, raw = (n * rounds / seconds[side] for side in ("ferryman", "raw"))
     return {
+        "executions_per_side": n * rounds,
         "ferryman_per_s": round(ferryman, 1),
         "raw_per_s": round(raw, 1),
         "ratio": round(ferryman / raw, 3),
@@ -199,10 +107,12 @@ async def _raw_and_finish(r: Rig, steps: int) -> None:
     await r.finish(await r.raw(steps))
 
 
-async def reads(r: Rig, n: int) -> dict[str, Any]:
-    """GET one execution; a filtered page of 100; how long until a new one is listed."""
+async def reads(r: Rig, n: int, stored: int) -> dict[str, Any]:
+    """GET one execution; a filtered page of 100 with `stored` executions in the project;
+    how long until a new one is listed."""
     ids = await bounded(n, 20, lambda _: r.create("three"))
     await bounded(n, 50, lambda i: r.finish(ids[i]))
+    await _fill(r, stored)
     get = [
         await timed(lambda i=i: r.http.get(f"/api/v1/executions/{i}", headers=r.headers))
         for i in ids
@@ -217,7 +127,7 @@ async def reads(r: Rig, n: int) -> dict[str, Any]:
         )
         for _ in range(10)
     ]
-    stored = (
+    total = (
         await r.http.get("/api/v1/executions", params={"page_size": 1}, headers=r.headers)
     ).json()["total"]
     started = time.perf_counter()
@@ -234,9 +144,19 @@ async def reads(r: Rig, n: int) -> dict[str, Any]:
         "get_p50_ms": percentile(get, 0.5),
         "get_p99_ms": percentile(get, 0.99),
         "list_100_p50_ms": percentile(page, 0.5),
-        "executions_stored": stored,
+        "executions_stored": total,
         "visibility_lag_ms": round(lag, 1),
     }
+
+
+async def _fill(r: Rig, stored: int) -> None:
+    """Top the project up to `stored` executions (one-step ones: the cheapest to run)."""
+    listed = await r.http.get("/api/v1/executions", params={"page_size": 1}, headers=r.headers)
+    missing = max(0, stored - int(listed.json()["total"]))
+    if missing:
+        console.print(f"  storing {missing} more executions...")
+        ids = await bounded(missing, 20, lambda _: r.create("one"))
+        await bounded(missing, 50, lambda i: r.finish(ids[i]))
 
 
 async def sustained(r: Rig, rate: int, seconds: int) -> dict[str, Any]:
@@ -269,13 +189,14 @@ async def sustained(r: Rig, rate: int, seconds: int) -> dict[str, Any]:
         "failed": sum(isinstance(x, BaseException) for x in results),
         "completed_total_at_end": completed_all,
         "create_p99_ms": percentile(latencies, 0.99),
-        "process_rss_mb": rss_mb(),
+        "worker_rss_mb": r.rss_mb("worker"),
+        "api_rss_mb": r.rss_mb("api"),
     }
 
 
 async def footprint(r: Rig, n: int) -> dict[str, Any]:
     """Memory with n executions open (waiting for a signal)."""
-    before = rss_mb()
+    before = r.rss_mb("worker")
     ids = await bounded(n, 20, lambda _: r.create("waits"))
     while True:
         listed = await r.http.get(
@@ -286,11 +207,11 @@ async def footprint(r: Rig, n: int) -> dict[str, Any]:
         if listed.json()["total"] >= n:
             break
         await asyncio.sleep(0.2)
-    after = rss_mb()
+    after = r.rss_mb("worker")
     await bounded(
         n, 20, lambda i: r.http.post(f"/api/v1/executions/{ids[i]}/stop", headers=r.headers)
     )
-    return {"open_executions": n, "rss_before_mb": before, "rss_open_mb": after}
+    return {"open_executions": n, "worker_rss_before_mb": before, "worker_rss_open_mb": after}
 
 
 async def first_activation(r: Rig) -> dict[str, Any]:
@@ -313,10 +234,10 @@ async def main(quick: bool) -> dict[str, Any]:
         results: dict[str, Any] = {}
         steps: list[tuple[str, Awaitable[dict[str, Any]]]] = [
             ("footprint", _footprint(r, 100 if quick else 1000)),
-            ("throughput", throughput(r, 50 if quick else 300)),
+            ("throughput", throughput(r, 20 if quick else 60, 3 if quick else 5)),
             ("create_latency", create_latency(r, 50 if quick else 200)),
             ("step_overhead", step_overhead(r, 3 if quick else 10)),
-            ("reads", reads(r, 30 if quick else 200)),
+            ("reads", reads(r, 30 if quick else 200, 300 if quick else 10_000)),
             ("sustained", sustained(r, 10 if quick else 20, 5 if quick else 60)),
         ]
         for name, scenario in steps:

@@ -13,6 +13,8 @@ from temporalio import activity, workflow
 
 from ferryman.activities.registry import step_activity
 
+RAW_QUEUE = "bench-raw"
+
 
 @step_activity("bench.noop")
 async def ferryman_noop(params: dict[str, Any]) -> dict[str, int]:

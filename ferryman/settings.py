@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     memo_summary_limit_bytes: int = 2 * 1024
     max_steps: int = 100
 
+    metadata_cache_secs: float = 5.0  # keys and definitions an API process may reuse
     stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
     retention_days: int = 30
     graceful_shutdown_secs: float = 30.0

@@ -65,6 +65,7 @@ async def create_key(
 async def revoke_key(key_id: KeyId, principal: Admin, resources: ResourcesDep) -> schemas.KeyOut:
     async with resources.sessions() as session:
         key = await repository.revoke_api_key(session, principal.project_id, key_id)
+    resources.principals.forget_all()
     return _out(key)
 
 
@@ -88,4 +89,5 @@ async def rotate_key(
             session, principal.project_id, list(old.scopes), name=old.name
         )
         await repository.revoke_api_key(session, principal.project_id, key_id)
+    resources.principals.forget_all()
     return schemas.KeyCreated(**_out(key).model_dump(), key=raw)

@@ -1,0 +1,150 @@
+"""The bench's process tree, shaped like a deployment: a Temporal dev server, ferryman's
+worker and API as `ferryman up` runs them (one process each), the raw side's worker in its
+own process, and this process as the client of both."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from bench.workloads import RAW_QUEUE, RawSequential
+from ferryman.devserver import DevServer, free_port
+from ferryman.settings import Settings
+from ferryman.temporal import connect, ensure_retention
+
+KEY = "fm_bench_" + uuid.uuid4().hex
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_SECS = 60.0
+
+
+@dataclass
+class Rig:
+    client: Client
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]]
+
+    async def create(self, workflow_id: str, **input_data: Any) -> str:
+        response = await self.http.post(
+            "/api/v1/executions",
+            json={"workflow_id": workflow_id, "input_data": input_data},
+            headers=self.headers,
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    async def finish(self, execution_id: str) -> None:
+        await self.client.get_workflow_handle(execution_id).result()
+
+    async def raw(self, steps: int) -> str:
+        workflow_id = f"raw-{uuid.uuid4().hex}"
+        await self.client.start_workflow(
+            RawSequential.run, steps, id=workflow_id, task_queue=RAW_QUEUE
+        )
+        return workflow_id
+
+    def rss_mb(self, role: str) -> float:
+        """Resident memory of one of the rig's processes, now."""
+        status = Path(f"/proc/{self.processes[role].pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+        return round(int(kib) / 1024, 1)
+
+
+@asynccontextmanager
+async def rig() -> AsyncIterator[Rig]:
+    with tempfile.TemporaryDirectory() as data:
+        server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
+        server.start(log_file=Path(data) / "temporal.log")
+        try:
+            server.wait_ready()
+            settings = Settings(data_dir=Path(data), temporal_address=server.address)
+            client = await connect(settings)
+            await ensure_retention(client, settings.retention_days)
+            port = free_port()
+            with _processes(server.address, Path(data), port) as processes:
+                base_url = f"http://127.0.0.1:{port}"
+                limits = httpx.Limits(max_connections=50)
+                async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
+                    await _wait_ready(http, processes)
+                    await _wait_pollers(client, [settings.task_queue, RAW_QUEUE])
+                    yield Rig(client, http, {"X-API-Key": KEY}, processes)
+        finally:
+            server.stop()
+
+
+@contextmanager
+def _processes(address: str, data: Path, port: int) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "TEMPORAL_ADDRESS": address,
+        "FERRYMAN_DATA_DIR": str(data),
+        "FERRYMAN_API_PORT": str(port),
+        "FERRYMAN_BOOTSTRAP_API_KEY": KEY,
+        "FERRYMAN_ACTIVITY_MODULES": "bench.workloads",
+        "FERRYMAN_LOG_LEVEL": "WARNING",
+    }
+    commands = {
+        "worker": [sys.executable, "-m", "ferryman", "worker"],
+        "api": [sys.executable, "-m", "ferryman", "api"],
+        "raw worker": [sys.executable, "-m", "bench.raw_worker", address],
+    }
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for role, command in commands.items():
+            log = open(data / f"{role.replace(' ', '-')}.log", "wb")  # noqa: SIM115
+            processes[role] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        yield processes
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def _wait_ready(
+    http: httpx.AsyncClient, processes: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        for role, process in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"the bench's {role} exited with code {process.returncode}")
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the API was not ready within {READY_TIMEOUT_SECS:.0f}s")
+
+
+async def _wait_pollers(client: Client, queues: list[str]) -> None:
+    """Both workers poll before anything is timed: no scenario pays a worker's start-up."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECS
+    for queue in queues:
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=queue)
+        )
+        while not (await client.workflow_service.describe_task_queue(request)).pollers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no worker polled {queue!r} within {READY_TIMEOUT_SECS:.0f}s")
+            await asyncio.sleep(0.1)
