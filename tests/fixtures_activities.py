@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,3 +54,23 @@ async def slow(params: Slow) -> dict[str, float]:
 @step_activity("test.echo")
 async def echo(params: dict[str, Any]) -> dict[str, Any]:
     return params
+
+
+class Work(BaseModel):
+    n: int
+    seconds: float
+    marks: str  # a directory: each attempt leaves a file there when it starts
+
+
+@step_activity("test.work")
+async def work(task: StepTask) -> dict[str, int]:
+    """Takes `seconds`, heartbeating; its start marks let a test kill a worker mid-step."""
+    params = Work.model_validate(task.params)
+    mark = Path(params.marks) / f"{task.execution_id}.{task.step_id}.{task.attempt}"
+    mark.touch()
+    waited = 0.0
+    while waited < params.seconds:
+        activity.heartbeat()
+        await asyncio.sleep(0.1)
+        waited += 0.1
+    return {"n": params.n}

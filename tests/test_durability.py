@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +131,88 @@ async def _has_poller(settings: Settings) -> bool:
         )
     )
     return bool(response.pollers)
+
+
+def _fifty_definition(marks: Path) -> WorkflowDefinition:
+    def work(step: str, n: str, after: str | None) -> dict[str, Any]:
+        return {
+            "id": step,
+            "kind": "activity",
+            "activity": "test.work",
+            "with": {"n": n, "seconds": 0.5, "marks": str(marks)},
+            # A killed worker's attempt is noticed by its missing heartbeats, then retried.
+            "heartbeat_secs": 2,
+            "retry": {"max_attempts": 5, "backoff": "fixed", "initial_delay_secs": 0.2},
+            **({"depends_on": [after]} if after else {}),
+        }
+
+    return WorkflowDefinition.model_validate(
+        {
+            "name": "Many",
+            "steps": [
+                work("first", "{{ input.n }}", None),
+                work("second", "{{ steps.first.output.n * 2 }}", "first"),
+                {
+                    "id": "last",
+                    "kind": "transform",
+                    "depends_on": ["second"],
+                    "with": {"value": "{{ steps.second.output.n + 1 }}"},
+                },
+            ],
+            "output": "{{ steps.last.output }}",
+        }
+    )
+
+
+async def test_fifty_executions_survive_two_worker_kills_mid_step(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    definition = _fifty_definition(tmp_path)
+    workers.append(spawn_worker(worker_settings))
+    handles = []
+    for n in range(50):
+        execution_id = f"exec_many_{uuid.uuid4().hex}"
+        params = m.ExecutionInput(
+            execution_id=execution_id,
+            project_id="p",
+            workflow_id="many",
+            workflow_name="Many",
+            version=1,
+            definition=definition,
+            input={"n": n},
+        )
+        handles.append(
+            await temporal_client.start_workflow(
+                "ExecutionWorkflow",
+                params,
+                id=execution_id,
+                result_type=m.ExecutionResult,
+                task_queue=worker_settings.task_queue,
+            )
+        )
+    started_at_kills: set[str] = set()
+    for step in ("first", "second"):  # each kill lands once that step's attempts run
+        started_at_kills |= await eventually(
+            lambda step=step: _started(tmp_path, step), lambda found: bool(found), timeout=60
+        )
+        workers[-1].send_signal(signal.SIGKILL)
+        workers[-1].wait()
+        workers.append(spawn_worker(worker_settings))
+
+    results = await asyncio.gather(*(handle.result() for handle in handles))
+    assert [result.output for result in results] == [2 * n + 1 for n in range(50)]
+    for handle in handles:
+        index = (await (await handle.describe()).memo())[m.MEMO_CHECKPOINTS]
+        assert sorted(entry[1] for entry in index) == ["first", "last", "second", "start"]
+    # The attempts the kills cut short ran again: activities may run more than once, and
+    # their step still has one output.
+    reruns = {mark for mark in started_at_kills if (tmp_path / f"{mark}.2").exists()}
+    assert reruns, "no kill landed while an attempt was running"
+
+
+async def _started(marks: Path, step: str) -> set[str]:
+    """`execution.step` of the attempts of `step` that have started."""
+    return {p.name.rsplit(".", 1)[0] for p in marks.glob(f"*.{step}.1")}
