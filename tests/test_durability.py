@@ -196,7 +196,9 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
     started_at_kills: set[str] = set()
     for step in ("first", "second"):  # each kill lands once that step's attempts run
         started_at_kills |= await eventually(
-            lambda step=step: _started(tmp_path, step), lambda found: bool(found), timeout=60
+            lambda step=step: asyncio.to_thread(_started, tmp_path, step),
+            lambda found: bool(found),
+            timeout=60,
         )
         workers[-1].send_signal(signal.SIGKILL)
         workers[-1].wait()
@@ -213,6 +215,6 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
     assert reruns, "no kill landed while an attempt was running"
 
 
-async def _started(marks: Path, step: str) -> set[str]:
+def _started(marks: Path, step: str) -> set[str]:
     """`execution.step` of the attempts of `step` that have started."""
     return {p.name.rsplit(".", 1)[0] for p in marks.glob(f"*.{step}.1")}
