@@ -1,0 +1,69 @@
+"""`ferryman api` as its own process on the session's dev server: for tests that kill it
+or drive it over real HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from ferryman.devserver import free_port
+from ferryman.settings import Settings
+from tests.conftest import ROOT
+from tests.test_cli import cli_env
+
+READY_TIMEOUT = 60.0
+
+
+class ApiProcess:
+    """One project, one bootstrap key, a task queue no worker polls (executions stay
+    queued, to be counted). `start()` again after `kill()` reuses the data directory."""
+
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.key = f"fm_proc_{uuid.uuid4().hex}"
+        self.log = data_dir / "api.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = cli_env(
+            TEMPORAL_ADDRESS=settings.temporal_address,
+            TEMPORAL_NAMESPACE=settings.temporal_namespace,
+            FERRYMAN_DATA_DIR=str(data_dir),
+            FERRYMAN_API_PORT=self.url.rsplit(":", 1)[1],
+            FERRYMAN_BOOTSTRAP_API_KEY=self.key,
+            FERRYMAN_BOOTSTRAP_PROJECT=f"proc-{uuid.uuid4().hex[:8]}",
+            FERRYMAN_TASK_QUEUE=f"proc-{uuid.uuid4().hex[:8]}",
+        )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+    def start(self) -> None:
+        """Spawn the process and return once it answers /readyz."""
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ferryman", "api"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the API was not ready in {READY_TIMEOUT}s:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
