@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 import time
@@ -63,6 +64,8 @@ EXECUTION_ID = re.compile(r"^exec_[0-9A-HJKMNP-TV-Z]{26}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 STUCK_ATTEMPTS = 3  # a step on this attempt or later shows as stuck (step_retrying)
 PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
+# How Temporal answers a page token it did not issue (the dev server: UNKNOWN).
+CURSOR_REFUSALS = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -574,7 +577,7 @@ class ExecutionService:
         try:
             await iterator.fetch_next_page()
         except RPCError as err:
-            if err.status == RPCStatusCode.INVALID_ARGUMENT and token is not None:
+            if token is not None and err.status in CURSOR_REFUSALS:
                 raise BadRequest("the cursor is not valid for this query") from err
             raise temporal_error(err) from err
         return _one_row_each(iterator.current_page or []), iterator.next_page_token or None
@@ -860,11 +863,15 @@ def _encode_cursor(token: bytes) -> str:
 
 
 def _decode_cursor(cursor: str) -> bytes:
+    """The page token inside a `next_cursor`. Temporal's SQL visibility tokens are JSON
+    objects; anything else would only earn an opaque error after the client's retries."""
+    if not cursor.startswith("c1."):
+        raise InvalidInput("after is not a valid cursor")
     raw = cursor.removeprefix("c1.")
     try:
         token = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        if not isinstance(json.loads(token), dict):
+            raise ValueError("not an object")
     except (binascii.Error, ValueError) as err:
         raise InvalidInput("after is not a valid cursor") from err
-    if not token:
-        raise InvalidInput("after is not a valid cursor")
     return token

@@ -416,3 +416,18 @@ async def test_odd_bodies_for_a_real_workflow_are_a_4xx(api: Api, workflow: str)
             f"/api/v1/workflows/{workflow}", content=raw, headers={**api.admin, **JSON}
         )
         assert_envelope(version)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/failures", "/api/v1/executions"],
+)
+@pytest.mark.parametrize(
+    "cursor",
+    ["none", "c1.none", "c1." + "AAAA" * 10, "c1.%%%", "c1."],
+)
+async def test_a_cursor_the_api_did_not_issue_is_a_4xx(api: Api, path: str, cursor: str) -> None:
+    # Found by schemathesis: such tokens reached Temporal, which answered UNKNOWN (a 503
+    # here) after its client's retries.
+    response = await api.http.get(path, params={"after": cursor, "limit": 5}, headers=api.admin)
+    assert_envelope(response, 400, 422)

@@ -256,14 +256,19 @@ async def test_keys_create_list_and_revoke(base_settings: Settings, tmp_path: Pa
     listed = ferryman("keys", "list", "--project", project, env=env)
     assert listed.returncode == 0 and key_id in listed.stdout and key not in listed.stdout
 
-    # The API on the same database accepts the key, then refuses it once revoked.
-    settings = base_settings.model_copy(update={"data_dir": tmp_path})
+    # The API on the same database accepts the key, then refuses it once revoked (by another
+    # process: within the API's metadata cache time).
+    settings = base_settings.model_copy(update={"data_dir": tmp_path, "metadata_cache_secs": 0.5})
     async with asgi_client(settings) as http:
         headers = {"X-API-Key": key}
         assert (await http.get("/api/v1/workflows", headers=headers)).status_code == 200
         revoked = ferryman("keys", "revoke", key_id, "--project", project, env=env)
         assert revoked.returncode == 0, revoked.stderr
-        assert (await http.get("/api/v1/workflows", headers=headers)).status_code == 401
+
+        async def status() -> int:
+            return (await http.get("/api/v1/workflows", headers=headers)).status_code
+
+        await eventually(status, lambda code: code == 401, timeout=10)
 
 
 def test_keys_create_rejects_an_unknown_scope(tmp_path: Path) -> None:
