@@ -5,6 +5,7 @@ own process, and this process as the client of both."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from bench.workloads import RAW_QUEUE, RawSequential
 from ferryman.devserver import DevServer, free_port
@@ -50,6 +51,11 @@ class Rig:
 
     async def finish(self, execution_id: str) -> None:
         await self.client.get_workflow_handle(execution_id).result()
+
+    async def closed(self, execution_id: str) -> None:
+        """Wait until the execution has closed, however it ended."""
+        with contextlib.suppress(WorkflowFailureError):
+            await self.finish(execution_id)
 
     async def raw(self, steps: int) -> str:
         workflow_id = f"raw-{uuid.uuid4().hex}"

@@ -9,5 +9,6 @@ rm -rf "$tree"
 mkdir -p "$tree/ferryman"
 for file in ferryman/*.py; do ln -s "$root/$file" "$tree/ferryman/"; done
 for folder in api workflows activities; do ln -s "$root/$folder" "$tree/ferryman/$folder"; done
+ln -s "$root/bench" "$tree/bench"
 cd "$tree"
-"$root/.venv/bin/mypy" --config-file "$root/pyproject.toml" ferryman
+"$root/.venv/bin/mypy" --config-file "$root/pyproject.toml" ferryman bench
