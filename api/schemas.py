@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ferryman.statuses import ExecutionStatus
 
+# Versions are 32-bit integers in the metadata DB; a larger one is a 422, not a DB error.
+MAX_VERSION = 2**31 - 1
 EXECUTION_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
 
 
@@ -35,7 +37,7 @@ class CreateExecution(BaseModel):
     workflow_id: str = Field(min_length=1, max_length=63)
     input_data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
 
 

@@ -431,3 +431,15 @@ async def test_a_cursor_the_api_did_not_issue_is_a_4xx(api: Api, path: str, curs
     # here) after its client's retries.
     response = await api.http.get(path, params={"after": cursor, "limit": 5}, headers=api.admin)
     assert_envelope(response, 400, 422)
+
+
+async def test_a_version_beyond_the_databases_integers_is_a_4xx(api: Api, workflow: str) -> None:
+    # Found by schemathesis: it reached the metadata DB and raised OverflowError (a 500).
+    huge = 10**30
+    body = {"workflow_id": workflow, "version": huge}
+    created = await api.http.post("/api/v1/executions", json=body, headers=api.admin)
+    assert_envelope(created, 422)
+    read = await api.http.get(
+        f"/api/v1/workflows/{workflow}", params={"version": huge}, headers=api.admin
+    )
+    assert_envelope(read, 422)

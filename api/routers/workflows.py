@@ -86,7 +86,7 @@ async def get_workflow(
     workflow_id: WorkflowSlug,
     principal: ReadWorkflows,
     definitions: DefinitionsDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=schemas.MAX_VERSION)] = None,
 ) -> schemas.WorkflowOut:
     return await definitions.get(principal.project_id, workflow_id, version)
 
