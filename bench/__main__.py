@@ -111,8 +111,7 @@ async def _raw_and_finish(r: Rig, steps: int) -> None:
 async def reads(r: Rig, n: int, stored: int) -> dict[str, Any]:
     """GET one execution; a filtered page of 100 with `stored` executions in the project;
     how long until a new one is listed."""
-    ids = await bounded(n, 20, lambda _: r.create("three"))
-    await bounded(n, 50, lambda i: r.finish(ids[i]))
+    ids = await _run_many(r, "three", n)
     await _fill(r, stored)
     get = [
         await timed(partial(r.http.get, f"/api/v1/executions/{i}", headers=r.headers)) for i in ids
@@ -155,8 +154,14 @@ async def _fill(r: Rig, stored: int) -> None:
     missing = max(0, stored - int(listed.json()["total"]))
     if missing:
         console.print(f"  storing {missing} more executions...")
-        ids = await bounded(missing, 20, lambda _: r.create("one"))
-        await bounded(missing, 50, lambda i: r.finish(ids[i]))
+        await _run_many(r, "one", missing)
+
+
+async def _run_many(r: Rig, workflow_id: str, n: int) -> list[str]:
+    """Create n executions, 20 at a time, and wait until all have completed."""
+    ids = await bounded(n, 20, lambda _: r.create(workflow_id))
+    await bounded(n, 50, lambda i: r.finish(ids[i]))
+    return ids
 
 
 async def sustained(r: Rig, rate: int, seconds: int) -> dict[str, Any]:

@@ -113,8 +113,8 @@ def _processes(address: str, data: Path, port: int) -> Iterator[dict[str, subpro
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for role, command in commands.items():
-            log = open(data / f"{role.replace(' ', '-')}.log", "wb")  # noqa: SIM115
-            processes[role] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+            with (data / f"{role.replace(' ', '-')}.log").open("wb") as log:
+                processes[role] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         yield processes
     finally:
         for process in processes.values():

@@ -43,12 +43,16 @@ class Slow(BaseModel):
 @step_activity("test.slow")
 async def slow(params: Slow) -> dict[str, float]:
     """Sleeps, heartbeating, so cancellation reaches it."""
+    await _heartbeating_sleep(params.seconds)
+    return {"slept": params.seconds}
+
+
+async def _heartbeating_sleep(seconds: float) -> None:
     waited = 0.0
-    while waited < params.seconds:
+    while waited < seconds:
         activity.heartbeat()
         await asyncio.sleep(0.1)
         waited += 0.1
-    return {"slept": params.seconds}
 
 
 @step_activity("test.echo")
@@ -68,9 +72,5 @@ async def work(task: StepTask) -> dict[str, int]:
     params = Work.model_validate(task.params)
     mark = Path(params.marks) / f"{task.execution_id}.{task.step_id}.{task.attempt}"
     mark.touch()
-    waited = 0.0
-    while waited < params.seconds:
-        activity.heartbeat()
-        await asyncio.sleep(0.1)
-        waited += 0.1
+    await _heartbeating_sleep(params.seconds)
     return {"n": params.n}

@@ -1,11 +1,21 @@
-"""Polling helpers: tests wait for a condition, never for a fixed time."""
+"""Test helpers: polling (tests wait for a condition, never for a fixed time) and starting
+an ExecutionWorkflow directly on Temporal, without the API."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from ferryman import search_attributes as sa
+from ferryman.settings import Settings
+from ferryman.workflows import models as m
+from ferryman.workflows.dsl import WorkflowDefinition
 
 T = TypeVar("T")
 
@@ -25,3 +35,28 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+async def start_execution(
+    client: Client, settings: Settings, document: dict[str, Any], **input_data: Any
+) -> WorkflowHandle[Any, Any]:
+    """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`."""
+    execution_id = f"exec_test_{uuid.uuid4().hex}"
+    definition = WorkflowDefinition.model_validate({"name": "Test", **document})
+    params = m.ExecutionInput(
+        execution_id=execution_id,
+        project_id="p",
+        workflow_id="test",
+        workflow_name=definition.name,
+        version=1,
+        definition=definition,
+        input=input_data,
+    )
+    return await client.start_workflow(
+        "ExecutionWorkflow",
+        params,
+        id=execution_id,
+        result_type=m.ExecutionResult,
+        task_queue=settings.task_queue,
+        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
+    )

@@ -17,9 +17,8 @@ from temporalio.client import Client
 
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
 from tests.conftest import ROOT
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 
 
 @pytest.fixture
@@ -58,38 +57,22 @@ async def test_sigkilled_worker_loses_no_execution(
     worker_settings: Settings,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    definition = WorkflowDefinition.model_validate(
-        {
-            "name": "Durable",
-            "steps": [
-                {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
-                {"id": "nap", "kind": "sleep", "depends_on": ["first"], "with": {"seconds": 2}},
-                {
-                    "id": "last",
-                    "kind": "transform",
-                    "depends_on": ["nap"],
-                    "with": {"value": "{{ steps.first.output.n + 1 }}"},
-                },
-            ],
-            "output": "{{ steps.last.output }}",
-        }
-    )
-    execution_id = f"exec_durable_{uuid.uuid4().hex}"
+    document = {
+        "name": "Durable",
+        "steps": [
+            {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+            {"id": "nap", "kind": "sleep", "depends_on": ["first"], "with": {"seconds": 2}},
+            {
+                "id": "last",
+                "kind": "transform",
+                "depends_on": ["nap"],
+                "with": {"value": "{{ steps.first.output.n + 1 }}"},
+            },
+        ],
+        "output": "{{ steps.last.output }}",
+    }
     workers.append(spawn_worker(worker_settings))
-    handle = await temporal_client.start_workflow(
-        "ExecutionWorkflow",
-        m.ExecutionInput(
-            execution_id=execution_id,
-            project_id="p",
-            workflow_id="durable",
-            workflow_name="Durable",
-            version=1,
-            definition=definition,
-        ),
-        id=execution_id,
-        result_type=m.ExecutionResult,
-        task_queue=worker_settings.task_queue,
-    )
+    handle = await start_execution(temporal_client, worker_settings, document)
 
     async def checkpoints() -> list[Any]:
         return list((await (await handle.describe()).memo()).get(m.MEMO_CHECKPOINTS, []))
@@ -133,7 +116,7 @@ async def _has_poller(settings: Settings) -> bool:
     return bool(response.pollers)
 
 
-def _fifty_definition(marks: Path) -> WorkflowDefinition:
+def _fifty_definition(marks: Path) -> dict[str, Any]:
     def work(step: str, n: str, after: str | None) -> dict[str, Any]:
         return {
             "id": step,
@@ -146,22 +129,20 @@ def _fifty_definition(marks: Path) -> WorkflowDefinition:
             **({"depends_on": [after]} if after else {}),
         }
 
-    return WorkflowDefinition.model_validate(
-        {
-            "name": "Many",
-            "steps": [
-                work("first", "{{ input.n }}", None),
-                work("second", "{{ steps.first.output.n * 2 }}", "first"),
-                {
-                    "id": "last",
-                    "kind": "transform",
-                    "depends_on": ["second"],
-                    "with": {"value": "{{ steps.second.output.n + 1 }}"},
-                },
-            ],
-            "output": "{{ steps.last.output }}",
-        }
-    )
+    return {
+        "name": "Many",
+        "steps": [
+            work("first", "{{ input.n }}", None),
+            work("second", "{{ steps.first.output.n * 2 }}", "first"),
+            {
+                "id": "last",
+                "kind": "transform",
+                "depends_on": ["second"],
+                "with": {"value": "{{ steps.second.output.n + 1 }}"},
+            },
+        ],
+        "output": "{{ steps.last.output }}",
+    }
 
 
 async def test_fifty_executions_survive_two_worker_kills_mid_step(
@@ -170,29 +151,11 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
     workers: list[subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    definition = _fifty_definition(tmp_path)
+    document = _fifty_definition(tmp_path)
     workers.append(spawn_worker(worker_settings))
-    handles = []
-    for n in range(50):
-        execution_id = f"exec_many_{uuid.uuid4().hex}"
-        params = m.ExecutionInput(
-            execution_id=execution_id,
-            project_id="p",
-            workflow_id="many",
-            workflow_name="Many",
-            version=1,
-            definition=definition,
-            input={"n": n},
-        )
-        handles.append(
-            await temporal_client.start_workflow(
-                "ExecutionWorkflow",
-                params,
-                id=execution_id,
-                result_type=m.ExecutionResult,
-                task_queue=worker_settings.task_queue,
-            )
-        )
+    handles = [
+        await start_execution(temporal_client, worker_settings, document, n=n) for n in range(50)
+    ]
     started_at_kills: set[str] = set()
     for step in ("first", "second"):  # each kill lands once that step's attempts run
         started_at_kills |= await eventually(

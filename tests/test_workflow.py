@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ferryman import search_attributes as sa
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
 from tests.fixtures_activities import CALLS
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-async def start(
-    client: Client, settings: Settings, document: dict[str, Any], **input_data: Any
-) -> WorkflowHandle[Any, Any]:
-    execution_id = f"exec_test_{uuid.uuid4().hex}"
-    definition = WorkflowDefinition.model_validate({"name": "Test", **document})
-    params = m.ExecutionInput(
-        execution_id=execution_id,
-        project_id="p",
-        workflow_id="test",
-        workflow_name="Test",
-        version=1,
-        definition=definition,
-        input=input_data,
-    )
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        params,
-        id=execution_id,
-        result_type=m.ExecutionResult,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
-    )
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> m.ExecutionState:
@@ -55,7 +28,7 @@ async def status_attribute(handle: WorkflowHandle[Any, Any]) -> str | None:
 async def test_parallel_branches_transforms_and_output(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -91,7 +64,7 @@ async def test_parallel_branches_transforms_and_output(
 async def test_retries_are_driven_by_the_workflow_one_event_per_attempt(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -128,7 +101,7 @@ async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
     temporal_client: Client, base_settings: Settings
 ) -> None:
     retry = {"max_attempts": 2, "backoff": "fixed", "initial_delay_secs": 0.1}
-    exhausted = await start(
+    exhausted = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -143,7 +116,7 @@ async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
             ]
         },
     )
-    fatal = await start(
+    fatal = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -171,7 +144,7 @@ async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
 async def test_wait_consumes_a_signal_sent_before_it_is_reached(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -195,7 +168,7 @@ async def test_wait_consumes_a_signal_sent_before_it_is_reached(
 async def test_pause_holds_between_steps_and_resume_continues(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -228,7 +201,7 @@ async def test_pause_holds_between_steps_and_resume_continues(
 async def test_cancellation_request_stops_in_flight_steps(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {
@@ -255,7 +228,7 @@ async def test_cancellation_request_stops_in_flight_steps(
 async def test_stop_signal_ends_as_cancelled(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {"steps": [{"id": "gate", "kind": "wait", "with": {"signal": "never"}}]},
@@ -270,7 +243,7 @@ async def test_stop_signal_ends_as_cancelled(
 async def test_template_errors_fail_the_step_not_the_worker(
     temporal_client: Client, base_settings: Settings
 ) -> None:
-    handle = await start(
+    handle = await start_execution(
         temporal_client,
         base_settings,
         {"steps": [{"id": "bad", "kind": "transform", "with": {"value": "{{ input.nope.x }}"}}]},
