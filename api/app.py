@@ -15,19 +15,19 @@ from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.deps import Resources
 from ferryman.api.errors import add_exception_handlers
+from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from ferryman.api.routers import executions, health, keys, workflows
 from ferryman.api.store import db
-from ferryman.api.temporal_service import ExecutionService
+from ferryman.api.surfaces import SURFACES, health
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.dsl import WorkflowDefinition
 
 DESCRIPTION = """
 ferryman runs declarative workflows durably on Temporal. Authenticate with an API key in
-`X-API-Key` or `Authorization: Bearer`. Every error is `{"error", "request_id"}` (plus
-`details` for validation errors).
+`X-API-Key` or `Authorization: Bearer`. Every error is `{"error", "code", "request_id"}`
+(plus `details` for validation errors); `code` is stable, the sentence is for people.
 """
 
 
@@ -45,7 +45,7 @@ async def open_resources(settings: Settings) -> Resources:
         engine=engine,
         sessions=sessions,
         principals=Principals(sessions, settings.metadata_cache_secs),
-        executions=ExecutionService(client, settings),
+        executions=Executions.create(client, settings, definitions),
         definitions=definitions,
         idempotency=IdempotencyService(sessions),
     )
@@ -75,9 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: the request id exists before a body is refused as too large.
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    add_exception_handlers(app)
-    for router in (health.router, workflows.router, executions.router, keys.router):
-        app.include_router(router)
+    add_exception_handlers(app, [(s.prefix, s.status_name) for s in SURFACES])
+    app.include_router(health.router)
+    for surface in SURFACES:
+        app.include_router(surface.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

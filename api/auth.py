@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import Forbidden, Unauthorized
 from ferryman.api.store import repository
 
@@ -66,6 +67,10 @@ class Principals:
         self._seen.clear()
 
 
+def _invalid_key() -> Unauthorized:
+    return Unauthorized("Invalid or missing API key", ErrorCode.INVALID_API_KEY)
+
+
 async def authenticate(
     request: Request,
     api_key: Annotated[str | None, Security(_api_key_header)],
@@ -73,10 +78,10 @@ async def authenticate(
 ) -> Principal:
     raw = api_key or (bearer.credentials if bearer else None)
     if not raw:
-        raise Unauthorized("Invalid or missing API key")
+        raise _invalid_key()
     principal = await request.app.state.resources.principals.find(raw.strip())
     if principal is None:
-        raise Unauthorized("Invalid or missing API key")
+        raise _invalid_key()
     return principal
 
 
@@ -86,7 +91,7 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allows(scope):
-            raise Forbidden(f"this API key lacks the {scope!r} scope")
+            raise Forbidden(f"this API key lacks the {scope!r} scope", ErrorCode.INSUFFICIENT_SCOPE)
         return principal
 
     return check

@@ -63,5 +63,5 @@ async def _register(definitions: DefinitionService, project: str, document: Any)
         current = None
     if current is None:
         await definitions.create(project, document)
-    elif current.definition != {**document, "id": slug}:
+    elif current.document != {**document, "id": slug}:
         await definitions.new_version(project, slug, document)

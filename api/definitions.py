@@ -1,9 +1,15 @@
-"""Workflow definitions: validation against the DSL and the workers' activities, and storage."""
+"""Workflow definitions: validation against the DSL and the workers' activities, and storage.
+
+A definition is validated once, when it is registered; an execution carries the inert
+snapshot of the version it started with (`ferryman.workflows.snapshot`). Both surfaces see
+the same stored rows (`/api/v1/workflows`, and `/v1/jobs` as jobs).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -12,18 +18,15 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ferryman.api import schemas
-from ferryman.api.errors import (
-    BadRequest,
-    Conflict,
-    InvalidInput,
-    PayloadTooLarge,
-    validation_details,
-)
+from ferryman.api.codes import ErrorCode
+from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
 from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
-from ferryman.workflows.dsl import DefinitionError, WorkflowDefinition, slugify
+from ferryman.validation import error_details, error_sentence
+from ferryman.workflows.dsl import WorkflowDefinition, slugify
+from ferryman.workflows.snapshot import DefinitionSnapshot
+from ferryman.workflows.steps.activity import check_published
 
 PARSED_CACHE_SIZE = 1024
 # The worker decodes the whole workflow input (definition included) with pydantic, whose
@@ -48,16 +51,50 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         document = yaml.safe_load(body) if "yaml" in content_type else json.loads(body)
     except (yaml.YAMLError, ValueError, RecursionError) as err:
-        kind = "YAML" if "yaml" in content_type else "JSON"
-        raise BadRequest(f"the request body is not valid {kind}") from err
+        if "yaml" in content_type:
+            raise BadRequest("the request body is not valid YAML", ErrorCode.INVALID_YAML) from err
+        raise BadRequest("the request body is not valid JSON", ErrorCode.INVALID_JSON) from err
     if not isinstance(document, dict):
-        raise InvalidInput("a workflow definition must be an object with `name` and `steps`")
+        raise InvalidInput(
+            "a workflow definition must be an object with `name` and `steps`",
+            ErrorCode.DEFINITION_INVALID,
+        )
     return document
 
 
 @dataclass(frozen=True)
-class Resolved:
+class StoredDefinition:
+    """One version of a workflow as stored, with the workflow's own state."""
+
+    slug: str
+    name: str
+    description: str | None
+    version: int
+    latest_version: int
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    version: int
+    created_at: datetime
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A stored version, validated: what an execution of it carries."""
+
     definition: WorkflowDefinition
+    snapshot: DefinitionSnapshot
+
+
+@dataclass(frozen=True)
+class Resolved:
+    parsed: Parsed
     version: int
     disabled: bool
 
@@ -67,7 +104,7 @@ class DefinitionService:
         self.sessions = sessions
         self.settings = settings
         # Stored versions never change: each is validated once per process.
-        self._parsed: LRUCache[int, WorkflowDefinition] = LRUCache(PARSED_CACHE_SIZE)
+        self._parsed: LRUCache[int, Parsed] = LRUCache(PARSED_CACHE_SIZE)
         # What `resolve` found lately; writes through this process clear it at once, other
         # API processes see a new version or a disable within FERRYMAN_METADATA_CACHE_SECS.
         self._resolved: TTLCache[tuple[str, str, int | None], Resolved] = TTLCache(
@@ -77,39 +114,37 @@ class DefinitionService:
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
         if _depth(document) > MAX_NESTING:
-            raise InvalidInput(f"the definition nests deeper than {MAX_NESTING} levels")
+            raise InvalidInput(
+                f"the definition nests deeper than {MAX_NESTING} levels",
+                ErrorCode.DEFINITION_INVALID,
+            )
         try:
             definition = WorkflowDefinition.model_validate(document)
         except ValidationError as err:
-            errors = list(err.errors())
-            first = str(errors[0].get("msg", "invalid definition")).removeprefix("Value error, ")
-            where = ".".join(str(p) for p in errors[0].get("loc", ()))
-            message = first if not where else f"{where}: {first}"
-            raise InvalidInput(message, validation_details(errors)) from err
+            raise InvalidInput(
+                error_sentence(err), ErrorCode.DEFINITION_INVALID, error_details(err)
+            ) from err
         if len(definition.steps) > self.settings.max_steps:
             raise InvalidInput(
                 f"a workflow may have at most {self.settings.max_steps} steps "
-                f"(this one has {len(definition.steps)})"
+                f"(this one has {len(definition.steps)})",
+                ErrorCode.DEFINITION_INVALID,
             )
         await self._check_activities(definition)
         return definition
 
     async def _check_activities(self, definition: WorkflowDefinition) -> None:
-        wanted = definition.activity_names()
+        """Each activity step names a published activity and fits its input schema."""
+        wanted = definition.activity_steps()
         if not wanted:
             return
         async with self.sessions() as session:
-            known = await repository.published_activities(session)
-        for step in definition.steps:
-            if step.kind == "activity" and step.activity not in known:
-                names = ", ".join(sorted(known)) or "none: no worker has started yet"
-                raise DefinitionError(
-                    f"step {step.id!r} uses activity {step.activity!r}, which no worker "
-                    f"publishes; known activities: {names}",
-                    step.id,
-                )
+            published = await repository.published_activities(session)
+        schemas = {name: row.input_schema for name, row in published.items()}
+        for step in wanted:
+            check_published(step, schemas)
 
-    async def create(self, project_id: str, document: dict[str, Any]) -> schemas.WorkflowOut:
+    async def create(self, project_id: str, document: dict[str, Any]) -> StoredDefinition:
         definition = await self.validate(document)
         slug = definition.id or slugify(definition.name)
         async with self.sessions() as session:
@@ -119,13 +154,16 @@ class DefinitionService:
             )
             workflow = await repository.get_workflow(session, project_id, slug)
         self._resolved.clear()
-        return _workflow_out(workflow, version)
+        return _stored(workflow, version)
 
     async def new_version(
         self, project_id: str, slug: str, document: dict[str, Any]
-    ) -> schemas.WorkflowOut:
+    ) -> StoredDefinition:
         if document.get("id") not in (None, slug):
-            raise InvalidInput(f"the body's id {document['id']!r} differs from the path's {slug!r}")
+            raise InvalidInput(
+                f"the body's id {document['id']!r} differs from the path's {slug!r}",
+                ErrorCode.DEFINITION_INVALID,
+            )
         definition = await self.validate({**document, "id": slug})
         async with self.sessions() as session:
             version = await repository.add_workflow_version(
@@ -133,16 +171,18 @@ class DefinitionService:
             )
             workflow = await repository.get_workflow(session, project_id, slug)
         self._resolved.clear()
-        return _workflow_out(workflow, version)
+        return _stored(workflow, version)
 
-    async def get(self, project_id: str, slug: str, version: int | None) -> schemas.WorkflowOut:
+    async def get(self, project_id: str, slug: str, version: int | None) -> StoredDefinition:
         async with self.sessions() as session:
             workflow, stored = await repository.get_workflow_version(
                 session, project_id, slug, version
             )
-        return _workflow_out(workflow, stored)
+        return _stored(workflow, stored)
 
-    async def list(self, project_id: str, page: int, page_size: int) -> schemas.WorkflowPage:
+    async def page(
+        self, project_id: str, page: int, page_size: int
+    ) -> tuple[list[StoredDefinition], int]:
         async with self.sessions() as session:
             workflows, total = await repository.list_workflows(
                 session, project_id, limit=page_size, offset=(page - 1) * page_size
@@ -152,53 +192,55 @@ class DefinitionService:
                 _, latest = await repository.get_workflow_version(
                     session, project_id, workflow.slug, None
                 )
-                items.append(_workflow_out(workflow, latest))
-        return schemas.WorkflowPage(items=items, total=total, page=page, page_size=page_size)
+                items.append(_stored(workflow, latest))
+        return items, total
 
-    async def versions(self, project_id: str, slug: str) -> schemas.WorkflowVersions:
+    async def versions(self, project_id: str, slug: str) -> list[DefinitionVersion]:
         async with self.sessions() as session:
             stored = await repository.list_workflow_versions(session, project_id, slug)
-        return schemas.WorkflowVersions(
-            workflow_id=slug,
-            items=[
-                schemas.WorkflowVersionOut(
-                    version=v.version, created_at=v.created_at, definition=v.document
-                )
-                for v in stored
-            ],
-        )
+        return [DefinitionVersion(v.version, v.created_at, v.document) for v in stored]
 
-    async def set_disabled(self, project_id: str, slug: str, disabled: bool) -> schemas.WorkflowOut:
+    async def set_disabled(self, project_id: str, slug: str, disabled: bool) -> StoredDefinition:
         async with self.sessions() as session:
             await repository.set_workflow_disabled(session, project_id, slug, disabled)
             workflow, latest = await repository.get_workflow_version(
                 session, project_id, slug, None
             )
         self._resolved.clear()
-        return _workflow_out(workflow, latest)
+        return _stored(workflow, latest)
 
-    async def resolve(
-        self, project_id: str, slug: str, version: int | None
-    ) -> tuple[WorkflowDefinition, int]:
-        """The definition snapshot an execution will carry (409 when disabled)."""
+    async def resolve(self, project_id: str, slug: str, version: int | None) -> Resolved:
+        """The definition (and snapshot) an execution will carry (409 when disabled)."""
         resolved = self._resolved.get((project_id, slug, version))
         if resolved is None:
             async with self.sessions() as session:
                 workflow, stored = await repository.get_workflow_version(
                     session, project_id, slug, version
                 )
-            resolved = Resolved(self._parse(stored), stored.version, workflow.disabled)
+            resolved = Resolved(self._parse(slug, stored), stored.version, workflow.disabled)
             self._resolved[(project_id, slug, version)] = resolved
         if resolved.disabled:
-            raise Conflict(f"workflow {slug!r} is disabled; enable it to start executions")
-        return resolved.definition, resolved.version
+            raise Conflict(
+                f"workflow {slug!r} is disabled; enable it to start executions",
+                ErrorCode.WORKFLOW_DISABLED,
+            )
+        return resolved
 
-    def _parse(self, stored: WorkflowVersion) -> WorkflowDefinition:
-        definition = self._parsed.get(stored.pk)
-        if definition is None:
-            definition = WorkflowDefinition.model_validate(stored.document)
-            self._parsed[stored.pk] = definition
-        return definition
+    def _parse(self, slug: str, stored: WorkflowVersion) -> Parsed:
+        parsed = self._parsed.get(stored.pk)
+        if parsed is None:
+            try:
+                definition = WorkflowDefinition.model_validate(stored.document)
+            except ValidationError as err:
+                # Registered under an older, looser rule: say so rather than fail obscurely.
+                raise InvalidInput(
+                    f"workflow {slug!r} version {stored.version} no longer passes validation "
+                    f"({error_sentence(err)}); register a corrected version",
+                    ErrorCode.DEFINITION_INVALID,
+                ) from err
+            parsed = Parsed(definition, DefinitionSnapshot.of(definition))
+            self._parsed[stored.pk] = parsed
+        return parsed
 
     def check_input(
         self,
@@ -210,13 +252,15 @@ class DefinitionService:
         size = len(json.dumps(input_data, default=str).encode())
         if size > self.settings.input_limit_bytes:
             raise PayloadTooLarge(
-                f"the input is {size} bytes, over the limit of {self.settings.input_limit_bytes}"
+                f"the input is {size} bytes, over the limit of {self.settings.input_limit_bytes}",
+                ErrorCode.INPUT_TOO_LARGE,
             )
         for name, value in (("input", input_data), ("metadata", metadata)):
             if _depth(value) > MAX_NESTING:
                 raise InvalidInput(
                     f"the {name} nests deeper than {MAX_NESTING} levels, which workers cannot "
-                    "decode"
+                    "decode",
+                    ErrorCode.INPUT_INVALID,
                 )
         if definition.input_schema is None:
             return
@@ -229,13 +273,14 @@ class DefinitionService:
             where = "input" + "".join(f"[{p!r}]" for p in first.path)
             raise InvalidInput(
                 f"{where} does not match the workflow's input_schema: {first.message}",
+                ErrorCode.INPUT_INVALID,
                 [{"loc": ["input_data", *first.path], "msg": e.message} for e in errors[:20]],
             )
 
 
-def _workflow_out(workflow: Workflow, version: WorkflowVersion) -> schemas.WorkflowOut:
-    return schemas.WorkflowOut(
-        id=workflow.slug,
+def _stored(workflow: Workflow, version: WorkflowVersion) -> StoredDefinition:
+    return StoredDefinition(
+        slug=workflow.slug,
         name=version.document.get("name", workflow.name),
         description=version.document.get("description"),
         version=version.version,
@@ -243,5 +288,5 @@ def _workflow_out(workflow: Workflow, version: WorkflowVersion) -> schemas.Workf
         disabled=workflow.disabled,
         created_at=workflow.created_at,
         updated_at=workflow.updated_at,
-        definition=version.document,
+        document=version.document,
     )

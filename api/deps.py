@@ -14,8 +14,8 @@ from temporalio.client import Client
 
 from ferryman.api.auth import Principals
 from ferryman.api.definitions import DefinitionService
+from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
-from ferryman.api.temporal_service import ExecutionService
 from ferryman.settings import Settings
 
 
@@ -26,7 +26,7 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     principals: Principals
-    executions: ExecutionService
+    executions: Executions
     definitions: DefinitionService
     idempotency: IdempotencyService
 
@@ -36,7 +36,7 @@ async def get_resources(request: Request) -> Resources:
     return resources
 
 
-async def get_executions(request: Request) -> ExecutionService:
+async def get_executions(request: Request) -> Executions:
     return (await get_resources(request)).executions
 
 
@@ -49,6 +49,6 @@ async def get_idempotency(request: Request) -> IdempotencyService:
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-ExecutionsDep = Annotated[ExecutionService, Depends(get_executions)]
+ExecutionsDep = Annotated[Executions, Depends(get_executions)]
 DefinitionsDep = Annotated[DefinitionService, Depends(get_definitions)]
 IdempotencyDep = Annotated[IdempotencyService, Depends(get_idempotency)]

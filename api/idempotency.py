@@ -18,7 +18,9 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, Conflict
+from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.store import repository
 from ferryman.api.store.errors import StoreError
 
@@ -45,6 +47,16 @@ class IdempotencyService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
+    async def answer(
+        self, project_id: str, scope: str, key: str | None, body: Any, produce: Producer
+    ) -> JSONResponse:
+        """`produce` for a fresh execution id, once per key when the client sent one."""
+        if key is None:
+            status_code, answer = await produce(new_execution_id())
+            return JSONResponse(answer, status_code=status_code)
+        request = IdempotentRequest(project_id, scope, key, body)
+        return await self.respond(request, new_execution_id(), produce)
+
     async def respond(
         self, request: IdempotentRequest, execution_id: str, produce: Producer
     ) -> JSONResponse:
@@ -57,7 +69,8 @@ class IdempotencyService:
         if row.body_hash != digest:
             raise Conflict(
                 "this Idempotency-Key was already used with a different request body; "
-                "use a new key for a new request"
+                "use a new key for a new request",
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
             )
         if not won and row.response is not None and row.status_code is not None:
             return _answer(row.status_code, row.response, replayed=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ferryman.api.codes import ErrorCode
+from ferryman.api.errors import error_body
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -73,13 +75,11 @@ class BodyLimitMiddleware:
             await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        request_id = scope.get("state", {}).get("request_id", "")
-        body = json.dumps(
-            {
-                "error": f"the request body is larger than the limit of {self.limit} bytes",
-                "request_id": request_id,
-            }
-        ).encode()
+        body = error_body(
+            scope.get("state", {}).get("request_id", ""),
+            f"the request body is larger than the limit of {self.limit} bytes",
+            ErrorCode.BODY_TOO_LARGE,
+        )
         await send(
             {
                 "type": "http.response.start",

@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from ferryman import search_attributes as sa
+from ferryman.api.executions.launch import Lineage, start_run
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
+from ferryman.workflows.execution import ExecutionWorkflow
+from ferryman.workflows.snapshot import DefinitionSnapshot
 
 T = TypeVar("T")
 
@@ -38,25 +39,27 @@ async def eventually(
 
 
 async def start_execution(
-    client: Client, settings: Settings, document: dict[str, Any], **input_data: Any
-) -> WorkflowHandle[Any, Any]:
-    """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`."""
-    execution_id = f"exec_test_{uuid.uuid4().hex}"
+    client: Client,
+    settings: Settings,
+    document: dict[str, Any],
+    *,
+    execution_id: str | None = None,
+    project_id: str = "p",
+    workflow_id: str = "test",
+    **input_data: Any,
+) -> WorkflowHandle[ExecutionWorkflow, m.ExecutionResult]:
+    """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`,
+    validated and launched as the API does, without the metadata database."""
+    execution_id = execution_id or f"exec_test_{uuid.uuid4().hex}"
     definition = WorkflowDefinition.model_validate({"name": "Test", **document})
     params = m.ExecutionInput(
         execution_id=execution_id,
-        project_id="p",
-        workflow_id="test",
+        project_id=project_id,
+        workflow_id=workflow_id,
         workflow_name=definition.name,
         version=1,
-        definition=definition,
+        definition=DefinitionSnapshot.of(definition),
         input=input_data,
     )
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        params,
-        id=execution_id,
-        result_type=m.ExecutionResult,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
-    )
+    await start_run(client, settings.task_queue, params, Lineage())
+    return client.get_workflow_handle_for(ExecutionWorkflow.run, execution_id)

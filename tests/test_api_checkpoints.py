@@ -196,22 +196,22 @@ async def test_checkpoints_of_a_finished_execution_need_no_worker(api: Api) -> N
     """Run on a worker of its own, stop that worker, then read everything from history."""
     import asyncio
 
-    from ferryman.api.temporal_service import ExecutionService
+    from ferryman.api.executions.ids import new_execution_id
     from ferryman.worker import build_worker
-    from ferryman.workflows.dsl import WorkflowDefinition
+    from tests.helpers import start_execution
 
     resources = api.app.state.resources
     settings = resources.settings.model_copy(update={"task_queue": f"solo-{uuid.uuid4().hex}"})
     solo = build_worker(resources.client, settings)
     running = asyncio.create_task(solo.run())
-    definition = WorkflowDefinition.model_validate(five_steps("solo"))
-    execution_id, _ = await ExecutionService(resources.client, settings).start(
+    execution_id = new_execution_id()
+    await start_execution(
+        resources.client,
+        settings,
+        five_steps("solo"),
+        execution_id=execution_id,
         project_id="default",
         workflow_id="solo",
-        version=1,
-        definition=definition,
-        input_data={},
-        metadata={},
     )
     await finished(api, execution_id)
     await solo.shutdown()

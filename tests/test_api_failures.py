@@ -8,10 +8,11 @@ from typing import Any
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ferryman import search_attributes as sa
-from ferryman.api.temporal_service import ExecutionService, new_execution_id
+from ferryman.api.executions.ids import new_execution_id
 from ferryman.workflows.dsl import WorkflowDefinition
+from ferryman.workflows.snapshot import DefinitionSnapshot
 from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 
 
 async def failures(api: Api, workflow_id: str) -> list[dict[str, Any]]:
@@ -86,19 +87,14 @@ async def test_a_step_that_keeps_retrying_is_stuck(api: Api) -> None:
 
 async def test_no_worker_is_named(api: Api) -> None:
     resources = api.app.state.resources
-    lonely = ExecutionService(
-        resources.client, resources.settings.model_copy(update={"task_queue": "nobody-polls"})
-    )
-    definition = WorkflowDefinition.model_validate(
-        {"name": "Lonely", "steps": [{"id": "t", "kind": "transform", "with": {"value": 1}}]}
-    )
-    execution_id, _ = await lonely.start(
+    execution_id = new_execution_id()
+    await start_execution(
+        resources.client,
+        resources.settings.model_copy(update={"task_queue": "nobody-polls"}),
+        {"name": "Lonely", "steps": [{"id": "t", "kind": "transform", "with": {"value": 1}}]},
+        execution_id=execution_id,
         project_id="default",
         workflow_id="lonely",
-        version=1,
-        definition=definition,
-        input_data={},
-        metadata={},
     )
     stuck = await eventually(
         lambda: api.execution(execution_id), lambda e: e["stuck"] is not None, timeout=20
@@ -155,7 +151,7 @@ async def test_a_temporal_timeout_reads_as_timed_out(api: Api) -> None:
             workflow_id="late",
             workflow_name="Late",
             version=1,
-            definition=definition,
+            definition=DefinitionSnapshot.of(definition),
         ),
         id=execution_id,
         task_queue=api.app.state.resources.settings.task_queue,

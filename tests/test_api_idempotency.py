@@ -6,9 +6,9 @@ import asyncio
 import uuid
 from typing import Any
 
+from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.idempotency import body_hash
 from ferryman.api.store import repository
-from ferryman.api.temporal_service import new_execution_id
 from tests.api_fixtures import Api
 from tests.helpers import eventually
 

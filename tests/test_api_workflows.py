@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from tests.api_fixtures import Api
+from tests.helpers import eventually
 
 
 def slug() -> str:
@@ -127,7 +128,93 @@ async def test_invalid_definitions_get_422_naming_the_step(api: Api) -> None:
         assert response.status_code == 422, (label, response.text)
         body = response.json()
         assert expected in body["error"], (label, body)
+        assert body["code"] == "definition_invalid", body
         assert body["request_id"]
+
+
+async def test_step_parameters_are_checked_at_registration(api: Api) -> None:
+    """Literal parameters of every kind, and an activity's `with` against the JSON Schema its
+    worker published; templated values pass here and are checked when they render."""
+    cases: dict[str, tuple[dict[str, Any], str]] = {
+        "method": (
+            {"id": "h", "kind": "http", "with": {"url": "https://x.test", "method": "FETCH"}},
+            "step 'h': with.method",
+        ),
+        "seconds word": (
+            {"id": "z", "kind": "sleep", "with": {"seconds": "soon"}},
+            "step 'z': with.seconds: Input should be a valid number",
+        ),
+        "seconds negative": (
+            {"id": "z", "kind": "sleep", "with": {"seconds": -1}},
+            "step 'z': with.seconds: Input should be greater than or equal to 0",
+        ),
+        "unknown parameter": (
+            {"id": "z", "kind": "sleep", "with": {"seconds": 1, "minutes": 1}},
+            "`with.minutes` is not a parameter of sleep steps",
+        ),
+        "activity schema": (
+            {"id": "s", "kind": "activity", "activity": "test.slow", "with": {"seconds": "x"}},
+            "step 's': with.seconds does not match the input schema of activity 'test.slow'",
+        ),
+        "activity required": (
+            {"id": "s", "kind": "activity", "activity": "test.slow", "with": {}},
+            "step 's': with does not match the input schema of activity 'test.slow': "
+            "'seconds' is a required property",
+        ),
+    }
+    for label, (step, expected) in cases.items():
+        response = await api.http.post(
+            "/api/v1/workflows", json={"name": label, "steps": [step]}, headers=api.admin
+        )
+        assert response.status_code == 422, (label, response.text)
+        assert expected in response.json()["error"], (label, response.json())
+        assert response.json()["code"] == "definition_invalid"
+    # Non-finite numbers arrive as JSON's NaN / Infinity extensions.
+    for value in ("NaN", "Infinity"):
+        body = '{"name": "n", "steps": [{"id": "z", "kind": "sleep", "with": {"seconds": %s}}]}'
+        response = await api.http.post(
+            "/api/v1/workflows",
+            content=body % value,
+            headers={**api.admin, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (value, response.text)
+        assert "finite number" in response.json()["error"]
+    templated = {
+        "name": "templated",
+        "steps": [
+            {"id": "z", "kind": "sleep", "with": {"seconds": "{{ input.s }}"}},
+            {
+                "id": "s",
+                "kind": "activity",
+                "activity": "test.slow",
+                "with": {"seconds": "{{ input.s }}"},
+            },
+        ],
+    }
+    accepted = await api.http.post("/api/v1/workflows", json=templated, headers=api.admin)
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_value_that_renders_invalid_fails_its_step_at_once(api: Api) -> None:
+    """Nothing waits forever on a bad value: the step fails with a sentence naming it."""
+    workflow_id = slug()
+    await api.create_workflow(
+        {
+            "id": workflow_id,
+            "name": "Bad nap",
+            "steps": [{"id": "nap", "kind": "sleep", "with": {"seconds": "{{ input.s }}"}}],
+        }
+    )
+    for bad in ("soon", -1):
+        execution_id = await api.run(workflow_id, {"s": bad})
+        failed = await eventually(
+            lambda: api.execution(execution_id),  # noqa: B023  (awaited in this iteration)
+            lambda e: e["status"] == "failed",
+        )
+        assert failed["error"] == "failed"
+        assert failed["failed_step"] == "nap"
+        assert "step 'nap': with.seconds" in failed["error_cause"]
+        assert failed["error_class"] == "InvalidStepParams"
 
 
 async def test_unknown_activity_error_lists_the_known_ones(api: Api) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ferryman.workflows.dsl import RetryPolicy, WorkflowDefinition, slugify
+from ferryman.workflows.dsl import WorkflowDefinition, slugify
+from ferryman.workflows.snapshot import RetrySnapshot
 from ferryman.workflows.templating import TemplateError, referenced_steps, render
 
 
@@ -52,7 +53,45 @@ def test_a_valid_dag_parses_with_aliases() -> None:
         (definition({"id": "a", "kind": "workflow"}), "does not run yet"),
         (definition({"id": "a", "kind": "activity"}), "needs `activity`"),
         (definition({"id": "a", "kind": "http", "with": {}}), "needs `with.url`"),
-        (definition({"id": "a", "kind": "wait", "with": {"signal": 3}}), "must be a name"),
+        (
+            definition({"id": "a", "kind": "wait", "with": {"signal": 3}}),
+            "step 'a': with.signal: Input should be a valid string",
+        ),
+        (
+            definition({"id": "a", "kind": "wait", "with": {"signal": "{{ input.s }}"}}),
+            "must be a name, not a template",
+        ),
+        (
+            definition(
+                {"id": "a", "kind": "http", "with": {"url": "https://x", "method": "FETCH"}}
+            ),
+            "step 'a': with.method: Input should be 'GET'",
+        ),
+        (
+            definition({"id": "a", "kind": "http", "with": {"url": "ftp://x"}}),
+            "step 'a': with.url: url must start with http:// or https://",
+        ),
+        (
+            definition({"id": "a", "kind": "sleep", "with": {"seconds": "soon"}}),
+            "step 'a': with.seconds: Input should be a valid number",
+        ),
+        (
+            definition({"id": "a", "kind": "sleep", "with": {"seconds": -1}}),
+            "step 'a': with.seconds: Input should be greater than or equal to 0",
+        ),
+        (
+            definition({"id": "a", "kind": "sleep", "with": {"seconds": float("nan")}}),
+            "step 'a': with.seconds: Input should be a finite number",
+        ),
+        (
+            definition({"id": "a", "kind": "sleep", "with": {"seconds": float("inf")}}),
+            "step 'a': with.seconds: Input should be a finite number",
+        ),
+        (
+            definition({"id": "a", "kind": "sleep", "with": {"seconds": 1, "minutes": 2}}),
+            "`with.minutes` is not a parameter of sleep steps (they take seconds)",
+        ),
+        (definition({"id": "a", "kind": "transform", "with": {}}), "needs `with.value`"),
         (definition(transform("a", "{{ input.x ")), "does not parse"),
         (definition(transform("a", "{{ now() }}")), "names now"),
         (
@@ -95,7 +134,7 @@ def test_transitive_ancestors_are_upstream() -> None:
     ],
 )
 def test_backoff_delays_are_exact(backoff: str, delays: list[float]) -> None:
-    policy = RetryPolicy(max_attempts=5, backoff=backoff, initial_delay_secs=2, max_delay_secs=10)
+    policy = RetrySnapshot(max_attempts=5, backoff=backoff, initial_delay_secs=2, max_delay_secs=10)
     assert [policy.delay_before(attempt) for attempt in range(2, 6)] == delays
 
 
@@ -133,3 +172,17 @@ def test_referenced_steps_reads_both_spellings() -> None:
 def test_slugify() -> None:
     assert slugify("Welcome Email Workflow!") == "welcome-email-workflow"
     assert slugify("!!!") == "workflow"
+
+
+def test_templated_parameters_are_checked_when_they_run_not_before() -> None:
+    parsed = WorkflowDefinition.model_validate(
+        definition(
+            {"id": "a", "kind": "sleep", "with": {"seconds": "{{ input.delay }}"}},
+            {
+                "id": "b",
+                "kind": "http",
+                "with": {"url": "{{ input.url }}", "method": "{{ input.method }}"},
+            },
+        )
+    )
+    assert [step.id for step in parsed.steps] == ["a", "b"]

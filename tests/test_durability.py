@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 
 from ferryman.settings import Settings
-from ferryman.workflows import models as m
+from ferryman.workflows.memo import Key
 from tests.conftest import ROOT
 from tests.helpers import eventually, start_execution
 
@@ -75,7 +75,7 @@ async def test_sigkilled_worker_loses_no_execution(
     handle = await start_execution(temporal_client, worker_settings, document)
 
     async def checkpoints() -> list[Any]:
-        return list((await (await handle.describe()).memo()).get(m.MEMO_CHECKPOINTS, []))
+        return list((await (await handle.describe()).memo()).get(Key.CHECKPOINTS, []))
 
     # Kill the worker while the execution sleeps, after `first` has been checkpointed.
     await eventually(checkpoints, lambda index: [c[1] for c in index] == ["start", "first"])
@@ -170,7 +170,7 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
     results = await asyncio.gather(*(handle.result() for handle in handles))
     assert [result.output for result in results] == [2 * n + 1 for n in range(50)]
     for handle in handles:
-        index = (await (await handle.describe()).memo())[m.MEMO_CHECKPOINTS]
+        index = (await (await handle.describe()).memo())[Key.CHECKPOINTS]
         assert sorted(entry[1] for entry in index) == ["first", "last", "second", "start"]
     # The attempts the kills cut short ran again: activities may run more than once, and
     # their step still has one output.

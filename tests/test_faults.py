@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ferryman import search_attributes as sa
 from ferryman.devserver import DevServer, free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
-from tests.helpers import eventually
+from ferryman.workflows.execution import ExecutionWorkflow
+from tests.helpers import eventually, start_execution
 from tests.test_durability import spawn_worker
 
 
@@ -35,23 +34,13 @@ def own_server(tmp_path: Path) -> Iterator[DevServer]:
 async def start(
     client: Client, settings: Settings, project: str, steps: list[dict[str, Any]]
 ) -> WorkflowHandle[Any, Any]:
-    execution_id = f"exec_fault_{uuid.uuid4().hex}"
-    definition = WorkflowDefinition.model_validate({"name": "Fault", "steps": steps})
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        m.ExecutionInput(
-            execution_id=execution_id,
-            project_id=project,
-            workflow_id="fault",
-            workflow_name="Fault",
-            version=1,
-            definition=definition,
-        ),
-        id=execution_id,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(sa.PROJECT, project), SearchAttributePair(sa.STATUS, "queued")]
-        ),
+    return await start_execution(
+        client,
+        settings,
+        {"name": "Fault", "steps": steps},
+        execution_id=f"exec_fault_{uuid.uuid4().hex}",
+        project_id=project,
+        workflow_id="fault",
     )
 
 
@@ -90,7 +79,7 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
             client, settings, project, [{"id": "gate", "kind": "wait", "with": {"signal": "go"}}]
         )
         await eventually(lambda: status(paused), lambda s: s == "waiting")
-        await paused.signal("pause", m.ControlRequest())
+        await paused.signal(ExecutionWorkflow.pause, m.ControlRequest())
         await eventually(lambda: status(paused), lambda s: s == "paused")
         await eventually(lambda: status(running), lambda s: s == "waiting")
 

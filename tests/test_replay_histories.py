@@ -19,18 +19,15 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ferryman import search_attributes as sa
 from ferryman.settings import Settings
 from ferryman.worker import PASSTHROUGH_MODULES
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD = os.environ.get("FERRYMAN_RECORD_HISTORIES") == "1"
@@ -43,28 +40,20 @@ Handle = WorkflowHandle[Any, Any]
 
 
 async def start(client: Client, settings: Settings, name: str, document: dict[str, Any]) -> Handle:
-    execution_id = f"exec_history_{name}_{uuid.uuid4().hex[:8]}"
-    params = m.ExecutionInput(
-        execution_id=execution_id,
+    return await start_execution(
+        client,
+        settings,
+        {"name": name, **document},
+        execution_id=f"exec_history_{name}_{uuid.uuid4().hex[:8]}",
         project_id="default",
         workflow_id=f"history-{name}",
-        workflow_name=name,
-        version=1,
-        definition=WorkflowDefinition.model_validate({"name": name, **document}),
-        input={"n": 5, "who": "ada"},
-    )
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        params,
-        id=execution_id,
-        result_type=m.ExecutionResult,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
+        n=5,
+        who="ada",
     )
 
 
 async def state(handle: Handle) -> m.ExecutionState:
-    return await handle.query("state", result_type=m.ExecutionState)
+    return await handle.query(ExecutionWorkflow.state)
 
 
 def step_is(step_id: str, status: str) -> Callable[[m.ExecutionState], bool]:
@@ -124,11 +113,13 @@ async def signals(client: Client, settings: Settings) -> Handle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal("pause", m.ControlRequest(reason="look first"))
-    await handle.signal("signal", m.StepSignal(name="approve", payload={"by": "ada"}))
+    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal(
+        ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
+    )
     paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
     assert paused.status == "paused" and paused.steps["after"].status == "pending"
-    await handle.signal("resume", m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
     result = await handle.result()
     assert result.output == "by ada"
     return handle
@@ -161,13 +152,13 @@ async def rollback(client: Client, settings: Settings) -> Handle:
     )
     before = await eventually(lambda: state(handle), step_is("gate", "waiting"))
     first = next(c.sequence for c in before.checkpoints if c.step_id == "first")
-    await handle.signal("rollback", m.RollbackRequest(sequence=first))
+    await handle.signal(ExecutionWorkflow.rollback, m.RollbackRequest(sequence=first))
     rolled = await eventually(lambda: state(handle), lambda s: s.paused)
     assert rolled.steps["second"].status == "pending"
     assert rolled.steps["first"].status == "completed"
-    await handle.signal("resume", m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal("signal", m.StepSignal(name="go", payload=2))
+    await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload=2))
     result = await handle.result()
     assert result.output == {"second": "second of ada", "gate": 2}
     return handle
@@ -187,7 +178,7 @@ async def stop(client: Client, settings: Settings) -> Handle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal("stop", m.ControlRequest(reason="enough"))
+    await handle.signal(ExecutionWorkflow.stop, m.ControlRequest(reason="enough"))
     result = await handle.result()
     assert result.status == "canceled"
     return handle
@@ -217,11 +208,16 @@ async def failed(client: Client, settings: Settings) -> Handle:
 
 
 SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[Handle]]] = {
+    # Recorded before the inert definition snapshot (the input carried the definition):
+    # executions started then must keep replaying.
     "graph": graph,
     "signals": signals,
     "rollback": rollback,
     "stop": stop,
     "failed": failed,
+    # The input carries a `DefinitionSnapshot` (snapshot_version 2).
+    "graph_snapshot_v2": graph,
+    "signals_snapshot_v2": signals,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from ferryman import search_attributes as sa
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
+from ferryman.workflows.execution import ExecutionWorkflow
+from ferryman.workflows.memo import Key
 from tests.fixtures_activities import CALLS
 from tests.helpers import eventually, start_execution
 
@@ -18,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> m.ExecutionState:
-    return await handle.query("state", result_type=m.ExecutionState)
+    return await handle.query(ExecutionWorkflow.state)
 
 
 async def status_attribute(handle: WorkflowHandle[Any, Any]) -> str | None:
@@ -53,7 +56,7 @@ async def test_parallel_branches_transforms_and_output(
     description = await handle.describe()
     assert description.typed_search_attributes.get(sa.STATUS) == "completed"
     memo = await description.memo()
-    index = memo[m.MEMO_CHECKPOINTS]
+    index = memo[Key.CHECKPOINTS]
     assert [entry[0] for entry in index] == [0, 1, 2, 3, 4]
     assert index[0][1] == "start"
     assert sorted(entry[1] for entry in index[1:]) == ["left", "never", "right", "sum"]
@@ -137,8 +140,8 @@ async def test_exhausted_retries_dead_letter_and_fatal_errors_fail_at_once(
         assert await status_attribute(handle) == status
         assert CALLS[f"{handle.id}:s"] == calls
         memo = await (await handle.describe()).memo()
-        assert memo[m.MEMO_ERROR]["step_id"] == "s"
-        assert "planned failure" in memo[m.MEMO_ERROR]["error_cause"]
+        assert memo[Key.ERROR]["step_id"] == "s"
+        assert "planned failure" in memo[Key.ERROR]["error_cause"]
 
 
 async def test_wait_consumes_a_signal_sent_before_it_is_reached(
@@ -160,7 +163,9 @@ async def test_wait_consumes_a_signal_sent_before_it_is_reached(
             "output": "{{ steps.approval.output }}",
         },
     )
-    await handle.signal("signal", m.StepSignal(name="approve", payload={"by": "ada"}))
+    await handle.signal(
+        ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
+    )
     result = await handle.result()
     assert result.output == {"by": "ada"}
 
@@ -185,15 +190,15 @@ async def test_pause_holds_between_steps_and_resume_continues(
         },
     )
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
-    await handle.signal("pause", m.ControlRequest())
-    await handle.signal("signal", m.StepSignal(name="go"))
+    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go"))
     paused = await eventually(
         lambda: state(handle), lambda s: s.steps["gate"].status == "completed"
     )
     assert paused.status == "paused"
     assert paused.steps["after"].status == "pending"
     assert await status_attribute(handle) == "paused"
-    await handle.signal("resume", m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
     result = await handle.result()
     assert result.output == "done"
 
@@ -234,7 +239,7 @@ async def test_stop_signal_ends_as_cancelled(
         {"steps": [{"id": "gate", "kind": "wait", "with": {"signal": "never"}}]},
     )
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
-    await handle.signal("stop", m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.stop, m.ControlRequest())
     result = await handle.result()
     assert result.status == "canceled"
     assert await status_attribute(handle) == "canceled"
@@ -251,5 +256,63 @@ async def test_template_errors_fail_the_step_not_the_worker(
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     memo = await (await handle.describe()).memo()
-    assert memo[m.MEMO_ERROR]["error_type"] == "TemplateError"
-    assert memo[m.MEMO_ERROR]["step_id"] == "bad"
+    assert memo[Key.ERROR]["error_type"] == "TemplateError"
+    assert memo[Key.ERROR]["step_id"] == "bad"
+
+
+async def test_a_rule_tightened_later_does_not_strand_a_running_execution(
+    temporal_client: Client, base_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The input carries an inert snapshot: a worker that replays it after an upgrade whose
+    DSL refuses the definition still decodes it, and the execution finishes."""
+    from temporalio.worker import Worker
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    from ferryman.worker import PASSTHROUGH_MODULES
+    from ferryman.workflows import dsl
+    from ferryman.workflows.errors import DefinitionError
+
+    settings = base_settings.model_copy(update={"task_queue": f"upgrade-{uuid.uuid4().hex}"})
+    document = {
+        "steps": [
+            {"id": "gate", "kind": "wait", "with": {"signal": "go"}},
+            {
+                "id": "after",
+                "kind": "transform",
+                "depends_on": ["gate"],
+                "with": {"value": "{{ steps.gate.output }}!"},
+            },
+        ],
+        "output": "{{ steps.after.output }}",
+    }
+    # No workflow cache: every workflow task replays the history from the input on.
+    worker = Worker(
+        temporal_client,
+        task_queue=settings.task_queue,
+        workflows=[ExecutionWorkflow],
+        max_cached_workflows=0,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )
+    async with worker:
+        handle = await start_execution(temporal_client, settings, document)
+        await eventually(lambda: state(handle), lambda s: s.steps["gate"].status == "waiting")
+
+        def refuse(definition: dsl.WorkflowDefinition) -> None:
+            raise DefinitionError("a rule added after this execution started")
+
+        monkeypatch.setattr(dsl, "check_definition", refuse)
+        # The rule bites wherever a definition is validated (the old input shape was one)...
+        described = await handle.fetch_history()
+        started = described.events[0].workflow_execution_started_event_attributes
+        carried = temporal_client.data_converter.payload_converter.from_payload(
+            started.input.payloads[0]
+        )
+        carried["definition"].pop("snapshot_version")
+        with pytest.raises(ValueError, match="a rule added after"):
+            dsl.WorkflowDefinition.model_validate(carried["definition"])
+        # ...but the execution replays from its snapshot and finishes.
+        await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload="ok"))
+        result = await handle.result()
+    assert result.status == "completed" and result.output == "ok!"

@@ -9,25 +9,21 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator, SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ferryman.workflows import steps
+from ferryman.workflows.errors import DefinitionError
 from ferryman.workflows.templating import TemplateError, referenced_steps, template_strings
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 STEP_ID = r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$"
-StepKind = Literal["activity", "http", "transform", "sleep", "wait", "llm", "workflow"]
-SUPPORTED_KINDS = frozenset({"activity", "http", "transform", "sleep", "wait"})
-NOT_YET_SUPPORTED = frozenset({"llm", "workflow"})
 
-
-class DefinitionError(ValueError):
-    """A definition that cannot run; `step` names the step at fault when there is one."""
-
-    def __init__(self, message: str, step: str | None = None) -> None:
-        super().__init__(message)
-        self.step = step
+__all__ = ["DefinitionError", "Step", "WorkflowDefinition", "check_definition", "slugify"]
 
 
 class RetryPolicy(BaseModel):
-    """Retries driven by the workflow: exact backoff on durable timers, one event per attempt."""
+    """Retries driven by the workflow: exact backoff on durable timers, one event per attempt.
+
+    The delays themselves are computed from the snapshot (`RetrySnapshot.delay_before`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,17 +31,6 @@ class RetryPolicy(BaseModel):
     backoff: Literal["exponential", "linear", "fixed"] = "exponential"
     initial_delay_secs: float = Field(default=1.0, ge=0, le=86_400)
     max_delay_secs: float = Field(default=300.0, ge=0, le=7 * 86_400)
-
-    def delay_before(self, attempt: int) -> float:
-        """Seconds to wait before `attempt` (2 is the first retry)."""
-        retry = attempt - 1
-        if self.backoff == "fixed":
-            delay = self.initial_delay_secs
-        elif self.backoff == "linear":
-            delay = self.initial_delay_secs * retry
-        else:
-            delay = self.initial_delay_secs * 2 ** (retry - 1)
-        return min(delay, self.max_delay_secs)
 
 
 class Defaults(BaseModel):
@@ -140,20 +125,8 @@ class WorkflowDefinition(BaseModel):
         check_definition(self)
         return self
 
-    def step(self, step_id: str) -> Step:
-        return next(step for step in self.steps if step.id == step_id)
-
-    def retry_for(self, step: Step) -> RetryPolicy:
-        return step.retry or self.defaults.retry
-
-    def timeout_for(self, step: Step) -> float:
-        return step.timeout_secs or self.defaults.timeout_secs
-
-    def activity_names(self) -> set[str]:
-        return {step.activity for step in self.steps if step.kind == "activity" and step.activity}
-
-    def wait_signals(self) -> set[str]:
-        return {str(step.with_.get("signal")) for step in self.steps if step.kind == "wait"}
+    def activity_steps(self) -> list[Step]:
+        return [step for step in self.steps if steps.KINDS[step.kind].names_activity]
 
 
 def slugify(name: str) -> str:
@@ -186,31 +159,20 @@ def check_definition(definition: WorkflowDefinition) -> None:
 
 
 def _check_kind(step: Step) -> None:
-    if step.kind in NOT_YET_SUPPORTED:
+    """The kind exists and its own checks pass (`ferryman.workflows.steps`)."""
+    runnable = ", ".join(sorted(steps.KINDS))
+    if step.kind in steps.PLANNED:
         raise DefinitionError(
             f"step {step.id!r} has kind {step.kind!r}, which this version of ferryman does not "
-            f"run yet; use one of {', '.join(sorted(SUPPORTED_KINDS))}",
+            f"run yet; use one of {runnable}",
             step.id,
         )
-    if step.kind not in SUPPORTED_KINDS:
+    kind = steps.KINDS.get(step.kind)
+    if kind is None:
         raise DefinitionError(
-            f"step {step.id!r} has unknown kind {step.kind!r}; use one of "
-            f"{', '.join(sorted(SUPPORTED_KINDS))}",
-            step.id,
+            f"step {step.id!r} has unknown kind {step.kind!r}; use one of {runnable}", step.id
         )
-    if step.kind == "activity" and not step.activity:
-        raise DefinitionError(f"step {step.id!r} of kind 'activity' needs `activity`", step.id)
-    if step.kind != "activity" and step.activity:
-        raise DefinitionError(
-            f"step {step.id!r} names an activity but has kind {step.kind!r}", step.id
-        )
-    required = {"http": "url", "transform": "value", "sleep": "seconds", "wait": "signal"}
-    if step.kind in required and required[step.kind] not in step.with_:
-        raise DefinitionError(
-            f"step {step.id!r} of kind {step.kind!r} needs `with.{required[step.kind]}`", step.id
-        )
-    if step.kind == "wait" and not isinstance(step.with_.get("signal"), str):
-        raise DefinitionError(f"step {step.id!r}: `with.signal` must be a name", step.id)
+    kind.check(step)
 
 
 def _step_templates(step: Step) -> Iterable[str]:

@@ -1,48 +1,41 @@
 """ExecutionWorkflow: one workflow type that interprets every definition.
 
 It runs the ready steps of the DAG in parallel, renders their inputs from earlier outputs,
-drives retries itself (one activity attempt per try, durable timers between them, so every
-attempt is an event and a pause holds between attempts), records a checkpoint per step as a
-memo delta (history keeps every delta; `describe()` returns the compact index), keeps the
-canonical status in a search attribute, and obeys pause, resume, stop and step signals.
+and hands each to its kind (`ferryman.workflows.steps`) through a `StepRunner`
+(`ferryman.workflows.step_run`: gating, activity attempts and retries, waits). A checkpoint
+per step goes into the checkpoint log and the memo (`ferryman.workflows.memo`); the
+canonical status is kept in a search attribute; pause, resume, stop, rollback and step
+signals are obeyed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    CancelledError,
-    TimeoutType,
-)
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from ferryman import search_attributes as sa
-    from ferryman.activities.http import HTTP_ACTIVITY_NAME
-    from ferryman.activities.registry import StepTask
-    from ferryman.statuses import TERMINAL_STATUSES, Status
+    from ferryman.statuses import DONE_STEP_STATUSES, TERMINAL_STATUSES, Status, StepStatus
+    from ferryman.workflows import memo, steps
     from ferryman.workflows import models as m
-    from ferryman.workflows.dsl import Step, WorkflowDefinition
+    from ferryman.workflows.checkpoints import (
+        ROLLBACK,
+        START,
+        Checkpoint,
+        CheckpointLog,
+        marker,
+        step_delta,
+    )
+    from ferryman.workflows.errors import StepFailed
+    from ferryman.workflows.snapshot import DefinitionSnapshot, StepSnapshot
+    from ferryman.workflows.step_run import StepRunner
     from ferryman.workflows.templating import TemplateError, render, truthy
 
-
-class StepFailed(Exception):
-    """A step that will not succeed; ends the execution as `status`."""
-
-    def __init__(self, step: str, message: str, error_type: str, status: Status, attempts: int):
-        super().__init__(message)
-        self.step = step
-        self.error_type = error_type
-        self.status = status
-        self.attempts = attempts
+Running = dict[str, asyncio.Task[None]]
 
 
 @workflow.defn(name="ExecutionWorkflow")
@@ -53,32 +46,34 @@ class ExecutionWorkflow:
         self.status = Status.QUEUED
         self.steps: dict[str, m.StepState] = {}
         self.outputs: dict[str, Any] = {}
-        self.checkpoints: list[m.CheckpointRef] = []
-        self.next_sequence = 0
+        self.log = CheckpointLog()
         self.signals: dict[str, list[Any]] = {}
         self.finished: list[str] = []
-        self.deltas: list[dict[str, Any]] = []
         self.rollback_to: int | None = None
         self.pending_memo: dict[str, Any] = {}
         self.params: m.ExecutionInput | None = None
+
+    @property
+    def definition(self) -> DefinitionSnapshot:
+        assert self.params is not None
+        return self.params.definition
 
     # ---- entry point ------------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: m.ExecutionInput) -> m.ExecutionResult:
         self.params = params
-        definition = params.definition
-        self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in definition.steps}
+        self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
         # Rides on the first checkpoint's memo upsert: one visibility write, not two.
-        self.pending_memo[m.MEMO_STARTED_AT] = workflow.now().isoformat()
+        self.pending_memo.update(memo.started(workflow.now()))
         if params.restored is None:
-            self._checkpoint("start", {})
+            self._record(marker(self.log.next_sequence, START, workflow.now()))
         else:
             self._restore(params.restored)
-        self._refresh_status()
-        running: dict[str, asyncio.Task[None]] = {}
+        self.refresh_status()
+        running: Running = {}
         try:
-            await self._run_graph(definition, running)
+            await self._run_graph(running)
         except StepFailed as failure:
             await self._cancel_all(running)
             self._fail(failure)
@@ -93,21 +88,19 @@ class ExecutionWorkflow:
             self._close(Status.CANCELED)
             return m.ExecutionResult(status=Status.CANCELED)
         try:
-            output = render(definition.output, self._context())
+            output = render(self.definition.output, self._context())
         except TemplateError as err:
             self._fail(StepFailed("output", str(err), "TemplateError", Status.FAILED, 1))
         self._close(Status.COMPLETED, output=output)
         return m.ExecutionResult(status=Status.COMPLETED, output=output)
 
-    async def _run_graph(
-        self, definition: WorkflowDefinition, running: dict[str, asyncio.Task[None]]
-    ) -> None:
+    async def _run_graph(self, running: Running) -> None:
         while not self.stop_requested:
             await self._roll_back(running)
             if not self.paused:
-                for step in self._ready(definition, running):
+                for step in self._ready(running):
                     running[step.id] = asyncio.create_task(self._run_step(step))
-            if not running and all(s.status in m.DONE for s in self.steps.values()):
+            if not running and all(s.status in DONE_STEP_STATUSES for s in self.steps.values()):
                 return
             await workflow.wait_condition(
                 lambda: (
@@ -125,33 +118,30 @@ class ExecutionWorkflow:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]  # StepFailed ends the run
 
-    def _ready(
-        self, definition: WorkflowDefinition, running: dict[str, asyncio.Task[None]]
-    ) -> list[Step]:
+    def _ready(self, running: Running) -> list[StepSnapshot]:
         return [
             step
-            for step in definition.steps
+            for step in self.definition.steps
             if step.id not in running
-            and self.steps[step.id].status == "pending"
-            and all(self.steps[d].status in m.DONE for d in step.depends_on)
+            and self.steps[step.id].status == StepStatus.PENDING
+            and all(self.steps[d].status in DONE_STEP_STATUSES for d in step.depends_on)
         ]
 
-    def _can_launch(self, running: dict[str, asyncio.Task[None]]) -> bool:
-        assert self.params is not None
-        return not self.paused and bool(self._ready(self.params.definition, running))
+    def _can_launch(self, running: Running) -> bool:
+        return not self.paused and bool(self._ready(running))
 
-    async def _cancel_all(self, running: dict[str, asyncio.Task[None]]) -> None:
+    async def _cancel_all(self, running: Running) -> None:
         for task in running.values():
             task.cancel()
         if running:
             await asyncio.gather(*running.values(), return_exceptions=True)
         for state in self.steps.values():
-            if state.status in ("running", "waiting"):
-                state.status = "cancelled"
+            if state.status in (StepStatus.RUNNING, StepStatus.WAITING):
+                state.status = StepStatus.CANCELED
 
     # ---- one step ---------------------------------------------------------------------
 
-    async def _run_step(self, step: Step) -> None:
+    async def _run_step(self, step: StepSnapshot) -> None:
         try:
             await self._step_body(step)
         except (StepFailed, asyncio.CancelledError):
@@ -163,41 +153,35 @@ class ExecutionWorkflow:
 
     def _step_done(self, step_id: str) -> None:
         self.finished.append(step_id)
-        self._refresh_status()
+        self.refresh_status()
 
-    async def _step_body(self, step: Step) -> None:
+    async def _step_body(self, step: StepSnapshot) -> None:
         state = self.steps[step.id]
         if step.if_ is not None and not self._condition(step):
-            state.status = "skipped"
+            state.status = StepStatus.SKIPPED
             state.completed_at = workflow.now()
             self.outputs[step.id] = None
-            self._checkpoint(step.id, {"status": "skipped"}, None)
+            self._record(self._step_checkpoint(step.id, StepStatus.SKIPPED))
             return
+        run = StepRunner(self, step, state, self._render_params(step))
         try:
-            output, activity_id = await self._execute(step, state)
+            kind = steps.KINDS.get(step.kind)
+            if kind is None:
+                raise run.fail(f"step {step.id!r} has unknown kind {step.kind!r}", "UnknownKind")
+            output = await kind.run(run)
             self._check_output_size(step, output)
         except StepFailed as failure:
-            state.status = "failed"
+            state.status = StepStatus.FAILED
             state.error = str(failure)
             state.error_type = failure.error_type
             state.completed_at = workflow.now()
             raise
-        state.status = "completed"
+        state.status = StepStatus.COMPLETED
         state.completed_at = workflow.now()
         self.outputs[step.id] = output
-        delta = {"activity_id": activity_id} if activity_id else {"output": output}
-        self._checkpoint(
-            step.id,
-            {
-                "status": "completed",
-                "attempts": state.attempts,
-                "started_at": state.started_at.isoformat() if state.started_at else None,
-                **delta,
-            },
-            output,
-        )
+        self._record(self._step_checkpoint(step.id, StepStatus.COMPLETED, run.activity_id, output))
 
-    def _condition(self, step: Step) -> bool:
+    def _condition(self, step: StepSnapshot) -> bool:
         expression = step.if_
         if isinstance(expression, bool):
             return expression
@@ -208,122 +192,14 @@ class ExecutionWorkflow:
         except TemplateError as err:
             raise StepFailed(step.id, str(err), "TemplateError", Status.FAILED, 0) from err
 
-    async def _execute(self, step: Step, state: m.StepState) -> tuple[Any, str | None]:
-        """Run the step's kind; returns its output and, for activities, the activity id."""
-        params = self._render_params(step)
-        if step.kind in ("activity", "http"):
-            return await self._run_activity(step, state, params)
-        await self._gate()
-        state.status = "running"
-        state.started_at = workflow.now()
-        state.attempts = 1
-        if step.kind == "transform":
-            return params.get("value"), None
-        if step.kind == "sleep":
-            return await self._sleep(step, state, params), None
-        return await self._wait_for_signal(step, state, params), None
-
-    def _render_params(self, step: Step) -> dict[str, Any]:
+    def _render_params(self, step: StepSnapshot) -> dict[str, Any]:
         try:
             rendered = render(step.with_, self._context())
         except TemplateError as err:
             raise StepFailed(step.id, str(err), "TemplateError", Status.FAILED, 0) from err
         return rendered if isinstance(rendered, dict) else {}
 
-    async def _sleep(self, step: Step, state: m.StepState, params: dict[str, Any]) -> Any:
-        try:
-            seconds = float(params["seconds"])
-        except (TypeError, ValueError) as err:
-            raise StepFailed(
-                step.id,
-                f"step {step.id!r}: `seconds` must be a number",
-                "InvalidStep",
-                Status.FAILED,
-                1,
-            ) from err
-        state.status = "waiting"
-        self._refresh_status()
-        await workflow.sleep(timedelta(seconds=seconds), summary=f"{step.title}: sleep {seconds}s")
-        return {"slept_secs": seconds}
-
-    async def _wait_for_signal(self, step: Step, state: m.StepState, params: dict[str, Any]) -> Any:
-        name = str(params["signal"])
-        state.status = "waiting"
-        self._refresh_status()
-        timeout = step.timeout_secs
-        try:
-            await workflow.wait_condition(lambda: bool(self.signals.get(name)), timeout=timeout)
-        except TimeoutError as err:
-            raise StepFailed(
-                step.id,
-                f"step {step.id!r} got no {name!r} signal within {timeout}s",
-                "WaitTimeout",
-                Status.FAILED,
-                1,
-            ) from err
-        return self.signals[name].pop(0)
-
-    async def _run_activity(
-        self, step: Step, state: m.StepState, params: dict[str, Any]
-    ) -> tuple[Any, str]:
-        assert self.params is not None
-        definition = self.params.definition
-        retry = definition.retry_for(step)
-        name = HTTP_ACTIVITY_NAME if step.kind == "http" else str(step.activity)
-        timeout = timedelta(seconds=definition.timeout_for(step))
-        for attempt in range(1, retry.max_attempts + 1):
-            await self._gate()
-            state.status = "running"
-            state.attempts = attempt
-            state.next_retry_at = None
-            state.started_at = state.started_at or workflow.now()
-            self._refresh_status()
-            activity_id = m.activity_id(step.id, attempt)
-            task = StepTask(
-                execution_id=self.params.execution_id,
-                step_id=step.id,
-                attempt=attempt,
-                params=params,
-            )
-            try:
-                result = await workflow.execute_activity(
-                    name,
-                    task,
-                    activity_id=activity_id,
-                    start_to_close_timeout=timeout,
-                    heartbeat_timeout=(
-                        timedelta(seconds=step.heartbeat_secs) if step.heartbeat_secs else None
-                    ),
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                    summary=f"{step.title} ({step.kind}) attempt {attempt}/{retry.max_attempts}",
-                )
-                if attempt > 1:
-                    workflow.upsert_search_attributes(
-                        [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
-                    )
-                return result, activity_id
-            except ActivityError as err:
-                failure = _classify(step, err, attempt, retry.max_attempts)
-                if failure is not None:
-                    raise failure from err
-            delay = retry.delay_before(attempt + 1)
-            state.status = "waiting"
-            state.next_retry_at = workflow.now() + timedelta(seconds=delay)
-            # Visible to lists and to stuck detection without reading the history.
-            workflow.upsert_search_attributes(
-                [
-                    sa.ATTEMPT.value_set(attempt + 1),
-                    sa.NEXT_RETRY_AT.value_set(state.next_retry_at),
-                ]
-            )
-            self._refresh_status()
-            await workflow.sleep(
-                timedelta(seconds=delay),
-                summary=f"{step.title}: retry {attempt + 1}/{retry.max_attempts} in {delay}s",
-            )
-        raise AssertionError("unreachable: the last attempt either returns or raises")
-
-    def _check_output_size(self, step: Step, output: Any) -> None:
+    def _check_output_size(self, step: StepSnapshot, output: Any) -> None:
         assert self.params is not None
         size = len(json.dumps(output, default=str))
         if size > self.params.step_output_limit_bytes:
@@ -336,7 +212,7 @@ class ExecutionWorkflow:
                 self.steps[step.id].attempts,
             )
 
-    async def _gate(self) -> None:
+    async def gate(self) -> None:
         """Hold while paused; a stop ends the step here (no new step or attempt starts)."""
         await workflow.wait_condition(lambda: not self.paused or self.stop_requested)
         if self.stop_requested:
@@ -360,73 +236,60 @@ class ExecutionWorkflow:
             },
         }
 
-    def _checkpoint(self, step_id: str, delta: dict[str, Any], output: Any = None) -> None:
-        now = workflow.now()
-        ref = m.CheckpointRef(sequence=self.next_sequence, step_id=step_id, created_at=now)
-        self.checkpoints.append(ref)
-        self.next_sequence += 1
-        if step_id in self.steps:
-            # Kept in memory with the output inline: what a rollback folds back to.
-            self.deltas.append(
-                {
-                    "sequence": ref.sequence,
-                    "step_id": step_id,
-                    "created_at": now.isoformat(),
-                    **delta,
-                    "output": output,
-                }
-            )
-        index = [
-            [c.sequence, c.step_id, int(c.created_at.timestamp() * 1000)] for c in self.checkpoints
-        ]
-        memo, self.pending_memo = self.pending_memo, {}
-        workflow.upsert_memo(
-            {
-                **memo,
-                m.MEMO_CHECKPOINTS: index,
-                m.MEMO_CHECKPOINT: {
-                    "sequence": ref.sequence,
-                    "step_id": step_id,
-                    "created_at": now.isoformat(),
-                    **delta,
-                },
-            }
+    def _step_checkpoint(
+        self,
+        step_id: str,
+        status: StepStatus,
+        activity_id: str | None = None,
+        output: Any = None,
+    ) -> Checkpoint:
+        state = self.steps[step_id]
+        return step_delta(
+            self.log.next_sequence,
+            step_id,
+            workflow.now(),
+            status=status,
+            attempts=state.attempts,
+            started_at=state.started_at,
+            activity_id=activity_id,
+            output=output,
         )
+
+    def _record(self, checkpoint: Checkpoint) -> None:
+        """Into the log, and its delta into the memo with the index of what is in force."""
+        self.log.record(checkpoint)
+        index = [memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in self.log.in_force]
+        pending, self.pending_memo = self.pending_memo, {}
+        workflow.upsert_memo({**pending, **memo.checkpointed(index, dict(checkpoint.delta))})
 
     def _restore(self, restored: m.RestoredState) -> None:
-        for delta in restored.deltas:
-            self._apply(delta)
-            self.checkpoints.append(
-                m.CheckpointRef(
-                    sequence=int(delta["sequence"]),
-                    step_id=str(delta["step_id"]),
-                    created_at=datetime.fromisoformat(delta["created_at"]),
-                )
-            )
-        self.next_sequence = max(self.next_sequence, restored.next_sequence)
+        self.log.restore(restored.deltas, restored.next_sequence)
+        self._apply_log()
         self.paused = restored.paused
-        self._checkpoint(
-            restored.label,
-            {
-                "status": restored.label,
-                "source_execution_id": restored.source_execution_id,
-                "restored_through": restored.source_sequence,
-            },
+        self._record(
+            marker(
+                self.log.next_sequence,
+                restored.label,
+                workflow.now(),
+                source_execution_id=restored.source_execution_id,
+                restored_through=restored.source_sequence,
+            )
         )
 
-    def _apply(self, delta: dict[str, Any]) -> None:
-        """Fold one checkpoint delta (with its output inline) into the state."""
-        step_id = str(delta.get("step_id"))
-        self.deltas.append(delta)
-        if step_id not in self.steps:
-            return
-        state = self.steps[step_id]
-        state.status = "skipped" if delta.get("status") == "skipped" else "completed"
-        state.attempts = int(delta.get("attempts") or 1)
-        state.completed_at = datetime.fromisoformat(delta["created_at"])
-        self.outputs[step_id] = delta.get("output")
+    def _apply_log(self) -> None:
+        """Step states and outputs as the checkpoints in force say (after a restore or a
+        rollback); steps without a checkpoint are pending."""
+        self.outputs = {}
+        for step_id, state in list(self.steps.items()):
+            self.steps[step_id] = m.StepState(step_id=step_id, kind=state.kind)
+        for checkpoint in self.log.steps(self.steps):
+            state = self.steps[checkpoint.step_id]
+            state.status = checkpoint.step_status
+            state.attempts = checkpoint.attempts or 1
+            state.completed_at = checkpoint.created_at
+            self.outputs[checkpoint.step_id] = checkpoint.output
 
-    async def _roll_back(self, running: dict[str, asyncio.Task[None]]) -> None:
+    async def _roll_back(self, running: Running) -> None:
         """Back to checkpoint `sequence`: later state is discarded and the execution pauses."""
         sequence = self.rollback_to
         self.rollback_to = None
@@ -435,34 +298,29 @@ class ExecutionWorkflow:
         await self._cancel_all(running)
         running.clear()
         self.finished.clear()
-        kept = [d for d in self.deltas if int(d["sequence"]) <= sequence]
-        self.deltas = []
-        self.outputs = {}
-        for step_id, state in list(self.steps.items()):
-            self.steps[step_id] = m.StepState(step_id=step_id, kind=state.kind)
-        for delta in kept:
-            self._apply(delta)
-        self.checkpoints = [c for c in self.checkpoints if c.sequence <= sequence]
         self.paused = True
-        self._checkpoint("rollback", {"status": "rollback", "rollback_to": sequence})
-        self._refresh_status()
+        self._record(marker(self.log.next_sequence, ROLLBACK, workflow.now(), rollback_to=sequence))
+        self._apply_log()
+        self.refresh_status()
 
-    def _refresh_status(self) -> None:
+    def refresh_status(self) -> None:
         if self.status in TERMINAL_STATUSES:
             return
         statuses = {state.status for state in self.steps.values()}
         if self.paused:
             status = Status.PAUSED
-        elif "running" in statuses or "waiting" not in statuses:
+        elif StepStatus.RUNNING in statuses or StepStatus.WAITING not in statuses:
             status = Status.EXECUTING
         else:
             status = Status.WAITING
         self._set_status(status)
-        running = sorted(
-            s.step_id for s in self.steps.values() if s.status in ("running", "waiting")
+        active = sorted(
+            s.step_id
+            for s in self.steps.values()
+            if s.status in (StepStatus.RUNNING, StepStatus.WAITING)
         )
         workflow.set_current_details(
-            f"{status.value}: {', '.join(running)}" if running else status.value
+            f"{status.value}: {', '.join(active)}" if active else status.value
         )
 
     def _set_status(self, status: Status) -> None:
@@ -472,10 +330,10 @@ class ExecutionWorkflow:
 
     def _close(self, status: Status, output: Any = None) -> None:
         self._set_status(status)
-        memo: dict[str, Any] = {m.MEMO_COMPLETED_AT: workflow.now().isoformat()}
-        if status == Status.COMPLETED:
-            memo[m.MEMO_OUTPUT] = m.summary(output)
-        workflow.upsert_memo(memo)
+        now = workflow.now()
+        workflow.upsert_memo(
+            memo.completed(now, output) if status == Status.COMPLETED else memo.closed(now)
+        )
 
     def _fail(self, failure: StepFailed) -> NoReturn:
         self._set_status(failure.status)
@@ -483,18 +341,14 @@ class ExecutionWorkflow:
         if failure.attempts > 1:
             cause += f" after {failure.attempts} attempts"
         cause += f": {failure}"
-        workflow.upsert_memo(
-            {
-                m.MEMO_COMPLETED_AT: workflow.now().isoformat(),
-                m.MEMO_ERROR: {
-                    "error": failure.status.value,
-                    "error_cause": cause,
-                    "step_id": failure.step,
-                    "error_type": failure.error_type,
-                    "attempts": failure.attempts,
-                },
-            }
+        error = memo.ErrorRecord(
+            status=failure.status.value,
+            cause=cause,
+            step_id=failure.step,
+            error_type=failure.error_type,
+            attempts=failure.attempts,
         )
+        workflow.upsert_memo(memo.failed(workflow.now(), error))
         raise ApplicationError(
             cause,
             {"step_id": failure.step, "attempts": failure.attempts, "status": failure.status},
@@ -507,12 +361,12 @@ class ExecutionWorkflow:
     @workflow.signal
     def pause(self, request: m.ControlRequest) -> None:
         self.paused = True
-        self._refresh_status()
+        self.refresh_status()
 
     @workflow.signal
     def resume(self, request: m.ControlRequest) -> None:
         self.paused = False
-        self._refresh_status()
+        self.refresh_status()
 
     @workflow.signal
     def stop(self, request: m.ControlRequest) -> None:
@@ -520,7 +374,7 @@ class ExecutionWorkflow:
 
     @workflow.signal
     def rollback(self, request: m.RollbackRequest) -> None:
-        if any(c.sequence == request.sequence for c in self.checkpoints):
+        if request.sequence in self.log:
             self.rollback_to = request.sequence
 
     @workflow.signal(name="signal")
@@ -535,31 +389,9 @@ class ExecutionWorkflow:
             stop_requested=self.stop_requested,
             steps=self.steps,
             outputs=self.outputs,
-            checkpoints=self.checkpoints,
+            checkpoints=[
+                m.CheckpointRef(sequence=c.sequence, step_id=c.step_id, created_at=c.created_at)
+                for c in self.log.in_force
+            ],
             buffered_signals={name: len(items) for name, items in self.signals.items() if items},
         )
-
-
-def _classify(step: Step, err: ActivityError, attempt: int, max_attempts: int) -> StepFailed | None:
-    """None when the attempt may be retried; otherwise the failure that ends the execution."""
-    cause = err.cause
-    if isinstance(cause, CancelledError):
-        raise asyncio.CancelledError()
-    message = str(cause) if cause is not None else str(err)
-    if isinstance(cause, ApplicationError):
-        error_type = cause.type or "ApplicationError"
-        if cause.non_retryable:
-            return StepFailed(step.id, message, error_type, Status.FAILED, attempt)
-    elif isinstance(cause, ActivityTimeoutError):
-        error_type = "Timeout"
-        message = (
-            f"attempt timed out ({TimeoutType(cause.type).name.lower()})" if cause.type else message
-        )
-    else:
-        error_type = type(cause).__name__ if cause is not None else "ActivityError"
-    if attempt < max_attempts:
-        return None
-    crashed = isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT
-    return StepFailed(
-        step.id, message, error_type, Status.CRASHED if crashed else Status.DEAD_LETTER, attempt
-    )

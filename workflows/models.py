@@ -1,23 +1,24 @@
-"""Inputs, outputs, signals and queries of ExecutionWorkflow: one pydantic model each."""
+"""Inputs, outputs, signals and queries of ExecutionWorkflow: one pydantic model each.
+
+Everything here travels through Temporal and is decoded again on replay, so these models
+carry types and defaults only, never a validator (see `ferryman.workflows.snapshot`).
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ferryman.workflows.dsl import WorkflowDefinition
-
-StepStatus = Literal["pending", "running", "waiting", "completed", "skipped", "failed", "cancelled"]
-DONE = frozenset({"completed", "skipped"})
+from ferryman.statuses import StepStatus
+from ferryman.workflows.snapshot import DefinitionSnapshot
 
 
 class StepState(BaseModel):
     step_id: str
     kind: str
-    status: StepStatus = "pending"
+    status: StepStatus = StepStatus.PENDING
     attempts: int = 0
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -29,8 +30,8 @@ class StepState(BaseModel):
 class RestoredState(BaseModel):
     """Where an execution starts when it is not from scratch (replay and rollback).
 
-    `deltas` are the source's checkpoint deltas up to the chosen checkpoint, with every
-    output inline, so this run's own history is enough to rebuild them.
+    `deltas` are the source's checkpoints in force at the chosen one, each with its output
+    inline (`Checkpoint.inline`), so this run's own history is enough to rebuild them.
     """
 
     label: Literal["replay", "rollback"]
@@ -55,7 +56,7 @@ class ExecutionInput(BaseModel):
     workflow_id: str
     workflow_name: str
     version: int
-    definition: WorkflowDefinition
+    definition: DefinitionSnapshot
     input: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     step_output_limit_bytes: int = 256 * 1024
@@ -107,30 +108,3 @@ def parse_activity_id(value: str) -> tuple[str, int] | None:
     """(step id, attempt) of an id made by `activity_id`, or None for any other id."""
     step_id, _, attempt = value.rpartition("#")
     return (step_id, int(attempt)) if step_id and attempt.isdigit() else None
-
-
-# Memo keys written by the client at start and by the workflow as it runs.
-MEMO_CHECKPOINTS = "checkpoints"  # compact index: [[sequence, step_id, epoch_ms], ...]
-MEMO_CHECKPOINT = "checkpoint"  # the latest delta; every delta stays in history
-MEMO_OUTPUT = "output"
-MEMO_ERROR = "error"
-MEMO_STARTED_AT = "started_at"
-MEMO_COMPLETED_AT = "completed_at"
-MEMO_INPUT = "input"
-MEMO_METADATA = "metadata"
-MEMO_WORKFLOW_NAME = "workflow_name"
-MEMO_VERSION = "version"
-MEMO_CREATED_AT = "created_at"
-MEMO_WAIT_SIGNALS = "wait_signals"  # signal names the definition's `wait` steps accept
-
-# Values above this many bytes of JSON are elided from the memo (lists are built from the
-# memo alone); the whole value stays in history and `GET /executions/{id}` reads it there.
-MEMO_SUMMARY_LIMIT = 2048
-
-
-def summary(value: Any, limit: int = MEMO_SUMMARY_LIMIT) -> Any:
-    """`value` when small enough for the memo, else a marker saying it was elided."""
-    encoded = json.dumps(value, default=str)
-    if len(encoded) <= limit:
-        return value
-    return {"_elided": True, "bytes": len(encoded)}

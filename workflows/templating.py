@@ -56,14 +56,15 @@ class Secrets:
     __getitem__ = __getattr__
 
 
-def _is_template(text: str) -> bool:
-    return "{{" in text or "{%" in text
+def is_template(value: object) -> bool:
+    """Whether `value` is a string with a template in it (unknown until rendered)."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def render(value: Any, context: Mapping[str, Any]) -> Any:
     """Render every template string inside `value` (dicts and lists recursively)."""
     if isinstance(value, str):
-        return _render_string(value, context) if _is_template(value) else value
+        return _render_string(value, context) if is_template(value) else value
     if isinstance(value, dict):
         return {key: render(item, context) for key, item in value.items()}
     if isinstance(value, list):
@@ -100,7 +101,7 @@ def truthy(value: Any) -> bool:
 def template_strings(value: Any) -> Iterator[str]:
     """Every template string inside a (nested) value."""
     if isinstance(value, str):
-        if _is_template(value):
+        if is_template(value):
             yield value
     elif isinstance(value, dict):
         for item in value.values():

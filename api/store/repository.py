@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ferryman.api.codes import ErrorCode
 from ferryman.api.store.errors import Conflict, NotFound
 from ferryman.api.store.models import (
     ApiKey,
@@ -112,7 +113,7 @@ async def list_api_keys(session: AsyncSession, project_id: str) -> list[ApiKey]:
 async def revoke_api_key(session: AsyncSession, project_id: str, key_id: str) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None or key.project_id != project_id:
-        raise NotFound(f"key {key_id!r} not found")
+        raise NotFound(f"key {key_id!r} not found", ErrorCode.KEY_NOT_FOUND)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.commit()
@@ -131,7 +132,10 @@ async def create_workflow(
         await session.flush()
     except IntegrityError as err:
         await session.rollback()
-        raise Conflict(f"workflow {slug!r} already exists; PUT a new version instead") from err
+        raise Conflict(
+            f"workflow {slug!r} already exists; PUT a new version instead",
+            ErrorCode.WORKFLOW_EXISTS,
+        ) from err
     version = WorkflowVersion(workflow_pk=workflow.pk, version=1, document=document)
     session.add(version)
     await session.commit()
@@ -172,7 +176,7 @@ async def get_workflow(session: AsyncSession, project_id: str, slug: str) -> Wor
         .execution_options(populate_existing=True)
     )
     if workflow is None:
-        raise NotFound(f"workflow {slug!r} not found")
+        raise NotFound(f"workflow {slug!r} not found", ErrorCode.WORKFLOW_NOT_FOUND)
     return workflow
 
 
@@ -188,7 +192,9 @@ async def get_workflow_version(
         )
     )
     if stored is None:
-        raise NotFound(f"workflow {slug!r} has no version {number}")
+        raise NotFound(
+            f"workflow {slug!r} has no version {number}", ErrorCode.WORKFLOW_VERSION_NOT_FOUND
+        )
     return workflow, stored
 
 

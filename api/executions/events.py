@@ -7,7 +7,9 @@ after its `Last-Event-ID`.
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -15,10 +17,25 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import DataConverter
 
 from ferryman import search_attributes as sa
-from ferryman.api import schemas
+from ferryman.api.executions.reader import ExecutionReader
+from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
+from ferryman.workflows.memo import Key
 
 CONTROL_SIGNALS = {"stop": "execution.stop_requested"}
+UserEvent = tuple[str, str, str, dict[str, Any]]  # type, level, message, data
+
+
+@dataclass(frozen=True)
+class Event:
+    """A user-level event translated from the Temporal history."""
+
+    id: int
+    type: str
+    level: str
+    message: str
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class EventTranslator:
@@ -35,11 +52,11 @@ class EventTranslator:
             return None
         return self.converter.payload_converter.from_payload(payloads[0])
 
-    def translate(self, event: HistoryEvent) -> list[schemas.Event]:
+    def translate(self, event: HistoryEvent) -> list[Event]:
         made = self._user_events(event)
         at = event.event_time.ToDatetime(tzinfo=UTC)
         return [
-            schemas.Event(
+            Event(
                 id=event.event_id * 10 + n,
                 type=kind,
                 level=level,
@@ -50,7 +67,7 @@ class EventTranslator:
             for n, (kind, level, message, data) in enumerate(made)
         ]
 
-    def _user_events(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _user_events(self, event: HistoryEvent) -> list[UserEvent]:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             return self._started(event)
@@ -71,28 +88,30 @@ class EventTranslator:
             return [("execution.stop_requested", "info", "stop requested", {})]
         return self._closed(event)
 
-    def _started(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _started(self, event: HistoryEvent) -> list[UserEvent]:
         attrs = event.workflow_execution_started_event_attributes
-        params = self._decode(attrs.input.payloads) or {}
-        definition = params.get("definition", {})
-        default = definition.get("defaults", {}).get("retry", {}).get("max_attempts", 1)
-        for step in definition.get("steps", []):
-            self.max_attempts[step["id"]] = (step.get("retry") or {}).get("max_attempts", default)
-        name = params.get("workflow_name", "")
+        if not attrs.input.payloads:
+            return []
+        params = self.converter.payload_converter.from_payload(
+            attrs.input.payloads[0], m.ExecutionInput
+        )
+        definition = params.definition
+        for step in definition.steps:
+            self.max_attempts[step.id] = definition.retry_for(step).max_attempts
         return [
             (
                 "execution.started",
                 "info",
-                f"execution of {name} v{params.get('version')} started",
+                f"execution of {params.workflow_name} v{params.version} started",
                 {
-                    "workflow_id": params.get("workflow_id"),
-                    "version": params.get("version"),
-                    "input": params.get("input"),
+                    "workflow_id": params.workflow_id,
+                    "version": params.version,
+                    "input": params.input,
                 },
             )
         ]
 
-    def _scheduled(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _scheduled(self, event: HistoryEvent) -> list[UserEvent]:
         attrs = event.activity_task_scheduled_event_attributes
         parsed = m.parse_activity_id(attrs.activity_id)
         if parsed is None:
@@ -102,7 +121,7 @@ class EventTranslator:
         data = {"step_id": step_id, "attempt": attempt, "activity": attrs.activity_type.name}
         return [("step.started", "info", f"step {step_id} attempt {attempt} started", data)]
 
-    def _attempt_failed(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _attempt_failed(self, event: HistoryEvent) -> list[UserEvent]:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             attrs: Any = event.activity_task_failed_event_attributes
         else:
@@ -124,13 +143,13 @@ class EventTranslator:
             ]
         return [("step.failed", "error", f"step {step_id} failed: {error}", data)]
 
-    def _memo(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _memo(self, event: HistoryEvent) -> list[UserEvent]:
         fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
-        made: list[tuple[str, str, str, dict[str, Any]]] = []
-        if m.MEMO_CHECKPOINT in fields:
-            delta = self._decode([fields[m.MEMO_CHECKPOINT]]) or {}
+        made: list[UserEvent] = []
+        if Key.CHECKPOINT in fields:
+            delta = self._decode([fields[Key.CHECKPOINT]]) or {}
             step_id, status = delta.get("step_id"), delta.get("status")
-            if status in ("completed", "skipped"):
+            if status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
                 made.append((f"step.{status}", "info", f"step {step_id} {status}", delta))
             made.append(
                 (
@@ -142,20 +161,20 @@ class EventTranslator:
             )
         return made
 
-    def _status(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _status(self, event: HistoryEvent) -> list[UserEvent]:
         fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
         payload = fields.indexed_fields.get(sa.STATUS.name)
         if payload is None:
             return []
         status = self._decode([payload])
         previous, self.status = self.status, status
-        if status == "paused":
+        if status == Status.PAUSED:
             return [("execution.paused", "info", "execution paused", {})]
-        if previous == "paused" and status in ("executing", "waiting"):
+        if previous == Status.PAUSED and status in (Status.EXECUTING, Status.WAITING):
             return [("execution.resumed", "info", "execution resumed", {})]
         return []
 
-    def _signal(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _signal(self, event: HistoryEvent) -> list[UserEvent]:
         attrs = event.workflow_execution_signaled_event_attributes
         if attrs.signal_name == "signal":
             signal = self._decode(attrs.input.payloads) or {}
@@ -165,14 +184,14 @@ class EventTranslator:
             return [(CONTROL_SIGNALS[attrs.signal_name], "info", "stop requested", {})]
         return []
 
-    def _closed(self, event: HistoryEvent) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def _closed(self, event: HistoryEvent) -> list[UserEvent]:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = self._decode(
                 event.workflow_execution_completed_event_attributes.result.payloads
             )
             result = result if isinstance(result, dict) else {}
-            if result.get("status") == "canceled":
+            if result.get("status") == Status.CANCELED:
                 return [("execution.cancelled", "warning", "execution stopped", {})]
             output = result.get("output")
             return [("execution.completed", "info", "execution completed", {"output": output})]
@@ -187,3 +206,46 @@ class EventTranslator:
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
             return [("execution.timed_out", "error", "execution timed out", {})]
         return []
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[Event]
+    next_cursor: int | None  # pass as `after` for the next page; None at the end
+
+
+class ExecutionEvents:
+    """Events of one execution, paged or as a live stream."""
+
+    def __init__(self, reader: ExecutionReader) -> None:
+        self.reader = reader
+
+    async def page(self, project_id: str, execution_id: str, after: int, limit: int) -> EventPage:
+        described = await self.reader.describe(project_id, execution_id)
+        translator = EventTranslator(self.reader.client.data_converter)
+        items: list[Event] = []
+        async for event in described.handle.fetch_history_events():
+            items.extend(e for e in translator.translate(event) if e.id > after)
+            if len(items) > limit:
+                break
+        more = len(items) > limit
+        items = items[:limit]
+        return EventPage(items, items[-1].id if more else None)
+
+    async def stream(self, project_id: str, execution_id: str, after: int) -> AsyncIterator[Event]:
+        """Every event after `after`, then each new one as it happens, until the run closes.
+
+        Checked before the first event is sent, so an unknown id is a 404, not an empty
+        stream. The history is long-polled (`wait_new_event`): no busy loop, and the
+        iterator ends with the close event.
+        """
+        described = await self.reader.describe(project_id, execution_id)
+        translator = EventTranslator(self.reader.client.data_converter)
+
+        async def events() -> AsyncIterator[Event]:
+            async for event in described.handle.fetch_history_events(wait_new_event=True):
+                for translated in translator.translate(event):
+                    if translated.id > after:
+                        yield translated
+
+        return events()

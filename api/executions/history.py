@@ -2,28 +2,34 @@
 
 The history alone is enough (no worker, no query): the start event carries the definition
 snapshot, activity events carry attempts and results, and each checkpoint is a memo delta
-recorded as a `WorkflowPropertiesModified` event.
+recorded as a `WorkflowPropertiesModified` event, folded by the same checkpoint log the
+workflow keeps (`ferryman.workflows.checkpoints`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHandle
 from temporalio.converter import DataConverter
 
+from ferryman.statuses import StepStatus
 from ferryman.workflows import models as m
+from ferryman.workflows.checkpoints import Checkpoint, CheckpointLog
+from ferryman.workflows.memo import ErrorRecord, Key
 
 
 @dataclass
 class StepRecord:
     step_id: str
     kind: str
-    status: str = "pending"
+    status: StepStatus = StepStatus.PENDING
     attempts: int = 0
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -31,31 +37,42 @@ class StepRecord:
     error: str | None = None
     activity: str | None = None
 
+    def apply(self, checkpoint: Checkpoint) -> None:
+        """The step as its checkpoint says."""
+        self.status = checkpoint.step_status
+        self.completed_at = checkpoint.created_at
+        self.started_at = checkpoint.started_at or self.started_at
+        self.attempts = checkpoint.attempts or self.attempts
+        self.error = None
+        self.output = checkpoint.output
+
 
 @dataclass
 class FoldedHistory:
-    params: dict[str, Any] = field(default_factory=dict)
+    params: m.ExecutionInput | None = None
     steps: dict[str, StepRecord] = field(default_factory=dict)
-    # The checkpoint log in force (a rollback truncates it), outputs inline.
-    effective: list[dict[str, Any]] = field(default_factory=list)
-    # Every checkpoint ever recorded, by sequence: the delta and the log in force after it.
-    snapshots: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
+    log: CheckpointLog = field(default_factory=CheckpointLog)
     result: Any = None
     failure: str | None = None
 
     def state_at(self, sequence: int) -> dict[str, Any]:
         """The whole state at checkpoint `sequence`: input, outputs and step statuses."""
-        delta, log = self.snapshots[sequence]
         return {
-            "input": self.params.get("input"),
-            "outputs": {d["step_id"]: d.get("output") for d in log if d["step_id"] in self.steps},
-            "steps": {
-                d["step_id"]: d.get("status", "completed")
-                for d in log
-                if d["step_id"] in self.steps
-            },
-            "checkpoint": {k: v for k, v in delta.items() if k != "output"},
+            "input": self.params.input if self.params else None,
+            **self.log.state_at(sequence, self.steps),
         }
+
+    def restored(
+        self, label: Literal["replay", "rollback"], source: str, sequence: int
+    ) -> m.RestoredState:
+        """Where a new run starts to continue from checkpoint `sequence` (KeyError if none)."""
+        return m.RestoredState(
+            label=label,
+            source_execution_id=source,
+            source_sequence=sequence,
+            deltas=[c.inline() for c in self.log.in_force_at(sequence)],
+            next_sequence=sequence + 1,
+        )
 
 
 class HistoryFolder:
@@ -77,13 +94,17 @@ class HistoryFolder:
 
     def _started(self, event: HistoryEvent) -> None:
         attrs = event.workflow_execution_started_event_attributes
-        if attrs.input.payloads:
-            self.folded.params = self._decode(attrs.input.payloads[0]) or {}
-        definition = self.folded.params.get("definition", {})
-        for step in definition.get("steps", []):
-            self.folded.steps[step["id"]] = StepRecord(step_id=step["id"], kind=step["kind"])
-        for delta in (self.folded.params.get("restored") or {}).get("deltas", []):
-            self._checkpoint(delta)
+        if not attrs.input.payloads:
+            return
+        params = self.converter.payload_converter.from_payload(
+            attrs.input.payloads[0], m.ExecutionInput
+        )
+        self.folded.params = params
+        for step in params.definition.steps:
+            self.folded.steps[step.id] = StepRecord(step_id=step.id, kind=step.kind)
+        if params.restored is not None:
+            for inline in params.restored.deltas:
+                self._record(Checkpoint.from_inline(inline))
 
     def _scheduled_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
@@ -93,7 +114,7 @@ class HistoryFolder:
             return
         self._scheduled[event.event_id] = (attrs.activity_id, parsed[0])
         record.attempts = parsed[1]
-        record.status = "running"
+        record.status = StepStatus.RUNNING
         record.activity = attrs.activity_type.name
         record.started_at = record.started_at or event.event_time.ToDatetime(tzinfo=UTC)
 
@@ -116,51 +137,38 @@ class HistoryFolder:
         if scheduled is None:
             return
         record = self.folded.steps[scheduled[1]]
-        record.status = "retrying"
+        record.status = StepStatus.RETRYING
         record.error = message
 
     def _memo(self, event: HistoryEvent) -> None:
         fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
-        if m.MEMO_CHECKPOINT in fields:
-            self._checkpoint(self._decode(fields[m.MEMO_CHECKPOINT]))
-        if m.MEMO_ERROR in fields:
-            error = self._decode(fields[m.MEMO_ERROR]) or {}
-            record = self.folded.steps.get(str(error.get("step_id")))
+        if Key.CHECKPOINT in fields:
+            delta = self._decode(fields[Key.CHECKPOINT])
+            activity_id = delta.get("activity_id")
+            output = (
+                self._activity_results.get(str(activity_id))
+                if activity_id is not None
+                else delta.get("output")
+            )
+            self._record(Checkpoint(delta, output))
+        if Key.ERROR in fields:
+            error = ErrorRecord.decode(self._decode(fields[Key.ERROR]) or {})
+            record = self.folded.steps.get(str(error.step_id))
             if record is not None:
-                record.status = "failed"
-                record.error = error.get("error_cause")
+                record.status = StepStatus.FAILED
+                record.error = error.cause
 
-    def _checkpoint(self, delta: dict[str, Any]) -> None:
-        delta = dict(delta)
-        if "activity_id" in delta:
-            delta["output"] = self._activity_results.get(str(delta["activity_id"]))
-        folded = self.folded
-        if "rollback_to" in delta:
-            folded.effective = [
-                d for d in folded.effective if int(d["sequence"]) <= int(delta["rollback_to"])
-            ]
-            self._reset_steps()
-        else:
-            folded.effective = [*folded.effective, delta]
-            self._apply(delta)
-        folded.snapshots[int(delta["sequence"])] = (delta, folded.effective)
-
-    def _reset_steps(self) -> None:
-        for step_id, record in self.folded.steps.items():
-            self.folded.steps[step_id] = StepRecord(step_id=step_id, kind=record.kind)
-        for delta in self.folded.effective:
-            self._apply(delta)
-
-    def _apply(self, delta: dict[str, Any]) -> None:
-        record = self.folded.steps.get(str(delta.get("step_id")))
-        if record is None:
-            return
-        record.status = str(delta.get("status", "completed"))
-        record.completed_at = _parse(delta.get("created_at"))
-        record.started_at = _parse(delta.get("started_at")) or record.started_at
-        record.attempts = int(delta.get("attempts") or record.attempts)
-        record.error = None
-        record.output = delta.get("output")
+    def _record(self, checkpoint: Checkpoint) -> None:
+        log = self.folded.log
+        log.record(checkpoint)
+        if checkpoint.rollback_to is not None:
+            steps = self.folded.steps
+            for step_id, record in steps.items():
+                steps[step_id] = StepRecord(step_id=step_id, kind=record.kind)
+            for kept in log.steps(steps):
+                steps[kept.step_id].apply(kept)
+        elif checkpoint.step_id in self.folded.steps:
+            self.folded.steps[checkpoint.step_id].apply(checkpoint)
 
     def _workflow_completed(self, event: HistoryEvent) -> None:
         attrs = event.workflow_execution_completed_event_attributes
@@ -173,11 +181,11 @@ class HistoryFolder:
 
     def _workflow_cancelled(self, event: HistoryEvent) -> None:
         for record in self.folded.steps.values():
-            if record.status in ("running", "retrying"):
-                record.status = "cancelled"
+            if record.status in (StepStatus.RUNNING, StepStatus.RETRYING):
+                record.status = StepStatus.CANCELED
 
 
-_HANDLERS = {
+_HANDLERS: dict[EventType.ValueType, Callable[[HistoryFolder, HistoryEvent], None]] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: HistoryFolder._started,
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: HistoryFolder._scheduled_activity,
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: HistoryFolder._completed_activity,
@@ -191,5 +199,9 @@ _HANDLERS = {
 }
 
 
-def _parse(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+async def fold(handle: WorkflowHandle[Any, Any], converter: DataConverter) -> FoldedHistory:
+    """Read the whole history of `handle` and fold it."""
+    folder = HistoryFolder(converter)
+    async for event in handle.fetch_history_events():
+        folder.add(event)
+    return folder.folded

@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API, with the examples the OpenAPI document shows."""
+"""Wire bodies of the `/api/v1` surface, with the examples the OpenAPI document shows."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ferryman.statuses import ExecutionStatus
+from ferryman.api.surfaces.api_v1.statuses import ExecutionStatus
 
 # Versions are 32-bit integers in the metadata DB; a larger one is a 422, not a DB error.
 MAX_VERSION = 2**31 - 1
 EXECUTION_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(examples=["execution not found"])
-    request_id: str = Field(examples=["5f1c0a9e2b7d4e3f8a6b1c2d3e4f5a6b"])
-    details: Any = None
 
 
 class CreateExecution(BaseModel):
@@ -319,8 +313,3 @@ class KeyCreated(KeyOut):
 
 class KeyList(BaseModel):
     items: list[KeyOut]
-
-
-class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    checks: dict[str, str] = Field(default_factory=dict)

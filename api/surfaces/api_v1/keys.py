@@ -1,37 +1,23 @@
-"""API keys of the caller's project (admin scope)."""
+"""`/api/v1/keys`: API keys of the caller's project (admin scope)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ferryman.api import schemas
 from ferryman.api.auth import SCOPES, Admin
+from ferryman.api.codes import ErrorCode
 from ferryman.api.deps import ResourcesDep
 from ferryman.api.errors import InvalidInput, NotFound
-from ferryman.api.schemas import ErrorBody
 from ferryman.api.store import repository
-from ferryman.api.store.models import ApiKey
+from ferryman.api.surfaces.api_v1 import schemas
+from ferryman.api.surfaces.api_v1.serializer import key as _out
+from ferryman.api.surfaces.common import error_responses
 
-router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/keys", tags=["keys"])
 KeyId = Annotated[str, Path(max_length=64)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422)
-}
-
-
-def _out(key: ApiKey) -> schemas.KeyOut:
-    return schemas.KeyOut(
-        id=key.id,
-        project_id=key.project_id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,
-    )
+ERRORS = error_responses(400, 401, 403, 404, 422)
 
 
 @router.get("", response_model=schemas.KeyList, responses=ERRORS, summary="List keys")
@@ -53,7 +39,10 @@ async def create_key(
 ) -> schemas.KeyCreated:
     unknown = sorted(set(body.scopes) - set(SCOPES))
     if unknown:
-        raise InvalidInput(f"unknown scope {unknown[0]!r}; scopes are {', '.join(sorted(SCOPES))}")
+        raise InvalidInput(
+            f"unknown scope {unknown[0]!r}; scopes are {', '.join(sorted(SCOPES))}",
+            ErrorCode.VALIDATION_ERROR,
+        )
     async with resources.sessions() as session:
         key, raw = await repository.create_api_key(
             session, principal.project_id, sorted(set(body.scopes)), name=body.name
@@ -83,7 +72,7 @@ async def rotate_key(
         keys = await repository.list_api_keys(session, principal.project_id)
         old = next((k for k in keys if k.id == key_id and k.revoked_at is None), None)
         if old is None:
-            raise NotFound(f"key {key_id!r} not found")
+            raise NotFound(f"key {key_id!r} not found", ErrorCode.KEY_NOT_FOUND)
         # The new key exists before the old one is revoked: a failure leaves a working key.
         key, raw = await repository.create_api_key(
             session, principal.project_id, list(old.scopes), name=old.name

@@ -6,9 +6,9 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from ferryman.api import schemas
 from ferryman.api.deps import ResourcesDep
 from ferryman.api.store import db
 
@@ -16,15 +16,20 @@ router = APIRouter(tags=["health"])
 READY_TIMEOUT_SECS = 3.0
 
 
-@router.get("/healthz", response_model=schemas.Health, summary="The process is alive")
-async def healthz() -> schemas.Health:
-    return schemas.Health(status="ok")
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
 @router.get(
     "/readyz",
-    response_model=schemas.Health,
-    responses={503: {"model": schemas.Health}},
+    response_model=Health,
+    responses={503: {"model": Health}},
     summary="Temporal and the metadata database are reachable",
 )
 async def readyz(resources: ResourcesDep) -> JSONResponse:
@@ -35,7 +40,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
         "database": await _check(db.check(resources.engine)),
     }
     ready = all(value == "ok" for value in checks.values())
-    body = schemas.Health(status="ok" if ready else "unavailable", checks=checks)
+    body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 

@@ -1,24 +1,21 @@
-"""Workflow definitions: create, version, read, disable."""
+"""`/api/v1/workflows`: register, version, read, disable and enable definitions."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from ferryman.api import schemas
 from ferryman.api.auth import ReadWorkflows, WriteWorkflows
 from ferryman.api.definitions import parse_document
 from ferryman.api.deps import DefinitionsDep
-from ferryman.api.schemas import ErrorBody
+from ferryman.api.surfaces.api_v1 import schemas, serializer
+from ferryman.api.surfaces.common import ERRORS
 from ferryman.workflows.dsl import WorkflowDefinition
 
-router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 WorkflowSlug = Annotated[str, Path(max_length=63, description="The workflow's slug")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
-}
 DEFINITION_EXAMPLE = WorkflowDefinition.model_json_schema()["examples"][0]
 DEFINITION_BODY = {
     "requestBody": {
@@ -46,7 +43,7 @@ async def create_workflow(
     request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> schemas.WorkflowOut:
     document = parse_document(await request.body(), request.headers.get("content-type", ""))
-    return await definitions.create(principal.project_id, document)
+    return serializer.workflow(await definitions.create(principal.project_id, document))
 
 
 @router.put(
@@ -63,7 +60,8 @@ async def update_workflow(
     definitions: DefinitionsDep,
 ) -> schemas.WorkflowOut:
     document = parse_document(await request.body(), request.headers.get("content-type", ""))
-    return await definitions.new_version(principal.project_id, workflow_id, document)
+    stored = await definitions.new_version(principal.project_id, workflow_id, document)
+    return serializer.workflow(stored)
 
 
 @router.get("", response_model=schemas.WorkflowPage, responses=ERRORS, summary="List workflows")
@@ -73,7 +71,10 @@ async def list_workflows(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> schemas.WorkflowPage:
-    return await definitions.list(principal.project_id, page, page_size)
+    stored, total = await definitions.page(principal.project_id, page, page_size)
+    return schemas.WorkflowPage(
+        items=[serializer.workflow(s) for s in stored], total=total, page=page, page_size=page_size
+    )
 
 
 @router.get(
@@ -88,7 +89,7 @@ async def get_workflow(
     definitions: DefinitionsDep,
     version: Annotated[int | None, Query(ge=1, le=schemas.MAX_VERSION)] = None,
 ) -> schemas.WorkflowOut:
-    return await definitions.get(principal.project_id, workflow_id, version)
+    return serializer.workflow(await definitions.get(principal.project_id, workflow_id, version))
 
 
 @router.get(
@@ -100,7 +101,10 @@ async def get_workflow(
 async def list_versions(
     workflow_id: WorkflowSlug, principal: ReadWorkflows, definitions: DefinitionsDep
 ) -> schemas.WorkflowVersions:
-    return await definitions.versions(principal.project_id, workflow_id)
+    versions = await definitions.versions(principal.project_id, workflow_id)
+    return schemas.WorkflowVersions(
+        workflow_id=workflow_id, items=[serializer.workflow_version(v) for v in versions]
+    )
 
 
 @router.post(
@@ -112,7 +116,8 @@ async def list_versions(
 async def disable_workflow(
     workflow_id: WorkflowSlug, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> schemas.WorkflowOut:
-    return await definitions.set_disabled(principal.project_id, workflow_id, True)
+    stored = await definitions.set_disabled(principal.project_id, workflow_id, True)
+    return serializer.workflow(stored)
 
 
 @router.post(
@@ -124,4 +129,5 @@ async def disable_workflow(
 async def enable_workflow(
     workflow_id: WorkflowSlug, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> schemas.WorkflowOut:
-    return await definitions.set_disabled(principal.project_id, workflow_id, False)
+    stored = await definitions.set_disabled(principal.project_id, workflow_id, False)
+    return serializer.workflow(stored)

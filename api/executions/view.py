@@ -1,0 +1,197 @@
+"""The read model of an execution, the one thing every surface serializes.
+
+An `ExecutionView` is built from one list row or one describe (search attributes and the
+memo: no history read), so lists and `GET` cost the same per execution. What only the
+history knows (step results, elided input and output) is added on demand
+(`with_history`). Resolution actions are abstract (`Action`): each surface turns them into
+its own URLs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from temporalio.client import WorkflowExecution, WorkflowExecutionStatus
+
+from ferryman import search_attributes as sa
+from ferryman.api.executions.ids import checkpoint_id
+from ferryman.statuses import FAILURE_STATUSES, OPEN_STATUSES, Status, StepStatus, derive
+from ferryman.workflows import steps
+from ferryman.workflows.memo import ErrorRecord, ExecutionMemo, is_elided
+
+if TYPE_CHECKING:
+    from ferryman.api.executions.history import FoldedHistory, StepRecord
+
+
+class ActionKind(StrEnum):
+    TERMINATE = "terminate"
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+    REPLAY_FROM_LAST_CHECKPOINT = "replay_from_last_checkpoint"
+    REPLAY_FROM_START = "replay_from_start"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A way out of a failure or a stuck state; `body` is what the call needs."""
+
+    kind: ActionKind
+    execution_id: str
+    description: str
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Stuck:
+    reason: str  # workflow_task_failing | no_worker | step_retrying
+    detail: str
+    since: datetime | None = None
+    actions: list[Action] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    id: str
+    sequence: int
+    step_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step as the history tells it."""
+
+    step_id: str
+    kind: str
+    status: StepStatus
+    attempts: int
+    started_at: datetime | None
+    completed_at: datetime | None
+    output: Any
+    error: str | None
+    activity: str | None
+
+    @property
+    def primary(self) -> Any:
+        kind = steps.KINDS.get(self.kind)
+        return kind.primary(self.output) if kind is not None else self.output
+
+    @classmethod
+    def of(cls, record: StepRecord) -> StepView:
+        return cls(
+            step_id=record.step_id,
+            kind=record.kind,
+            status=record.status,
+            attempts=record.attempts,
+            started_at=record.started_at,
+            completed_at=record.completed_at,
+            output=record.output,
+            error=record.error,
+            activity=record.activity,
+        )
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    id: str
+    project_id: str
+    workflow_id: str
+    workflow_name: str | None
+    version: int | None
+    status: Status
+    temporal_status: WorkflowExecutionStatus | None
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime | None
+    input: Any
+    metadata: dict[str, Any]
+    output: Any
+    error: ErrorRecord | None
+    batch_id: str | None
+    triggered_by: str | None
+    continuation_of: str | None
+    lineage_depth: int
+    attempt: int | None
+    next_retry_at: datetime | None
+    reported_problems: list[str]
+    wait_signals: list[str]
+    checkpoints: list[CheckpointView]
+    stuck: Stuck | None = None
+    steps: list[StepView] | None = None
+
+    @property
+    def needs_history(self) -> bool:
+        """Whether the memo elided the input or the output (read them from history)."""
+        return is_elided(self.input) or is_elided(self.output)
+
+    def with_history(self, folded: FoldedHistory, include_steps: bool) -> ExecutionView:
+        """Elided values replaced by the whole ones; step results if asked for."""
+        return replace(
+            self,
+            input=folded.params.input if is_elided(self.input) and folded.params else self.input,
+            output=folded.result if is_elided(self.output) else self.output,
+            steps=[StepView.of(record) for record in folded.steps.values()]
+            if include_steps
+            else self.steps,
+        )
+
+    @classmethod
+    def of(cls, execution: WorkflowExecution, memo: ExecutionMemo) -> ExecutionView:
+        """The view of a listed or described run."""
+        attributes = execution.typed_search_attributes
+        status = derive(execution.status, attributes.get(sa.STATUS))
+        completed_at = None
+        if status not in OPEN_STATUSES:
+            completed_at = execution.close_time or memo.completed_at
+        checkpoints = [
+            CheckpointView(
+                checkpoint_id(execution.id, entry.sequence),
+                entry.sequence,
+                entry.step_id,
+                entry.created_at,
+            )
+            for entry in memo.index
+        ]
+        moments = [t for t in (execution.start_time, completed_at) if t is not None]
+        moments += [c.created_at for c in checkpoints]
+        return cls(
+            id=execution.id,
+            project_id=attributes.get(sa.PROJECT) or "",
+            workflow_id=attributes.get(sa.WORKFLOW) or "",
+            workflow_name=memo.workflow_name,
+            version=memo.version,
+            status=status,
+            temporal_status=execution.status,
+            created_at=memo.created_at or execution.start_time,
+            started_at=memo.started_at,
+            completed_at=completed_at,
+            updated_at=max(moments) if moments else None,
+            input=memo.input,
+            metadata=memo.metadata,
+            output=memo.output if status == Status.COMPLETED else None,
+            error=_error(status, memo.error),
+            batch_id=attributes.get(sa.BATCH),
+            triggered_by=attributes.get(sa.TRIGGERED_BY),
+            continuation_of=attributes.get(sa.CONTINUATION_OF),
+            lineage_depth=attributes.get(sa.LINEAGE_DEPTH) or 0,
+            attempt=attributes.get(sa.ATTEMPT),
+            next_retry_at=attributes.get(sa.NEXT_RETRY_AT),
+            reported_problems=list(attributes.get(sa.REPORTED_PROBLEMS) or []),
+            wait_signals=memo.wait_signals,
+            checkpoints=checkpoints,
+        )
+
+
+def _error(status: Status, recorded: ErrorRecord | None) -> ErrorRecord | None:
+    """What the memo recorded, or what Temporal's own outcome says when it recorded nothing."""
+    if recorded is not None:
+        return recorded
+    if status == Status.TIMED_OUT:
+        return ErrorRecord(status=Status.TIMED_OUT.value, cause="the execution timed out")
+    if status in FAILURE_STATUSES:
+        return ErrorRecord(status=status.value)
+    return None

@@ -1,0 +1,169 @@
+"""Visibility queries: which executions a filter means, and pages of them.
+
+Every query is scoped to the caller's project here, and every value in it is escaped
+(`search_attributes.escape`) or validated, so no filter can widen a query beyond the
+project. SQL visibility rejects ORDER BY: pages come in Temporal's list order (open
+executions first, newest start first; then closed ones, newest close first).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError, RPCStatusCode
+
+from ferryman import search_attributes as sa
+from ferryman.api.codes import ErrorCode
+from ferryman.api.errors import BadRequest, InvalidInput, temporal_error
+from ferryman.api.executions.ids import is_execution_id
+from ferryman.statuses import Status, visibility_clause
+
+WORKFLOW_TYPE = "ExecutionWorkflow"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
+AFTER_ID_SCAN = 10 * PAGE_WINDOW  # how far `after=<execution id>` looks for the id
+# How Temporal answers a page token it did not issue (the dev server: UNKNOWN).
+CURSOR_REFUSALS = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL)
+CURSOR_PREFIX = "c1."
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which executions of one project a list means."""
+
+    project_id: str
+    workflow_id: str | None = None
+    statuses: frozenset[Status] | None = None
+    # A further clause built by the domain itself (never from user text), e.g. triage's.
+    clause: str | None = None
+
+    def query(self) -> str:
+        clauses = [
+            f"WorkflowType = '{WORKFLOW_TYPE}'",
+            f"{sa.PROJECT.name} = {sa.escape(self.project_id)}",
+            "ExecutionStatus != 'ContinuedAsNew'",
+        ]
+        if self.workflow_id is not None:
+            if not SLUG.match(self.workflow_id):
+                raise InvalidInput(
+                    "workflow_id must be a workflow slug (a-z, 0-9, '-', '_')",
+                    ErrorCode.INVALID_FILTER,
+                )
+            clauses.append(f"{sa.WORKFLOW.name} = {sa.escape(self.workflow_id)}")
+        if self.statuses is not None:
+            clauses.append(visibility_clause(self.statuses))
+        if self.clause is not None:
+            clauses.append(f"({self.clause})")
+        return " AND ".join(clauses)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One page of listed runs and the cursor of the next page (None at the end)."""
+
+    executions: list[WorkflowExecution]
+    next_cursor: str | None
+
+
+async def count(client: Client, query: str) -> int:
+    try:
+        return (await client.count_workflows(query)).count
+    except RPCError as err:
+        raise temporal_error(err) from err
+
+
+async def first_rows(client: Client, query: str, size: int) -> list[WorkflowExecution]:
+    """The first `size` rows (page pagination reads up to the end of the page asked for)."""
+    executions, _ = await _fetch(client, query, size, None)
+    return executions
+
+
+async def rows_after(client: Client, query: str, limit: int, after: str | None) -> Rows:
+    """Up to `limit` rows after a cursor (`next_cursor`) or after an execution id."""
+    if after is not None and not after.startswith(CURSOR_PREFIX):
+        return await _rows_after_id(client, query, limit, after)
+    token = decode_cursor(after) if after else None
+    executions, next_token = await _fetch(client, query, limit, token)
+    more = next_token is not None and len(executions) == limit
+    return Rows(executions, encode_cursor(next_token) if more and next_token else None)
+
+
+async def _fetch(
+    client: Client, query: str, size: int, token: bytes | None
+) -> tuple[list[WorkflowExecution], bytes | None]:
+    iterator = client.list_workflows(query, page_size=size, next_page_token=token)
+    try:
+        await iterator.fetch_next_page()
+    except RPCError as err:
+        if token is not None and err.status in CURSOR_REFUSALS:
+            raise BadRequest(
+                "the cursor is not valid for this query", ErrorCode.INVALID_CURSOR
+            ) from err
+        raise temporal_error(err) from err
+    return one_row_each(iterator.current_page or []), iterator.next_page_token or None
+
+
+async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> Rows:
+    """Seed 002's cursor: the id of the last row seen. Resolved by scanning the list."""
+    if not is_execution_id(after):
+        raise InvalidInput(
+            "after must be a next_cursor or an execution id", ErrorCode.INVALID_CURSOR
+        )
+    found = False
+    rows: list[WorkflowExecution] = []
+    scanned = 0
+    async for execution in client.list_workflows(query, page_size=500):
+        scanned += 1
+        if found:
+            rows.append(execution)
+            if len(rows) > limit:
+                return Rows(rows[:limit], rows[limit - 1].id)
+        elif execution.id == after:
+            found = True
+        if scanned > AFTER_ID_SCAN and not found:
+            break
+    if not found:
+        raise InvalidInput(
+            f"after={after} is not an execution in this list", ErrorCode.INVALID_CURSOR
+        )
+    return Rows(rows, None)
+
+
+def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecution]:
+    """One row per execution id. A closed execution rolled back runs again under its id;
+    its superseded run is deleted, but Temporal deletes asynchronously (some 30 s on the dev
+    server), so until then both runs are listed, the newer first (open ones lead; closed ones
+    go newest close first): keep the first."""
+    seen: set[str] = set()
+    rows = []
+    for execution in executions:
+        if execution.id not in seen:
+            seen.add(execution.id)
+            rows.append(execution)
+    return rows
+
+
+def encode_cursor(token: bytes) -> str:
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> bytes:
+    """The page token inside a cursor. Temporal's SQL visibility tokens are JSON objects;
+    anything else would only earn an opaque error after the client's retries."""
+    invalid = InvalidInput("after is not a valid cursor", ErrorCode.INVALID_CURSOR)
+    if not cursor.startswith(CURSOR_PREFIX):
+        raise invalid
+    raw = cursor.removeprefix(CURSOR_PREFIX)
+    try:
+        token = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        if not isinstance(json.loads(token), dict):
+            raise ValueError("not an object")
+    except (binascii.Error, ValueError) as err:
+        raise invalid from err
+    return token

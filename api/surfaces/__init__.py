@@ -1,0 +1,25 @@
+"""The HTTP surfaces over the execution domain: one package each, plus health.
+
+`api_v1` is `/api/v1` (seeds 000, 002, 003). Each surface registers its router and how it
+names statuses (for the sentences of `InvalidState` errors) in `SURFACES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+
+from ferryman.api.surfaces import api_v1
+from ferryman.statuses import Status
+
+
+@dataclass(frozen=True)
+class Surface:
+    prefix: str
+    router: APIRouter
+    status_name: Callable[[Status], str]
+
+
+SURFACES = (Surface(api_v1.PREFIX, api_v1.router, api_v1.status_name),)

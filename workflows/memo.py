@@ -1,0 +1,182 @@
+"""The memo of an execution: its one layout, written at start and as it runs, read everywhere.
+
+The client writes the start memo (`start`); the workflow upserts the rest (`started`,
+`checkpointed`, `completed`, `failed`). Lists are built from search attributes and this
+memo alone, so it also carries small summaries of the input, metadata and output: a value
+over `SUMMARY_LIMIT` bytes of JSON is elided (`{"_elided": true, "bytes": n}`) and read whole
+from history when one execution is read. Every delta stays in history
+(`WorkflowPropertiesModified` events); `describe()` returns the latest memo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+# Values above this many bytes of JSON are elided from the memo.
+SUMMARY_LIMIT = 2048
+
+
+class Key(StrEnum):
+    WORKFLOW_NAME = "workflow_name"
+    VERSION = "version"
+    CREATED_AT = "created_at"
+    INPUT = "input"
+    METADATA = "metadata"
+    WAIT_SIGNALS = "wait_signals"  # signal names the definition's `wait` steps accept
+    STARTED_AT = "started_at"
+    CHECKPOINTS = "checkpoints"  # compact index: [[sequence, step_id, epoch_ms], ...]
+    CHECKPOINT = "checkpoint"  # the latest delta; every delta stays in history
+    COMPLETED_AT = "completed_at"
+    OUTPUT = "output"
+    ERROR = "error"
+
+
+def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
+    """`value` when small enough for the memo, else a marker saying it was elided."""
+    encoded = json.dumps(value, default=str)
+    if len(encoded) <= limit:
+        return value
+    return {"_elided": True, "bytes": len(encoded)}
+
+
+def is_elided(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("_elided") is True
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One checkpoint in the compact index."""
+
+    sequence: int
+    step_id: str
+    created_at: datetime
+
+    def encode(self) -> list[Any]:
+        return [self.sequence, self.step_id, int(self.created_at.timestamp() * 1000)]
+
+    @classmethod
+    def decode(cls, raw: list[Any]) -> IndexEntry:
+        sequence, step_id, epoch_ms = raw
+        return cls(int(sequence), str(step_id), datetime.fromtimestamp(epoch_ms / 1000, UTC))
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """Why an execution failed: its canonical failure status and the step at fault."""
+
+    status: str
+    cause: str | None = None
+    step_id: str | None = None
+    error_type: str | None = None
+    attempts: int | None = None
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "error": self.status,
+            "error_cause": self.cause,
+            "step_id": self.step_id,
+            "error_type": self.error_type,
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ErrorRecord:
+        return cls(
+            status=str(raw.get("error") or "failed"),
+            cause=raw.get("error_cause"),
+            step_id=raw.get("step_id"),
+            error_type=raw.get("error_type"),
+            attempts=raw.get("attempts"),
+        )
+
+
+# ---- writing --------------------------------------------------------------------------
+
+
+def start(
+    *,
+    workflow_name: str,
+    version: int,
+    created_at: datetime,
+    input_data: Any,
+    metadata: Any,
+    wait_signals: list[str],
+    index: list[IndexEntry],
+) -> dict[str, Any]:
+    """The memo a run starts with (a restored run lists the checkpoints it keeps)."""
+    return {
+        Key.WORKFLOW_NAME: workflow_name,
+        Key.VERSION: version,
+        Key.CREATED_AT: created_at.isoformat(),
+        Key.INPUT: summary(input_data),
+        Key.METADATA: summary(metadata),
+        Key.WAIT_SIGNALS: wait_signals,
+        Key.CHECKPOINTS: [entry.encode() for entry in index],
+    }
+
+
+def started(now: datetime) -> dict[str, Any]:
+    return {Key.STARTED_AT: now.isoformat()}
+
+
+def checkpointed(index: list[IndexEntry], delta: dict[str, Any]) -> dict[str, Any]:
+    return {Key.CHECKPOINTS: [entry.encode() for entry in index], Key.CHECKPOINT: delta}
+
+
+def completed(now: datetime, output: Any) -> dict[str, Any]:
+    return {Key.COMPLETED_AT: now.isoformat(), Key.OUTPUT: summary(output)}
+
+
+def closed(now: datetime) -> dict[str, Any]:
+    return {Key.COMPLETED_AT: now.isoformat()}
+
+
+def failed(now: datetime, error: ErrorRecord) -> dict[str, Any]:
+    return {Key.COMPLETED_AT: now.isoformat(), Key.ERROR: error.encode()}
+
+
+# ---- reading --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionMemo:
+    """A decoded memo; every field is optional because a run fills it as it goes."""
+
+    workflow_name: str | None = None
+    version: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    input: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    error: ErrorRecord | None = None
+    wait_signals: list[str] = field(default_factory=list)
+    index: list[IndexEntry] = field(default_factory=list)
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
+        version = raw.get(Key.VERSION)
+        error = raw.get(Key.ERROR)
+        return cls(
+            workflow_name=raw.get(Key.WORKFLOW_NAME),
+            version=int(version) if version is not None else None,
+            created_at=_time(raw.get(Key.CREATED_AT)),
+            started_at=_time(raw.get(Key.STARTED_AT)),
+            completed_at=_time(raw.get(Key.COMPLETED_AT)),
+            input=raw.get(Key.INPUT),
+            metadata=raw.get(Key.METADATA) or {},
+            output=raw.get(Key.OUTPUT),
+            error=ErrorRecord.decode(error) if isinstance(error, dict) and error else None,
+            wait_signals=list(raw.get(Key.WAIT_SIGNALS) or []),
+            index=[IndexEntry.decode(entry) for entry in raw.get(Key.CHECKPOINTS) or []],
+        )
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -1,0 +1,21 @@
+"""`http`: one HTTP request per attempt, run by the `ferryman.http` activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ferryman.activities.http import HTTP_ACTIVITY_NAME, HttpParams
+from ferryman.workflows.steps.base import StepKind, StepRun
+
+
+class Http(StepKind):
+    name = "http"
+    params = HttpParams
+
+    async def run(self, run: StepRun) -> Any:
+        return await run.activity(HTTP_ACTIVITY_NAME, run.params)
+
+    def primary(self, output: Any) -> Any:
+        if isinstance(output, dict):
+            return output.get("json", output.get("text"))
+        return output

@@ -1,0 +1,42 @@
+"""`wait`: hold until an event arrives (`POST .../signal {name}`), buffered if it came early."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferryman.statuses import StepStatus
+from ferryman.workflows.errors import DefinitionError
+from ferryman.workflows.steps.base import StepKind, StepRun
+from ferryman.workflows.templating import is_template
+
+if TYPE_CHECKING:
+    from ferryman.workflows.dsl import Step
+
+
+class WaitParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    signal: str = Field(
+        min_length=1, max_length=200, description="The name of the event that releases the step"
+    )
+
+
+class Wait(StepKind):
+    name = "wait"
+    params = WaitParams
+
+    def check(self, step: Step) -> None:
+        super().check(step)
+        if is_template(step.with_.get("signal")):
+            # Signals are matched against the definition by name, before the step runs.
+            raise DefinitionError(
+                f"step {step.id!r}: `with.signal` must be a name, not a template", step.id
+            )
+
+    async def run(self, run: StepRun) -> Any:
+        await run.begin()
+        name = run.parse(WaitParams).signal
+        run.mark(StepStatus.WAITING)
+        return await run.signal(name, run.step.timeout_secs)
