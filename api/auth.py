@@ -79,7 +79,8 @@ async def authenticate(
     raw = api_key or (bearer.credentials if bearer else None)
     if not raw:
         raise _invalid_key()
-    principal = await request.app.state.resources.principals.find(raw.strip())
+    principals: Principals = request.app.state.resources.principals
+    principal = await principals.find(raw.strip())
     if principal is None:
         raise _invalid_key()
     return principal
