@@ -24,7 +24,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError
 
 from bench.workloads import RAW_QUEUE, RawSequential
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import DevServer
+from ferryman.processes import free_port
+from ferryman.readiness import wait_serving
 from ferryman.settings import Settings
 from ferryman.temporal import connect, ensure_retention
 
@@ -77,16 +79,17 @@ async def rig() -> AsyncIterator[Rig]:
         server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
         server.start(log_file=Path(data) / "temporal.log")
         try:
-            server.wait_ready()
+            await server.wait_ready()
             settings = Settings(data_dir=Path(data), temporal_address=server.address)
             client = await connect(settings)
             await ensure_retention(client, settings.retention_days)
             port = free_port()
             with _processes(server.address, Path(data), port) as processes:
                 base_url = f"http://127.0.0.1:{port}"
+                named = {f"the bench's {role}": process for role, process in processes.items()}
+                await wait_serving(f"{base_url}/readyz", named, timeout=READY_TIMEOUT_SECS)
                 limits = httpx.Limits(max_connections=50)
                 async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
-                    await _wait_ready(http, processes)
                     await _wait_pollers(client, [settings.task_queue, RAW_QUEUE])
                     yield Rig(client, http, {"X-API-Key": KEY}, processes)
         finally:
@@ -124,23 +127,6 @@ def _processes(address: str, data: Path, port: int) -> Iterator[dict[str, subpro
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-async def _wait_ready(
-    http: httpx.AsyncClient, processes: dict[str, subprocess.Popen[bytes]]
-) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECS
-    while time.monotonic() < deadline:
-        for role, process in processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"the bench's {role} exited with code {process.returncode}")
-        try:
-            if (await http.get("/readyz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"the API was not ready within {READY_TIMEOUT_SECS:.0f}s")
 
 
 async def _wait_pollers(client: Client, queues: list[str]) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
+import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from ferryman import search_attributes as sa
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import DevServer
+from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
@@ -23,13 +25,15 @@ from tests.helpers import eventually
 from tests.test_durability import spawn_worker
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[DevServer]:
+@pytest_asyncio.fixture
+async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
     server = DevServer(port=free_port(), ui_port=None, db_file=tmp_path / "temporal.db")
     server.start(log_file=tmp_path / "temporal.log")
-    server.wait_ready()
-    yield server
-    server.stop()
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 async def start(
@@ -96,7 +100,7 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
 
         own_server.kill()
         own_server.start(log_file=tmp_path / "temporal-restarted.log")
-        own_server.wait_ready()
+        await own_server.wait_ready()
 
         client = await connect(settings)
         running = client.get_workflow_handle(running.id, result_type=m.ExecutionResult)
