@@ -11,8 +11,7 @@ from pathlib import Path
 from ferryman.processes import free_port
 from ferryman.settings import Settings
 from tests.conftest import ROOT
-from tests.processes import wait_serving
-from tests.test_cli import cli_env
+from tests.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 60.0
 

@@ -28,21 +28,10 @@ from ferryman.settings import Settings
 from ferryman.temporal import connect
 from tests.conftest import ROOT
 from tests.helpers import eventually
-from tests.processes import wait_serving
+from tests.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """This machine's environment without ferryman's settings, so each test sets its own."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("FERRYMAN_", "TEMPORAL_")) and name != "DATABASE_URL"
-    }
-    # A wide terminal: rich would otherwise wrap sentences at 80 columns.
-    return {**env, "COLUMNS": "200", "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5", **extra}
 
 
 def ferryman(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

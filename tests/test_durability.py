@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,29 +15,14 @@ from temporalio.client import Client
 
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
-from tests.conftest import ROOT
 from tests.helpers import eventually, start_execution
+from tests.processes import spawn_worker
 
 
 @pytest.fixture
 def worker_settings(base_settings: Settings) -> Settings:
     # A task queue of its own, so the in-process session worker cannot pick the work up.
     return base_settings.model_copy(update={"task_queue": f"durability-{uuid.uuid4().hex[:8]}"})
-
-
-def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "FERRYMAN_TASK_QUEUE": settings.task_queue,
-        "FERRYMAN_DATA_DIR": str(settings.data_dir),
-        "FERRYMAN_ACTIVITY_MODULES": "tests.fixtures_activities",
-        "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
-    }
-    log = open(settings.data_dir / f"{settings.task_queue}.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from ferryman.temporal import connect
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
 from tests.helpers import eventually
-from tests.test_durability import spawn_worker
+from tests.processes import spawn_worker
 
 
 @pytest_asyncio.fixture
