@@ -4,13 +4,11 @@ own process, and this process as the client of both."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,16 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError
 
 from bench.workloads import RAW_QUEUE, RawSequential
 from ferryman.devserver import DevServer
 from ferryman.processes import free_port
-from ferryman.readiness import wait_serving
+from ferryman.readiness import wait_serving, wait_until
 from ferryman.settings import Settings
-from ferryman.temporal import connect, ensure_retention
+from ferryman.temporal import connect, ensure_retention, has_pollers
 
 KEY = "fm_bench_" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,12 +127,10 @@ def _processes(address: str, data: Path, port: int) -> Iterator[dict[str, subpro
 
 async def _wait_pollers(client: Client, queues: list[str]) -> None:
     """Both workers poll before anything is timed: no scenario pays a worker's start-up."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECS
-    for queue in queues:
-        request = DescribeTaskQueueRequest(
-            namespace=client.namespace, task_queue=TaskQueue(name=queue)
-        )
-        while not (await client.workflow_service.describe_task_queue(request)).pollers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no worker polled {queue!r} within {READY_TIMEOUT_SECS:.0f}s")
-            await asyncio.sleep(0.1)
+
+    async def polled() -> bool:
+        return all([await has_pollers(client, queue) for queue in queues])
+
+    await wait_until(
+        polled, timeout=READY_TIMEOUT_SECS, what=f"workers to poll {', '.join(queues)}"
+    )

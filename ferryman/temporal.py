@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import IndexedValueType, TaskQueueType
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
+    DescribeTaskQueueRequest,
     UpdateNamespaceRequest,
 )
 from temporalio.client import Client
@@ -100,3 +102,19 @@ async def ensure_retention(client: Client, days: int) -> None:
             config=NamespaceConfig(workflow_execution_retention_ttl=retention),
         )
     )
+
+
+async def has_pollers(client: Client, task_queue: str) -> bool:
+    """Whether a worker polls `task_queue` for workflow tasks.
+
+    Nothing fails when none does: executions just wait. This is how the API tells a stuck
+    execution, and how tests and the bench know a worker they started is ready.
+    """
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return bool(response.pollers)

@@ -14,6 +14,7 @@ import pytest
 from temporalio.client import Client
 
 from ferryman.settings import Settings
+from ferryman.temporal import has_pollers
 from ferryman.workflows import models as m
 from tests.helpers import eventually, start_execution
 from tests.processes import spawn_worker
@@ -72,31 +73,14 @@ async def test_sigkilled_worker_loses_no_execution(
 
 
 async def test_sigterm_drains_and_exits_cleanly(
-    worker_settings: Settings, workers: list[subprocess.Popen[bytes]]
+    temporal_client: Client, worker_settings: Settings, workers: list[subprocess.Popen[bytes]]
 ) -> None:
     process = spawn_worker(worker_settings)
     workers.append(process)
-    await eventually(lambda: _has_poller(worker_settings), lambda polling: polling, timeout=30)
+    queue = worker_settings.task_queue
+    await eventually(lambda: has_pollers(temporal_client, queue), lambda polling: polling)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-
-
-async def _has_poller(settings: Settings) -> bool:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    from ferryman.temporal import connect
-
-    client = await connect(settings)
-    response = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=settings.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return bool(response.pollers)
 
 
 def _fifty_definition(marks: Path) -> dict[str, Any]:
