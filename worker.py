@@ -65,21 +65,13 @@ def load_activities(settings: Settings) -> None:
 
 
 async def publish_activities(settings: Settings, identity: str) -> None:
-    engine = db.create_engine(settings.resolved_database_url)
-    try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session:
-            await repository.publish_activities(
-                session,
-                identity,
-                settings.task_queue,
-                [
-                    (entry.name, entry.description, entry.input_schema)
-                    for entry in registry.registered().values()
-                ],
-            )
-    finally:
-        await engine.dispose()
+    """Record what this worker runs; definition validation checks step activities against it."""
+    activities = [
+        (entry.name, entry.description, entry.input_schema)
+        for entry in registry.registered().values()
+    ]
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        await repository.publish_activities(session, identity, settings.task_queue, activities)
 
 
 async def run_worker(

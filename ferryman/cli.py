@@ -253,13 +253,8 @@ async def metadata_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A session on the migrated metadata database (created on first use)."""
     from ferryman.api.store import db
 
-    engine = db.create_engine(settings.resolved_database_url)
-    try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session:
-            yield session
-    finally:
-        await engine.dispose()
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        yield session
 
 
 @keys_app.command("create")

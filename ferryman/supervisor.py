@@ -396,24 +396,14 @@ async def prepare_metadata(settings: Settings) -> str:
     """Migrate, ensure the bootstrap project and its admin dev key; return the raw key."""
     from ferryman.api.store import db, repository
 
-    engine = db.create_engine(settings.resolved_database_url)
-    try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session:
-            project = settings.bootstrap_project
-            await repository.ensure_project(session, project)
-            raw = settings.bootstrap_api_key or dev_key(settings.data_dir)
-            key, _ = await repository.create_api_key(
-                session, project, ["admin"], name="dev", raw_key=raw
-            )
-            if key.revoked_at is not None and not settings.bootstrap_api_key:
-                # Someone revoked the saved dev key: a new one, so the printed key works.
-                raw = dev_key(settings.data_dir, replace=True)
-                await repository.create_api_key(
-                    session, project, ["admin"], name="dev", raw_key=raw
-                )
-    finally:
-        await engine.dispose()
+    project = settings.bootstrap_project
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        raw = settings.bootstrap_api_key or dev_key(settings.data_dir)
+        key = await repository.ensure_admin_key(session, project, raw, name="dev")
+        if key.revoked_at is not None and not settings.bootstrap_api_key:
+            # Someone revoked the saved dev key: a new one, so the printed key works.
+            raw = dev_key(settings.data_dir, replace=True)
+            await repository.ensure_admin_key(session, project, raw, name="dev")
     return raw
 
 
