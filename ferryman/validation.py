@@ -1,0 +1,47 @@
+"""Pydantic validation errors as people read them: one sentence, or a `details` list.
+
+Every surface that refuses input (the API, the CLI, step activities) words a refusal the same
+way: "where: message", the location dotted, without pydantic's "Value error, " prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+Errors = ValidationError | Sequence[Mapping[str, Any]]
+VALUE_ERROR_PREFIX = "Value error, "  # what pydantic puts before a validator's ValueError
+
+
+def error_sentence(errors: Errors, *, drop: str | None = None, limit: int | None = None) -> str:
+    """The first `limit` errors (all by default) as one sentence, "; " between them.
+
+    `drop` is a location prefix that says nothing to the reader, such as FastAPI's "body".
+    """
+    return "; ".join(_problem(error, drop) for error in _listed(errors)[:limit])
+
+
+def error_details(errors: Errors) -> list[dict[str, Any]]:
+    """Every error as `{loc, msg, type}`, the `details` of an API error body."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": _message(error), "type": error.get("type")}
+        for error in _listed(errors)
+    ]
+
+
+def _listed(errors: Errors) -> list[Mapping[str, Any]]:
+    return list(errors.errors()) if isinstance(errors, ValidationError) else list(errors)
+
+
+def _problem(error: Mapping[str, Any], drop: str | None) -> str:
+    loc = list(error.get("loc", ()))
+    if drop is not None and loc[:1] == [drop]:
+        loc = loc[1:]
+    where = ".".join(str(part) for part in loc)
+    return f"{where}: {_message(error)}" if where else _message(error)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    return str(error.get("msg", "invalid value")).removeprefix(VALUE_ERROR_PREFIX)
