@@ -41,15 +41,22 @@ async def eventually(
 
 
 async def start_execution(
-    client: Client, settings: Settings, document: dict[str, Any], **input_data: Any
+    client: Client,
+    settings: Settings,
+    document: dict[str, Any],
+    *,
+    project: str = "p",
+    workflow_id: str = "test",
+    **input_data: Any,
 ) -> WorkflowHandle[Any, Any]:
-    """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`."""
+    """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`, as
+    the API would: queued, in `project`, as a version of `workflow_id`."""
     execution_id = f"exec_test_{uuid.uuid4().hex}"
     definition = WorkflowDefinition.model_validate({"name": "Test", **document})
     params = m.ExecutionInput(
         execution_id=execution_id,
-        project_id="p",
-        workflow_id="test",
+        project_id=project,
+        workflow_id=workflow_id,
         workflow_name=definition.name,
         version=1,
         definition=definition,
@@ -61,5 +68,7 @@ async def start_execution(
         id=execution_id,
         result_type=m.ExecutionResult,
         task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.PROJECT, project), SearchAttributePair(sa.STATUS, "queued")]
+        ),
     )

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.client import WorkflowHandle
 
 from ferryman import search_attributes as sa
 from ferryman.devserver import DevServer
@@ -20,8 +19,7 @@ from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 from tests.processes import spawn_worker
 
 
@@ -34,29 +32,6 @@ async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
         yield server
     finally:
         await asyncio.to_thread(server.stop)
-
-
-async def start(
-    client: Client, settings: Settings, project: str, steps: list[dict[str, Any]]
-) -> WorkflowHandle[Any, Any]:
-    execution_id = f"exec_fault_{uuid.uuid4().hex}"
-    definition = WorkflowDefinition.model_validate({"name": "Fault", "steps": steps})
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        m.ExecutionInput(
-            execution_id=execution_id,
-            project_id=project,
-            workflow_id="fault",
-            workflow_name="Fault",
-            version=1,
-            definition=definition,
-        ),
-        id=execution_id,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(sa.PROJECT, project), SearchAttributePair(sa.STATUS, "queued")]
-        ),
-    )
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> str | None:
@@ -77,22 +52,18 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
     try:
         client = await connect(settings)
         project = f"fault-{uuid.uuid4().hex[:6]}"
+
+        async def start(*steps: dict[str, Any]) -> WorkflowHandle[Any, Any]:
+            document = {"name": "Fault", "steps": list(steps)}
+            return await start_execution(client, settings, document, project=project)
+
         running = await start(
-            client,
-            settings,
-            project,
-            [
-                {"id": "nap", "kind": "sleep", "with": {"seconds": 2}},
-                {"id": "after", "kind": "transform", "depends_on": ["nap"], "with": {"value": 1}},
-            ],
+            {"id": "nap", "kind": "sleep", "with": {"seconds": 2}},
+            {"id": "after", "kind": "transform", "depends_on": ["nap"], "with": {"value": 1}},
         )
-        sleeper = await start(
-            client, settings, project, [{"id": "long", "kind": "sleep", "with": {"seconds": 6}}]
-        )
+        sleeper = await start({"id": "long", "kind": "sleep", "with": {"seconds": 6}})
         slept_from = time.monotonic()
-        paused = await start(
-            client, settings, project, [{"id": "gate", "kind": "wait", "with": {"signal": "go"}}]
-        )
+        paused = await start({"id": "gate", "kind": "wait", "with": {"signal": "go"}})
         await eventually(lambda: status(paused), lambda s: s == "waiting")
         await paused.signal("pause", m.ControlRequest())
         await eventually(lambda: status(paused), lambda s: s == "paused")

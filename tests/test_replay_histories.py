@@ -12,25 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ferryman import search_attributes as sa
 from ferryman.settings import Settings
 from ferryman.worker import PASSTHROUGH_MODULES
 from ferryman.workflows import models as m
-from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.helpers import eventually
+from tests.helpers import eventually, start_execution
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD = os.environ.get("FERRYMAN_RECORD_HISTORIES") == "1"
@@ -43,23 +39,9 @@ Handle = WorkflowHandle[Any, Any]
 
 
 async def start(client: Client, settings: Settings, name: str, document: dict[str, Any]) -> Handle:
-    execution_id = f"exec_history_{name}_{uuid.uuid4().hex[:8]}"
-    params = m.ExecutionInput(
-        execution_id=execution_id,
-        project_id="default",
-        workflow_id=f"history-{name}",
-        workflow_name=name,
-        version=1,
-        definition=WorkflowDefinition.model_validate({"name": name, **document}),
-        input={"n": 5, "who": "ada"},
-    )
-    return await client.start_workflow(
-        "ExecutionWorkflow",
-        params,
-        id=execution_id,
-        result_type=m.ExecutionResult,
-        task_queue=settings.task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.STATUS, "queued")]),
+    named = {"name": name, **document}
+    return await start_execution(
+        client, settings, named, project="default", workflow_id=f"history-{name}", n=5, who="ada"
     )
 
 
