@@ -20,7 +20,7 @@ import httpx
 from temporalio.client import Client, WorkflowFailureError
 
 from bench.workloads import RAW_QUEUE, RawSequential
-from ferryman.devserver import DevServer
+from ferryman.devserver import headless_dev_server
 from ferryman.processes import free_port
 from ferryman.readiness import wait_serving, wait_until
 from ferryman.settings import Settings
@@ -72,10 +72,7 @@ class Rig:
 @asynccontextmanager
 async def rig() -> AsyncIterator[Rig]:
     with tempfile.TemporaryDirectory() as data:
-        server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
-        server.start(log_file=Path(data) / "temporal.log")
-        try:
-            await server.wait_ready()
+        async with headless_dev_server(Path(data)) as server:
             settings = Settings(data_dir=Path(data), temporal_address=server.address)
             client = await connect(settings)
             await ensure_retention(client, settings.retention_days)
@@ -88,8 +85,6 @@ async def rig() -> AsyncIterator[Rig]:
                 async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
                     await _wait_pollers(client, [settings.task_queue, RAW_QUEUE])
                     yield Rig(client, http, {"X-API-Key": KEY}, processes)
-        finally:
-            server.stop()
 
 
 @contextmanager

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferryman import search_attributes
-from ferryman.processes import die_with_parent
+from ferryman.processes import die_with_parent, free_port
 from ferryman.readiness import check_running, port_open, wait_until
 
 STUCK_WORKFLOW_TASK_THRESHOLD = 2  # failures before TemporalReportedProblems is set
@@ -117,3 +120,16 @@ class DevServer:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@asynccontextmanager
+async def headless_dev_server(data_dir: Path) -> AsyncIterator[DevServer]:
+    """A dev server of one's own, as tests and the bench run it: on a free port, no UI, its
+    SQLite file and log in `data_dir`; ready inside the block, stopped after it."""
+    server = DevServer(port=free_port(), ui_port=None, db_file=data_dir / "temporal.db")
+    server.start(log_file=data_dir / "temporal.log")
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)

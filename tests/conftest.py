@@ -12,22 +12,15 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from ferryman.devserver import DevServer
-from ferryman.processes import free_port
+from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect, ensure_retention
 
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
-    data = tmp_path_factory.mktemp("temporal")
-    server = DevServer(port=free_port(), ui_port=None, db_file=data / "temporal.db")
-    server.start(log_file=data / "temporal.log")
-    try:
-        await server.wait_ready()
+    async with headless_dev_server(tmp_path_factory.mktemp("temporal")) as server:
         yield server
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 @pytest.fixture(scope="session")

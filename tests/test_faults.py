@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -14,8 +13,7 @@ import pytest_asyncio
 from temporalio.client import WorkflowHandle
 
 from ferryman import search_attributes as sa
-from ferryman.devserver import DevServer
-from ferryman.processes import free_port
+from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
@@ -25,13 +23,8 @@ from tests.processes import spawn_worker
 
 @pytest_asyncio.fixture
 async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
-    server = DevServer(port=free_port(), ui_port=None, db_file=tmp_path / "temporal.db")
-    server.start(log_file=tmp_path / "temporal.log")
-    try:
-        await server.wait_ready()
+    async with headless_dev_server(tmp_path) as server:
         yield server
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> str | None:
