@@ -13,9 +13,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/ferryman
 WORKDIR /src
-# Only what the package is built from (.dockerignore keeps the rest out of the context);
-# worker.py because ferryman/worker.py is a symlink to it.
-COPY pyproject.toml README.md worker.py ./
+# Only what the package is built from (.dockerignore keeps the rest out of the context).
+COPY pyproject.toml README.md ./
 COPY ferryman ferryman
 COPY api api
 COPY workflows workflows

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from ferryman.activities.registry import StepTask
 from ferryman.activities.secrets import resolve_secrets
+from ferryman.validation import error_sentence
 
 HTTP_ACTIVITY_NAME = "ferryman.http"
 MAX_RESPONSE_BYTES = 256 * 1024
@@ -77,11 +78,10 @@ def _parse(task: StepTask) -> HttpParams:
     try:
         return HttpParams.model_validate(resolve_secrets(task.params))
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'with'}: {e['msg']}" for e in err.errors()
-        )
         raise ApplicationError(
-            f"invalid http step: {problems}", type="InvalidHttpParams", non_retryable=True
+            f"invalid http step: {error_sentence(err)}",
+            type="InvalidHttpParams",
+            non_retryable=True,
         ) from err
 
 

@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ferryman.activities.secrets import resolve_secrets
+from ferryman.validation import error_sentence
 
 
 class StepTask(BaseModel):
@@ -67,7 +68,7 @@ def step_activity(name: str) -> Callable[[StepFunction], StepFunction]:
                     params = model.model_validate(params)
                 except ValidationError as err:
                     raise ApplicationError(
-                        f"input of activity {name!r} is invalid: {err}",
+                        f"input of activity {name!r} is invalid: {error_sentence(err)}",
                         type="InvalidActivityInput",
                         non_retryable=True,
                     ) from err

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from temporalio.client import Client
 
 from ferryman import __version__
 from ferryman.api.auth import Principals
@@ -31,18 +32,14 @@ ferryman runs declarative workflows durably on Temporal. Authenticate with an AP
 """
 
 
-async def open_resources(settings: Settings) -> Resources:
-    """One Temporal client and one DB engine per process."""
-    client = await connect(settings)
-    await check_search_attributes(client)
-    engine = db.create_engine(settings.resolved_database_url)
-    await db.migrate(engine)
-    sessions = db.session_factory(engine)
+async def open_resources(settings: Settings, client: Client, store: db.Store) -> Resources:
+    """The services on the process's one Temporal client and one metadata store."""
+    sessions = store.sessions
     definitions = DefinitionService(sessions, settings)
     resources = Resources(
         settings=settings,
         client=client,
-        engine=engine,
+        engine=store.engine,
         sessions=sessions,
         principals=Principals(sessions, settings.metadata_cache_secs),
         executions=Executions.create(client, settings, definitions),
@@ -56,12 +53,12 @@ async def open_resources(settings: Settings) -> Resources:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    resources = await open_resources(app.state.settings)
-    app.state.resources = resources
-    try:
+    settings = app.state.settings
+    client = await connect(settings)
+    await check_search_attributes(client)
+    async with db.open_store(settings.resolved_database_url) as store:
+        app.state.resources = await open_resources(settings, client, store)
         yield
-    finally:
-        await resources.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

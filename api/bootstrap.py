@@ -22,13 +22,8 @@ async def bootstrap_key(settings: Settings, definitions: DefinitionService) -> N
     if not settings.bootstrap_api_key:
         return
     async with definitions.sessions() as session:
-        await repository.ensure_project(session, settings.bootstrap_project)
-        await repository.create_api_key(
-            session,
-            settings.bootstrap_project,
-            ["admin"],
-            name="bootstrap",
-            raw_key=settings.bootstrap_api_key,
+        await repository.ensure_admin_key(
+            session, settings.bootstrap_project, settings.bootstrap_api_key, name="bootstrap"
         )
 
 

@@ -122,7 +122,7 @@ class DefinitionService:
             definition = WorkflowDefinition.model_validate(document)
         except ValidationError as err:
             raise InvalidInput(
-                error_sentence(err), ErrorCode.DEFINITION_INVALID, error_details(err)
+                error_sentence(err, limit=1), ErrorCode.DEFINITION_INVALID, error_details(err)
             ) from err
         if len(definition.steps) > self.settings.max_steps:
             raise InvalidInput(
@@ -235,7 +235,7 @@ class DefinitionService:
                 # Registered under an older, looser rule: say so rather than fail obscurely.
                 raise InvalidInput(
                     f"workflow {slug!r} version {stored.version} no longer passes validation "
-                    f"({error_sentence(err)}); register a corrected version",
+                    f"({error_sentence(err, limit=1)}); register a corrected version",
                     ErrorCode.DEFINITION_INVALID,
                 ) from err
             parsed = Parsed(definition, DefinitionSnapshot.of(definition))

@@ -194,7 +194,7 @@ def add_exception_handlers(app: FastAPI, status_names: StatusNames) -> None:
         return envelope(
             request,
             422,
-            error_sentence(errors),
+            error_sentence(errors, drop="body", limit=1),
             ErrorCode.VALIDATION_ERROR,
             error_details(errors),
         )

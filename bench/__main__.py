@@ -21,8 +21,10 @@ from rich.table import Table
 
 from bench.rig import Rig, rig
 from bench.workloads import sequential_definition, waiting_definition
+from ferryman.readiness import wait_until
 
 console = Console(stderr=True)
+WAIT_SECS = 600.0  # for executions to be listed or open: far beyond any healthy run
 
 
 async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[Any]]) -> list[Any]:
@@ -131,13 +133,14 @@ async def reads(r: Rig, n: int, stored: int) -> dict[str, Any]:
     ).json()["total"]
     started = time.perf_counter()
     fresh = await r.create("waits")
-    while True:
-        listed = await r.http.get(
+
+    async def listed() -> bool:
+        page = await r.http.get(
             "/api/v1/executions", params={"workflow_id": "waits", "limit": 100}, headers=r.headers
         )
-        if fresh in [row["id"] for row in listed.json()["items"]]:
-            break
-        await asyncio.sleep(0.005)
+        return fresh in [row["id"] for row in page.json()["items"]]
+
+    await wait_until(listed, timeout=WAIT_SECS, interval=0.005, what="a new execution's row")
     lag = (time.perf_counter() - started) * 1000
     return {
         "get_p50_ms": percentile(get, 0.5),
@@ -203,15 +206,16 @@ async def footprint(r: Rig, n: int) -> dict[str, Any]:
     """Memory with n executions open (waiting for a signal)."""
     before = r.rss_mb("worker")
     ids = await bounded(n, 20, lambda _: r.create("waits"))
-    while True:
+
+    async def all_waiting() -> bool:
         listed = await r.http.get(
             "/api/v1/executions",
             params={"workflow_id": "waits", "status": "waiting", "limit": 1},
             headers=r.headers,
         )
-        if listed.json()["total"] >= n:
-            break
-        await asyncio.sleep(0.2)
+        return int(listed.json()["total"]) >= n
+
+    await wait_until(all_waiting, timeout=WAIT_SECS, interval=0.2, what=f"{n} waiting executions")
     after = r.rss_mb("worker")
     await bounded(
         n, 20, lambda i: r.http.post(f"/api/v1/executions/{ids[i]}/stop", headers=r.headers)

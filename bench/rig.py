@@ -4,13 +4,11 @@ own process, and this process as the client of both."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError
 
 from bench.workloads import RAW_QUEUE, RawSequential
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import headless_dev_server
+from ferryman.processes import free_port
+from ferryman.readiness import wait_serving, wait_until
 from ferryman.settings import Settings
-from ferryman.temporal import connect, ensure_retention
+from ferryman.temporal import connect, ensure_retention, has_pollers
 
 KEY = "fm_bench_" + uuid.uuid4().hex
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,23 +72,19 @@ class Rig:
 @asynccontextmanager
 async def rig() -> AsyncIterator[Rig]:
     with tempfile.TemporaryDirectory() as data:
-        server = DevServer(port=free_port(), ui_port=None, db_file=Path(data) / "temporal.db")
-        server.start(log_file=Path(data) / "temporal.log")
-        try:
-            server.wait_ready()
+        async with headless_dev_server(Path(data)) as server:
             settings = Settings(data_dir=Path(data), temporal_address=server.address)
             client = await connect(settings)
             await ensure_retention(client, settings.retention_days)
             port = free_port()
             with _processes(server.address, Path(data), port) as processes:
                 base_url = f"http://127.0.0.1:{port}"
+                named = {f"the bench's {role}": process for role, process in processes.items()}
+                await wait_serving(f"{base_url}/readyz", named, timeout=READY_TIMEOUT_SECS)
                 limits = httpx.Limits(max_connections=50)
                 async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
-                    await _wait_ready(http, processes)
                     await _wait_pollers(client, [settings.task_queue, RAW_QUEUE])
                     yield Rig(client, http, {"X-API-Key": KEY}, processes)
-        finally:
-            server.stop()
 
 
 @contextmanager
@@ -126,31 +120,12 @@ def _processes(address: str, data: Path, port: int) -> Iterator[dict[str, subpro
                 process.kill()
 
 
-async def _wait_ready(
-    http: httpx.AsyncClient, processes: dict[str, subprocess.Popen[bytes]]
-) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECS
-    while time.monotonic() < deadline:
-        for role, process in processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"the bench's {role} exited with code {process.returncode}")
-        try:
-            if (await http.get("/readyz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"the API was not ready within {READY_TIMEOUT_SECS:.0f}s")
-
-
 async def _wait_pollers(client: Client, queues: list[str]) -> None:
     """Both workers poll before anything is timed: no scenario pays a worker's start-up."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECS
-    for queue in queues:
-        request = DescribeTaskQueueRequest(
-            namespace=client.namespace, task_queue=TaskQueue(name=queue)
-        )
-        while not (await client.workflow_service.describe_task_queue(request)).pollers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no worker polled {queue!r} within {READY_TIMEOUT_SECS:.0f}s")
-            await asyncio.sleep(0.1)
+
+    async def polled() -> bool:
+        return all([await has_pollers(client, queue) for queue in queues])
+
+    await wait_until(
+        polled, timeout=READY_TIMEOUT_SECS, what=f"workers to poll {', '.join(queues)}"
+    )

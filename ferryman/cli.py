@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from ferryman.settings import Settings
 from ferryman.temporal import TemporalSetupError
+from ferryman.validation import error_sentence
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -68,13 +69,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as err:
-        fail("; ".join(_readable(error) for error in err.errors()))
-
-
-def _readable(error: Any) -> str:
-    message = str(error["msg"]).removeprefix("Value error, ")
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {message}" if where else message
+        fail(error_sentence(err))
 
 
 def explain_temporal_failure(err: BaseException, settings: Settings) -> str | None:
@@ -253,13 +248,8 @@ async def metadata_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A session on the migrated metadata database (created on first use)."""
     from ferryman.api.store import db
 
-    engine = db.create_engine(settings.resolved_database_url)
-    try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session:
-            yield session
-    finally:
-        await engine.dispose()
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        yield session
 
 
 @keys_app.command("create")

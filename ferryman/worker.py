@@ -1,1 +1,127 @@
-../worker.py
+"""The worker process: runs ExecutionWorkflow and the step activities.
+
+`ferryman worker` (or `python worker.py`) connects to Temporal, checks that the search
+attributes exist, loads the user activity modules, publishes their names to the metadata
+database (definition validation checks against them) and polls until SIGTERM, when it
+stops polling and lets in-flight steps finish within the graceful shutdown timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import NoReturn
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ferryman.activities import registry
+from ferryman.activities.http import close_http_client, http_request
+from ferryman.api.store import db, repository
+from ferryman.settings import Settings
+from ferryman.temporal import check_search_attributes, connect
+from ferryman.workflows.execution import ExecutionWorkflow
+
+log = structlog.get_logger("ferryman.worker")
+
+BUILTIN_ACTIVITY_MODULES = ("ferryman.activities.examples",)
+# Pure modules the workflow imports: passing them through the sandbox skips re-importing
+# them on every workflow run, which is most of the cost of a first activation.
+PASSTHROUGH_MODULES = (
+    "ferryman",
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "jsonschema",
+    "markupsafe",
+)
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    activities = registry.registered()
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ExecutionWorkflow],
+        activities=[http_request, *(entry.defn for entry in activities.values())],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
+        identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+def load_activities(settings: Settings) -> None:
+    registry.load_modules([*BUILTIN_ACTIVITY_MODULES, *settings.activity_modules])
+
+
+async def publish_activities(settings: Settings, identity: str) -> None:
+    """Record what this worker runs; definition validation checks step activities against it."""
+    activities = [
+        (entry.name, entry.description, entry.input_schema)
+        for entry in registry.registered().values()
+    ]
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        await repository.publish_activities(session, identity, settings.task_queue, activities)
+
+
+async def run_worker(
+    settings: Settings, stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)
+) -> None:
+    """Run until one of `stop_signals` arrives, then drain in-flight steps and return."""
+    client = await connect(settings)
+    await check_search_attributes(client)
+    load_activities(settings)
+    worker = build_worker(client, settings)
+    await publish_activities(settings, worker.config()["identity"] or "worker")
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, stopping.set)
+    log.info(
+        "worker started",
+        task_queue=settings.task_queue,
+        temporal=settings.temporal_address,
+        activities=sorted(registry.registered()),
+    )
+    async with worker:
+        await stopping.wait()
+        log.info("worker draining", timeout_secs=settings.graceful_shutdown_secs)
+    await close_http_client()
+    log.info("worker stopped")
+
+
+def exit_drained() -> NoReturn:
+    """Leave without interpreter finalization once drained and flushed.
+
+    The SDK's Rust runtime threads can outlive finalization and abort it
+    ("PyGILState_Release ... must be current"), turning a clean stop into a crash code.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def main() -> NoReturn:
+    """`python worker.py`: a worker on the environment's settings (`ferryman worker` adds
+    the command line's options and one-sentence errors)."""
+    from ferryman.logging import configure_logging
+    from ferryman.settings import get_settings
+
+    configure_logging(get_settings())
+    asyncio.run(run_worker(get_settings()))
+    exit_drained()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
-
-from ferryman.devserver import free_port
+from ferryman.processes import free_port
 from ferryman.settings import Settings
 from tests.conftest import ROOT
-from tests.test_cli import cli_env
+from tests.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 60.0
 
@@ -42,8 +39,12 @@ class ApiProcess:
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self.key}
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Spawn the process and return once it answers /readyz."""
+        process = self._spawn()
+        await wait_serving("the API", process, f"{self.url}/readyz", self.log, READY_TIMEOUT)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ferryman", "api"],
@@ -52,16 +53,7 @@ class ApiProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"the API was not ready in {READY_TIMEOUT}s:\n{self.log.read_text()}")
+        return self.process
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect, ensure_retention
 
 
-@pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    data = tmp_path_factory.mktemp("temporal")
-    server = DevServer(port=free_port(), ui_port=None, db_file=data / "temporal.db")
-    server.start(log_file=data / "temporal.log")
-    try:
-        server.wait_ready()
+@pytest_asyncio.fixture(scope="session")
+async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
+    async with headless_dev_server(tmp_path_factory.mktemp("temporal")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest_asyncio.fixture(scope="session")
 async def worker(temporal_client: Client, base_settings: Settings) -> AsyncIterator[None]:
     """One in-process worker for the session, with the test activities registered."""
-    import asyncio
-
     from ferryman.worker import build_worker, load_activities, publish_activities
 
     load_activities(base_settings)

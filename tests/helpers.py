@@ -3,8 +3,6 @@ an ExecutionWorkflow directly on Temporal, without the API."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -12,6 +10,7 @@ from typing import Any, TypeVar
 from temporalio.client import Client, WorkflowHandle
 
 from ferryman.api.executions.launch import Lineage, start_run
+from ferryman.readiness import wait_until
 from ferryman.settings import Settings
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
@@ -28,14 +27,18 @@ async def eventually(
     interval: float = 0.1,
 ) -> T:
     """Call `probe` until `check` holds on its answer; fail with the last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(interval)
+    last: list[T] = []  # the latest answer, for the failure
+
+    async def checked() -> tuple[T] | None:
+        last[:] = [await probe()]
+        return (last[0],) if check(last[0]) else None  # in a tuple, a falsy answer counts too
+
+    try:
+        (value,) = await wait_until(checked, timeout=timeout, interval=interval, what="a check")
+    except TimeoutError:
+        seen = repr(last[0]) if last else "none yet"
+        raise AssertionError(f"condition not met within {timeout}s; last value: {seen}") from None
+    return value
 
 
 async def start_execution(

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from ferryman.activities import http as http_activity
 from ferryman.activities.registry import StepTask, registered
-from ferryman.devserver import free_port
+from ferryman.processes import free_port
 from ferryman.worker import BUILTIN_ACTIVITY_MODULES
 
 STATUS_ROUTE = "/status/"

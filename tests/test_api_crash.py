@@ -29,7 +29,7 @@ def api_process(base_settings: Settings, tmp_path: Path) -> Iterator[ApiProcess]
 async def test_creates_retried_after_an_api_kill_make_one_execution_each(
     api_process: ApiProcess,
 ) -> None:
-    await asyncio.to_thread(api_process.start)
+    await api_process.start()
     headers = api_process.headers
     async with httpx.AsyncClient(base_url=api_process.url, headers=headers, timeout=30) as http:
         definition = {"id": "gate", "name": "Gate", "steps": [_wait_step()]}
@@ -55,7 +55,7 @@ async def test_creates_retried_after_an_api_kill_make_one_execution_each(
                 first[key] = response.json()["id"]
         assert len(first) < CREATES, "the kill interrupted no create"
 
-        await asyncio.to_thread(api_process.start)
+        await api_process.start()
         retried = await asyncio.gather(*(create(key) for key in keys))
         assert all(r.status_code in (200, 201) for r in retried), [r.text for r in retried]
         ids = {key: r.json()["id"] for key, r in zip(keys, retried, strict=True)}

@@ -12,7 +12,7 @@ import httpx
 import pytest_asyncio
 import uvicorn
 
-from ferryman.devserver import free_port
+from ferryman.processes import free_port
 from tests.api_fixtures import Api
 from tests.helpers import eventually
 

@@ -3,7 +3,6 @@ unprepared Temporal. Every process a test starts is gone when it ends, even on f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -11,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -24,25 +22,16 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import DevServer
+from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from tests.conftest import ROOT
 from tests.helpers import eventually
+from tests.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """This machine's environment without ferryman's settings, so each test sets its own."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("FERRYMAN_", "TEMPORAL_")) and name != "DATABASE_URL"
-    }
-    # A wide terminal: rich would otherwise wrap sentences at 80 columns.
-    return {**env, "COLUMNS": "200", "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5", **extra}
 
 
 def ferryman(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -110,18 +99,10 @@ class Up:
         return found
 
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
-            while time.monotonic() < deadline:
-                assert self.process is not None
-                assert self.process.poll() is None, f"`up` exited early:\n{self.log.read_text()}"
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.25)
-        raise AssertionError(f"`up` was not ready in {READY_TIMEOUT}s:\n{self.log.read_text()}")
+        assert self.process is not None
+        await wait_serving(
+            "`up`", self.process, f"{self.url}/readyz", self.log, READY_TIMEOUT, interval=0.25
+        )
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         """Ctrl-C (as a terminal sends it) or SIGTERM; the exit code."""

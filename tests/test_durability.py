@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,30 +14,16 @@ import pytest
 from temporalio.client import Client
 
 from ferryman.settings import Settings
+from ferryman.temporal import has_pollers
 from ferryman.workflows.memo import Key
-from tests.conftest import ROOT
 from tests.helpers import eventually, start_execution
+from tests.processes import spawn_worker
 
 
 @pytest.fixture
 def worker_settings(base_settings: Settings) -> Settings:
     # A task queue of its own, so the in-process session worker cannot pick the work up.
     return base_settings.model_copy(update={"task_queue": f"durability-{uuid.uuid4().hex[:8]}"})
-
-
-def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "FERRYMAN_TASK_QUEUE": settings.task_queue,
-        "FERRYMAN_DATA_DIR": str(settings.data_dir),
-        "FERRYMAN_ACTIVITY_MODULES": "tests.fixtures_activities",
-        "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
-    }
-    log = open(settings.data_dir / f"{settings.task_queue}.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
 
 
 @pytest.fixture
@@ -89,31 +73,14 @@ async def test_sigkilled_worker_loses_no_execution(
 
 
 async def test_sigterm_drains_and_exits_cleanly(
-    worker_settings: Settings, workers: list[subprocess.Popen[bytes]]
+    temporal_client: Client, worker_settings: Settings, workers: list[subprocess.Popen[bytes]]
 ) -> None:
     process = spawn_worker(worker_settings)
     workers.append(process)
-    await eventually(lambda: _has_poller(worker_settings), lambda polling: polling, timeout=30)
+    queue = worker_settings.task_queue
+    await eventually(lambda: has_pollers(temporal_client, queue), lambda polling: polling)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-
-
-async def _has_poller(settings: Settings) -> bool:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    from ferryman.temporal import connect
-
-    client = await connect(settings)
-    response = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=settings.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return bool(response.pollers)
 
 
 def _fifty_definition(marks: Path) -> dict[str, Any]:

@@ -4,44 +4,28 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from temporalio.client import Client, WorkflowHandle
+import pytest_asyncio
+from temporalio.client import WorkflowHandle
 
 from ferryman import search_attributes as sa
-from ferryman.devserver import DevServer, free_port
+from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.helpers import eventually, start_execution
-from tests.test_durability import spawn_worker
+from tests.processes import spawn_worker
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[DevServer]:
-    server = DevServer(port=free_port(), ui_port=None, db_file=tmp_path / "temporal.db")
-    server.start(log_file=tmp_path / "temporal.log")
-    server.wait_ready()
-    yield server
-    server.stop()
-
-
-async def start(
-    client: Client, settings: Settings, project: str, steps: list[dict[str, Any]]
-) -> WorkflowHandle[Any, Any]:
-    return await start_execution(
-        client,
-        settings,
-        {"name": "Fault", "steps": steps},
-        execution_id=f"exec_fault_{uuid.uuid4().hex}",
-        project_id=project,
-        workflow_id="fault",
-    )
+@pytest_asyncio.fixture
+async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
+    async with headless_dev_server(tmp_path) as server:
+        yield server
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> str | None:
@@ -62,22 +46,18 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
     try:
         client = await connect(settings)
         project = f"fault-{uuid.uuid4().hex[:6]}"
+
+        async def start(*steps: dict[str, Any]) -> WorkflowHandle[Any, Any]:
+            document = {"name": "Fault", "steps": list(steps)}
+            return await start_execution(client, settings, document, project_id=project)
+
         running = await start(
-            client,
-            settings,
-            project,
-            [
-                {"id": "nap", "kind": "sleep", "with": {"seconds": 2}},
-                {"id": "after", "kind": "transform", "depends_on": ["nap"], "with": {"value": 1}},
-            ],
+            {"id": "nap", "kind": "sleep", "with": {"seconds": 2}},
+            {"id": "after", "kind": "transform", "depends_on": ["nap"], "with": {"value": 1}},
         )
-        sleeper = await start(
-            client, settings, project, [{"id": "long", "kind": "sleep", "with": {"seconds": 6}}]
-        )
+        sleeper = await start({"id": "long", "kind": "sleep", "with": {"seconds": 6}})
         slept_from = time.monotonic()
-        paused = await start(
-            client, settings, project, [{"id": "gate", "kind": "wait", "with": {"signal": "go"}}]
-        )
+        paused = await start({"id": "gate", "kind": "wait", "with": {"signal": "go"}})
         await eventually(lambda: status(paused), lambda s: s == "waiting")
         await paused.signal(ExecutionWorkflow.pause, m.ControlRequest())
         await eventually(lambda: status(paused), lambda s: s == "paused")
@@ -85,7 +65,7 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
 
         own_server.kill()
         own_server.start(log_file=tmp_path / "temporal-restarted.log")
-        own_server.wait_ready()
+        await own_server.wait_ready()
 
         client = await connect(settings)
         running = client.get_workflow_handle(running.id, result_type=m.ExecutionResult)

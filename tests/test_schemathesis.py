@@ -3,10 +3,11 @@ request it generates gets a 5xx, and every response matches the schema documente
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import pytest_asyncio
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,12 +20,12 @@ from tests.api_process import ApiProcess
 EXAMPLES_PER_OPERATION = 25
 
 
-@pytest.fixture(scope="module")
-def live_api(
+@pytest_asyncio.fixture(scope="module")
+async def live_api(
     base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiProcess]:
+) -> AsyncIterator[ApiProcess]:
     process = ApiProcess(base_settings, tmp_path_factory.mktemp("schemathesis"))
-    process.start()
+    await process.start()
     yield process
     process.kill()
 

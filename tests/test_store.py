@@ -51,17 +51,12 @@ async def _postgres_database() -> AsyncIterator[str]:
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-        created = db.create_engine(url)
-        await db.migrate(created)
-        yield created
-        await created.dispose()
+        async with db.open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}") as store:
+            yield store.engine
         return
     async for url in _postgres_database():
-        created = db.create_engine(url)
-        await db.migrate(created)
-        yield created
-        await created.dispose()
+        async with db.open_store(url) as store:
+            yield store.engine
 
 
 @pytest.fixture
@@ -101,6 +96,17 @@ async def test_bootstrap_key_is_created_once(sessions: async_sessionmaker[AsyncS
         first, _ = await repository.create_api_key(session, "p", ["admin"], raw_key="fm_fixed")
         again, _ = await repository.create_api_key(session, "p", ["admin"], raw_key="fm_fixed")
         assert first.id == again.id
+
+
+async def test_admin_key_is_ensured_with_its_project_and_kept_when_revoked(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        key = await repository.ensure_admin_key(session, "boot", "fm_boot", name="bootstrap")
+        assert (key.project_id, key.scopes, key.name) == ("boot", ["admin"], "bootstrap")
+        await repository.revoke_api_key(session, "boot", key.id)
+        again = await repository.ensure_admin_key(session, "boot", "fm_boot", name="bootstrap")
+        assert again.id == key.id and again.revoked_at is not None
 
 
 async def test_definitions_are_versioned_per_project(

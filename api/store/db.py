@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,29 @@ async def migrate(engine: AsyncEngine, attempts: int = 5) -> None:
             if attempt == attempts:
                 raise
             await asyncio.sleep(0.2 * attempt)
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open, migrated metadata database: its engine and the session factory on it."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def open_store(url: str) -> AsyncIterator[Store]:
+    """The database at `url`, migrated (created on first use); the engine is disposed on exit.
+
+    Every process that uses the store (API, worker, `up`, `keys`) opens it here, so each one
+    brings the schema up to date before its first query.
+    """
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        yield Store(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
 
 
 async def check(engine: AsyncEngine) -> None:

@@ -91,6 +91,19 @@ async def create_api_key(
     return key, raw
 
 
+async def ensure_admin_key(
+    session: AsyncSession, project_id: str, raw_key: str, name: str
+) -> ApiKey:
+    """The admin key `raw_key` of `project_id`, created with its project if missing.
+
+    For keys given from outside (`FERRYMAN_BOOTSTRAP_API_KEY`, the dev key): an existing
+    row is returned as it is, revoked or not, so the caller decides what a revoked one means.
+    """
+    await ensure_project(session, project_id)
+    key, _ = await create_api_key(session, project_id, ["admin"], name=name, raw_key=raw_key)
+    return key
+
+
 async def find_api_key(session: AsyncSession, raw: str) -> ApiKey | None:
     """The live key with this value, or None (unknown or revoked)."""
     key = await session.scalar(select(ApiKey).where(ApiKey.digest == digest(raw)))

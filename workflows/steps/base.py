@@ -101,7 +101,9 @@ def parse_params(step_id: str, model: type[ParamsT], params: dict[str, Any]) -> 
     try:
         return model.model_validate(params)
     except ValidationError as err:
-        raise ValueError(f"step {step_id!r}: {error_sentence(err, prefix='with')}") from err
+        raise ValueError(
+            f"step {step_id!r}: {error_sentence(err, prefix='with', limit=1)}"
+        ) from err
 
 
 def check_literal_params(
@@ -127,7 +129,7 @@ def check_literal_params(
             ) from err
         if errors:
             raise DefinitionError(
-                f"step {step_id!r}: {error_sentence(errors, prefix='with')}", step_id
+                f"step {step_id!r}: {error_sentence(errors, prefix='with', limit=1)}", step_id
             ) from err
 
 
