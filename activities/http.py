@@ -3,11 +3,20 @@
 5xx, 408, 429, timeouts and connection errors are retryable; any other 4xx is not. Every
 request carries `Idempotency-Key: <execution id>:<step id>`, stable across attempts, so a
 service that honours it sees a retried step once.
+
+Egress control (`FERRYMAN_HTTP_BLOCK_PRIVATE_NETWORKS`): with it on, a request whose host
+resolves to an address that is not globally routable (loopback, private, link-local, which
+holds the cloud metadata services, shared or reserved) is refused before it is sent, and so
+is every redirect that leads to one. The check resolves the name itself; a DNS answer that
+changes between the check and the connection (rebinding) is outside what it can see.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
+import socket
 import time
 from typing import Any, Literal
 
@@ -22,9 +31,18 @@ from ferryman.validation import error_sentence
 
 HTTP_ACTIVITY_NAME = "ferryman.http"
 MAX_RESPONSE_BYTES = 256 * 1024
+MAX_REDIRECTS = 10
 RETRYABLE_STATUSES = frozenset({408, 429})
+EGRESS_SETTING = "FERRYMAN_HTTP_BLOCK_PRIVATE_NETWORKS"
 
 _client: httpx.AsyncClient | None = None
+_block_private_networks = False
+
+
+def configure(block_private_networks: bool) -> None:
+    """Set by the worker from its settings before it runs any step."""
+    global _block_private_networks
+    _block_private_networks = block_private_networks
 
 
 class HttpParams(BaseModel):
@@ -63,7 +81,8 @@ def _http_client() -> httpx.AsyncClient:
     """One pooled client per worker process."""
     global _client
     if _client is None or _client.is_closed:
-        _client = httpx.AsyncClient(follow_redirects=True)
+        # Redirects are followed by `_send`, so that each hop passes the egress check.
+        _client = httpx.AsyncClient(follow_redirects=False)
     return _client
 
 
@@ -102,7 +121,7 @@ async def http_request(task: StepTask) -> dict[str, Any]:
     target = f"{params.method} {params.url}"
     started = time.perf_counter()
     try:
-        response = await _http_client().send(request, stream=True)
+        response = await _send(request)
         headers_at = time.perf_counter()
         try:
             content = await _read_capped(response)
@@ -116,6 +135,44 @@ async def http_request(task: StepTask) -> dict[str, Any]:
     output = _output(response, content, started, headers_at, finished)
     _raise_for_status(params, response, content)
     return output
+
+
+async def _send(request: httpx.Request) -> httpx.Response:
+    """Send, following redirects; every address passes the egress check first."""
+    client = _http_client()
+    for _ in range(MAX_REDIRECTS + 1):
+        await _check_egress(request)
+        response = await client.send(request, stream=True)
+        if not response.is_redirect or response.next_request is None:
+            return response
+        await response.aclose()
+        request = response.next_request
+    raise ApplicationError(
+        f"{request.method} {request.url} redirected more than {MAX_REDIRECTS} times",
+        type="HttpTooManyRedirects",
+        non_retryable=True,
+    )
+
+
+async def _check_egress(request: httpx.Request) -> None:
+    if not _block_private_networks:
+        return
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise _retryable(f"{request.method} {request.url} failed: cannot resolve {host}") from err
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (mapped or address).is_global:
+            raise ApplicationError(
+                f"{request.method} {request.url} is refused: {host} resolves to {address}, "
+                f"which is not a public address, and {EGRESS_SETTING} is on",
+                type="EgressRefused",
+                non_retryable=True,
+            )
 
 
 async def _read_capped(response: httpx.Response) -> bytes:

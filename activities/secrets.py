@@ -1,17 +1,25 @@
-"""Secrets: named in templates, resolved only inside activities.
+"""Secrets: named in templates, resolved only inside activities, redacted on the way out.
 
 A template's `{{ secrets.NAME }}` renders to a placeholder; the activity swaps it for the
 value of the worker's environment variable `FERRYMAN_SECRET_NAME` just before use, so the
-value never enters workflow state, history, events or the Temporal UI.
+value never enters workflow state, history, events or the Temporal UI. Every value an
+activity resolved is remembered for that activity (`Redactor`, one per activity run), and
+`ferryman.activities.guard` redacts it from everything the activity returns, raises,
+heartbeats or logs: as `[secret:NAME]`, whether it appears whole, inside a longer string or
+URL-encoded.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 _PLACEHOLDER = re.compile(r"\$\{\{secret:([A-Za-z_][A-Za-z0-9_]*)\}\}")
@@ -49,4 +57,65 @@ def _lookup(source: Mapping[str, str], name: str) -> str:
             type="SecretMissing",
             non_retryable=True,
         )
+    redactor = CURRENT.get()
+    if redactor is not None:
+        redactor.remember(name, source[name])
     return source[name]
+
+
+class Redactor:
+    """The secrets one activity run resolved, and how to take them out of anything."""
+
+    def __init__(self) -> None:
+        self._forms: dict[str, str] = {}  # a spelling of a value -> its marker
+
+    def __bool__(self) -> bool:
+        return bool(self._forms)
+
+    def remember(self, name: str, value: str) -> None:
+        if not value:
+            return
+        marker = f"[secret:{name}]"
+        for form in {value, quote(value, safe=""), quote(value), quote_plus(value)}:
+            self._forms[form] = marker
+        # Longest first, so a value inside another secret's value is not replaced first.
+        self._forms = dict(sorted(self._forms.items(), key=lambda item: -len(item[0])))
+
+    def text(self, value: str) -> str:
+        for form, marker in self._forms.items():
+            if form in value:
+                value = value.replace(form, marker)
+        return value
+
+    def redact(self, value: Any) -> Any:
+        """`value` with every secret replaced, at any depth (models become plain data)."""
+        if not self._forms:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, BaseModel):
+            return self.redact(value.model_dump(mode="json", by_alias=True))
+        if isinstance(value, dict):
+            return {self.redact(key): self.redact(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact(item) for item in value]
+        return value
+
+
+# The redactor of the activity running in this context (set by the guard interceptor).
+CURRENT: ContextVar[Redactor | None] = ContextVar("ferryman_secret_redactor", default=None)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts the running activity's secrets from every log record emitted in its context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactor = CURRENT.get()
+        if redactor:
+            if isinstance(record.msg, dict | str):
+                record.msg = redactor.redact(record.msg)
+            if isinstance(record.args, dict):
+                record.args = redactor.redact(record.args)
+            elif record.args:
+                record.args = tuple(redactor.redact(arg) for arg in record.args)
+        return True

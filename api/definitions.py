@@ -53,13 +53,27 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
     except (yaml.YAMLError, ValueError, RecursionError) as err:
         if "yaml" in content_type:
             raise BadRequest("the request body is not valid YAML", ErrorCode.INVALID_YAML) from err
-        raise BadRequest("the request body is not valid JSON", ErrorCode.INVALID_JSON) from err
+        raise BadRequest(_not_json(body), ErrorCode.INVALID_JSON) from err
     if not isinstance(document, dict):
         raise InvalidInput(
             "a workflow definition must be an object with `name` and `steps`",
             ErrorCode.DEFINITION_INVALID,
         )
     return document
+
+
+def _not_json(body: bytes) -> str:
+    """Why a body without a YAML content type did not parse, with a hint if it is YAML."""
+    try:
+        reads_as_yaml = isinstance(yaml.safe_load(body), dict)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        reads_as_yaml = False
+    if reads_as_yaml:
+        return (
+            "the request body is not valid JSON; it reads as YAML: send YAML with "
+            "`Content-Type: application/yaml`"
+        )
+    return "the request body is not valid JSON (send YAML with `Content-Type: application/yaml`)"
 
 
 @dataclass(frozen=True)
@@ -164,10 +178,16 @@ class DefinitionService:
                 f"the body's id {document['id']!r} differs from the path's {slug!r}",
                 ErrorCode.DEFINITION_INVALID,
             )
-        definition = await self.validate({**document, "id": slug})
+        document = {**document, "id": slug}
+        definition = await self.validate(document)
         async with self.sessions() as session:
+            workflow, latest = await repository.get_workflow_version(
+                session, project_id, slug, None
+            )
+            if latest.document == document:
+                return _stored(workflow, latest)  # the same body again: the same version
             version = await repository.add_workflow_version(
-                session, project_id, slug, definition.name, {**document, "id": slug}
+                session, project_id, slug, definition.name, document
             )
             workflow = await repository.get_workflow(session, project_id, slug)
         self._resolved.clear()
@@ -238,7 +258,8 @@ class DefinitionService:
                     f"({error_sentence(err, limit=1)}); register a corrected version",
                     ErrorCode.DEFINITION_INVALID,
                 ) from err
-            parsed = Parsed(definition, DefinitionSnapshot.of(definition))
+            snapshot = DefinitionSnapshot.of(definition, self.settings.heartbeat_secs)
+            parsed = Parsed(definition, snapshot)
             self._parsed[stored.pk] = parsed
         return parsed
 

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     memo_summary_limit_bytes: int = 2 * 1024
     max_steps: int = 100
 
+    # Steps: a lost worker's attempt is noticed after this long without a heartbeat (a
+    # definition's `defaults.heartbeat_secs` or a step's `heartbeat_secs` overrides it).
+    heartbeat_secs: float = Field(default=15.0, gt=0, le=3600)
+    # `http` steps may not call loopback, private, link-local or cloud-metadata addresses.
+    http_block_private_networks: bool = False
+
     metadata_cache_secs: float = 5.0  # keys and definitions an API process may reuse
     stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
     retention_days: int = 30

@@ -235,6 +235,9 @@ class Supervisor:
         ]
         for host, port, flag in wanted:
             with socket.socket() as sock:
+                # As the servers themselves bind: a port left in TIME_WAIT by the last `up`
+                # (Ctrl-C, then `up` again at once) is free; one somebody listens on is not.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind((host, port))
                 except OSError:
@@ -285,7 +288,10 @@ class Supervisor:
             "FERRYMAN_API_PORT": str(self.settings.api_port),
             SUPERVISOR_PID_ENV: str(os.getpid()),
         }
-        return Child(role, [sys.executable, "-m", "ferryman", role], env, stop_timeout)
+        # -P: the current directory is not on the path, so a checkout's `ferryman/` folder
+        # (which lacks `api`, mapped there only when installed) cannot shadow the package.
+        argv = [sys.executable, "-P", "-m", "ferryman", role]
+        return Child(role, argv, env, stop_timeout)
 
     async def _wait_ready(self) -> None:
         """Until the API answers /readyz; a child that exits meanwhile ends the start-up."""

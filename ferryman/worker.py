@@ -23,15 +23,20 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ferryman.activities import registry
+from ferryman.activities import http, registry
+from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
+from ferryman.activities.secrets import RedactingFilter
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.temporal import check_search_attributes, connect
-from ferryman.workflows.execution import ExecutionWorkflow
+from ferryman.workflows.execution import ExecutionWorkflow, NamedExecutionWorkflow
 
 log = structlog.get_logger("ferryman.worker")
 
+# Every execution runs under its definition's id (dynamic); executions started before that
+# run as ExecutionWorkflow and must finish.
+WORKFLOWS = (NamedExecutionWorkflow, ExecutionWorkflow)
 BUILTIN_ACTIVITY_MODULES = ("ferryman.activities.examples",)
 # Pure modules the workflow imports: passing them through the sandbox skips re-importing
 # them on every workflow run, which is most of the cost of a first activation.
@@ -47,10 +52,13 @@ PASSTHROUGH_MODULES = (
 
 def build_worker(client: Client, settings: Settings) -> Worker:
     activities = registry.registered()
+    redact_logs()
+    http.configure(settings.http_block_private_networks)
     return Worker(
         client,
+        interceptors=[StepGuard()],
         task_queue=settings.task_queue,
-        workflows=[ExecutionWorkflow],
+        workflows=list(WORKFLOWS),
         activities=[http_request, *(entry.defn for entry in activities.values())],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
@@ -58,6 +66,13 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
         identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
     )
+
+
+def redact_logs() -> None:
+    """Every log handler drops the running activity's secrets (see `activities.secrets`)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def load_activities(settings: Settings) -> None:

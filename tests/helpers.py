@@ -61,7 +61,7 @@ async def start_execution(
         workflow_id=workflow_id,
         workflow_name=definition.name,
         version=1,
-        definition=DefinitionSnapshot.of(definition),
+        definition=DefinitionSnapshot.of(definition, settings.heartbeat_secs),
         input=input_data,
     )
     await start_run(client, settings.task_queue, params, Lineage())

@@ -24,7 +24,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman.settings import Settings
-from ferryman.worker import PASSTHROUGH_MODULES
+from ferryman.worker import PASSTHROUGH_MODULES, WORKFLOWS
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.helpers import eventually, start_execution
@@ -117,6 +117,44 @@ async def signals(client: Client, settings: Settings) -> Handle:
     await handle.signal(
         ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
     )
+    paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
+    assert paused.status == "paused" and paused.steps["after"].status == "pending"
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    result = await handle.result()
+    assert result.output == "by ada"
+    return handle
+
+
+async def signals_named(client: Client, settings: Settings) -> Handle:
+    """Under the definition's own type: a sleep and a wait with a timeout record what they
+    wait on; the event arrives as a signal of its own name while paused."""
+    handle = await start(
+        client,
+        settings,
+        "signals_named",
+        {
+            "steps": [
+                {"id": "nap", "kind": "sleep", "with": {"seconds": 0.2}},
+                {
+                    "id": "gate",
+                    "kind": "wait",
+                    "depends_on": ["nap"],
+                    "with": {"signal": "approve"},
+                    "timeout_secs": 600,
+                },
+                {
+                    "id": "after",
+                    "kind": "transform",
+                    "depends_on": ["gate"],
+                    "with": {"value": "by {{ steps.gate.output.by }}"},
+                },
+            ],
+            "output": "{{ steps.after.output }}",
+        },
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal("approve", {"by": "ada"})
     paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
     assert paused.status == "paused" and paused.steps["after"].status == "pending"
     await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
@@ -218,6 +256,11 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[Handle]]] = {
     # The input carries a `DefinitionSnapshot` (snapshot_version 2).
     "graph_snapshot_v2": graph,
     "signals_snapshot_v2": signals,
+    # Each execution under its definition's id (NamedExecutionWorkflow), with the
+    # `waiting-on-marker` patch and events for `wait` steps sent under their own names.
+    "graph_named": graph,
+    "signals_named": signals_named,
+    "rollback_named": rollback,
 }
 
 
@@ -238,7 +281,7 @@ async def test_record_history(temporal_client: Client, base_settings: Settings, 
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=[ExecutionWorkflow],
+        workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

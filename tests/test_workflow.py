@@ -268,7 +268,7 @@ async def test_a_rule_tightened_later_does_not_strand_a_running_execution(
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-    from ferryman.worker import PASSTHROUGH_MODULES
+    from ferryman.worker import PASSTHROUGH_MODULES, WORKFLOWS
     from ferryman.workflows import dsl
     from ferryman.workflows.errors import DefinitionError
 
@@ -289,7 +289,7 @@ async def test_a_rule_tightened_later_does_not_strand_a_running_execution(
     worker = Worker(
         temporal_client,
         task_queue=settings.task_queue,
-        workflows=[ExecutionWorkflow],
+        workflows=list(WORKFLOWS),
         max_cached_workflows=0,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

@@ -23,11 +23,12 @@ class RetryPolicy(BaseModel):
     """Retries driven by the workflow: exact backoff on durable timers, one event per attempt.
 
     The delays themselves are computed from the snapshot (`RetrySnapshot.delay_before`).
+    By default a step gets three attempts, as a durable orchestrator's users expect.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(default=1, ge=1, le=100)
+    max_attempts: int = Field(default=3, ge=1, le=100)
     backoff: Literal["exponential", "linear", "fixed"] = "exponential"
     initial_delay_secs: float = Field(default=1.0, ge=0, le=86_400)
     max_delay_secs: float = Field(default=300.0, ge=0, le=7 * 86_400)
@@ -38,6 +39,13 @@ class Defaults(BaseModel):
 
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout_secs: float = Field(default=300.0, gt=0, le=7 * 86_400)
+    heartbeat_secs: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="An activity attempt silent this long is lost (its worker died) and is "
+        "retried; default FERRYMAN_HEARTBEAT_SECS (15)",
+    )
 
 
 class Step(BaseModel):
@@ -58,8 +66,9 @@ class Step(BaseModel):
         default=None,
         gt=0,
         le=86_400,
-        description="For long activities that heartbeat: an attempt silent this long is lost "
-        "(its worker died), and a stop reaches it within this time",
+        description="An attempt silent this long is lost (its worker died) and is retried; "
+        "a stop reaches a running attempt within this time. Activities heartbeat on their "
+        "own while they run",
     )
 
     @property

@@ -1,4 +1,8 @@
-"""ExecutionWorkflow: one workflow type that interprets every definition.
+"""The workflow that interprets every definition, registered under two types.
+
+`NamedExecutionWorkflow` (dynamic) runs every execution under its definition's id as the
+workflow type; `ExecutionWorkflow` is the one type all executions had before, kept so those
+still running finish. Both are `ExecutionInterpreter`.
 
 It runs the ready steps of the DAG in parallel, renders their inputs from earlier outputs,
 and hands each to its kind (`ferryman.workflows.steps`) through a `StepRunner`
@@ -12,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -36,10 +42,14 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.workflows.templating import TemplateError, render, truthy
 
 Running = dict[str, asyncio.Task[None]]
+# Recorded when an in-workflow step starts waiting (memo `waiting_on`); executions that
+# began before it replay without it.
+WAITING_ON_PATCH = "waiting-on-marker"
 
 
-@workflow.defn(name="ExecutionWorkflow")
-class ExecutionWorkflow:
+class ExecutionInterpreter:
+    """The interpreter both workflow types share (see the two classes at the end)."""
+
     def __init__(self) -> None:
         self.paused = False
         self.stop_requested = False
@@ -52,6 +62,9 @@ class ExecutionWorkflow:
         self.rollback_to: int | None = None
         self.pending_memo: dict[str, Any] = {}
         self.params: m.ExecutionInput | None = None
+        # In-workflow steps waiting on a timer or an event: step id -> what on (the memo's
+        # `waiting_on`, so one describe tells what the execution waits for).
+        self.waiting_on: dict[str, dict[str, Any]] = {}
 
     @property
     def definition(self) -> DefinitionSnapshot:
@@ -60,8 +73,7 @@ class ExecutionWorkflow:
 
     # ---- entry point ------------------------------------------------------------------
 
-    @workflow.run
-    async def run(self, params: m.ExecutionInput) -> m.ExecutionResult:
+    async def interpret(self, params: m.ExecutionInput) -> m.ExecutionResult:
         self.params = params
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
         # Rides on the first checkpoint's memo upsert: one visibility write, not two.
@@ -258,9 +270,19 @@ class ExecutionWorkflow:
     def _record(self, checkpoint: Checkpoint) -> None:
         """Into the log, and its delta into the memo with the index of what is in force."""
         self.log.record(checkpoint)
+        if self.waiting_on.pop(checkpoint.step_id, None) is not None:
+            # The step waits no more: said in the same upsert, no extra visibility write.
+            self.pending_memo.update(memo.waiting(self.waiting_on))
         index = [memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in self.log.in_force]
         pending, self.pending_memo = self.pending_memo, {}
         workflow.upsert_memo({**pending, **memo.checkpointed(index, dict(checkpoint.delta))})
+
+    def wait_on(self, step_id: str, detail: dict[str, Any]) -> None:
+        """A step now waits on a timer or an event: recorded in the memo (history keeps it,
+        so readers see the step start), for executions started since the marker exists."""
+        if workflow.patched(WAITING_ON_PATCH):
+            self.waiting_on[step_id] = detail
+            workflow.upsert_memo(memo.waiting(self.waiting_on))
 
     def _restore(self, restored: m.RestoredState) -> None:
         self.log.restore(restored.deltas, restored.next_sequence)
@@ -379,7 +401,11 @@ class ExecutionWorkflow:
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:
-        self.signals.setdefault(signal.name, []).append(signal.payload)
+        """An event for a `wait` step, as executions of `ExecutionWorkflow` receive them."""
+        self.buffer(signal.name, signal.payload)
+
+    def buffer(self, name: str, payload: Any) -> None:
+        self.signals.setdefault(name, []).append(payload)
 
     @workflow.query
     def state(self) -> m.ExecutionState:
@@ -395,3 +421,32 @@ class ExecutionWorkflow:
             ],
             buffered_signals={name: len(items) for name, items in self.signals.items() if items},
         )
+
+
+@workflow.defn(name="ExecutionWorkflow")
+class ExecutionWorkflow(ExecutionInterpreter):
+    """Executions started before each ran under its own workflow's name keep this type.
+
+    It stays registered (and unchanged) so they finish; the API starts none of it any more.
+    """
+
+    @workflow.run
+    async def run(self, params: m.ExecutionInput) -> m.ExecutionResult:
+        return await self.interpret(params)
+
+
+@workflow.defn(dynamic=True)
+class NamedExecutionWorkflow(ExecutionInterpreter):
+    """Every execution: its workflow type is its definition's id (`welcome-email`), so the
+    Temporal UI and CLI list user workflows by name. Events for `wait` steps arrive as
+    signals of their own name (`approve`), so the UI's timeline names them too."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> m.ExecutionResult:
+        params = workflow.payload_converter().from_payload(args[0].payload, m.ExecutionInput)
+        return await self.interpret(params)
+
+    @workflow.signal(dynamic=True)
+    def user_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        converter = workflow.payload_converter()
+        self.buffer(name, converter.from_payload(args[0].payload) if args else None)

@@ -34,6 +34,7 @@ class Key(StrEnum):
     COMPLETED_AT = "completed_at"
     OUTPUT = "output"
     ERROR = "error"
+    WAITING_ON = "waiting_on"  # in-workflow steps waiting: {step id: {kind, since, ...}}
 
 
 def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
@@ -128,6 +129,10 @@ def checkpointed(index: list[IndexEntry], delta: dict[str, Any]) -> dict[str, An
     return {Key.CHECKPOINTS: [entry.encode() for entry in index], Key.CHECKPOINT: delta}
 
 
+def waiting(waiting_on: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {Key.WAITING_ON: dict(waiting_on)}
+
+
 def completed(now: datetime, output: Any) -> dict[str, Any]:
     return {Key.COMPLETED_AT: now.isoformat(), Key.OUTPUT: summary(output)}
 
@@ -158,6 +163,7 @@ class ExecutionMemo:
     error: ErrorRecord | None = None
     wait_signals: list[str] = field(default_factory=list)
     index: list[IndexEntry] = field(default_factory=list)
+    waiting_on: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
@@ -175,6 +181,7 @@ class ExecutionMemo:
             error=ErrorRecord.decode(error) if isinstance(error, dict) and error else None,
             wait_signals=list(raw.get(Key.WAIT_SIGNALS) or []),
             index=[IndexEntry.decode(entry) for entry in raw.get(Key.CHECKPOINTS) or []],
+            waiting_on=dict(raw.get(Key.WAITING_ON) or {}),
         )
 
 

@@ -40,6 +40,9 @@ class RestoredState(BaseModel):
     deltas: list[dict[str, Any]] = Field(default_factory=list)
     next_sequence: int = 1
     paused: bool = False
+    # History events the execution's earlier runs had (a rollback of a finished execution
+    # starts a new run): its event ids continue after theirs, so they only ever grow.
+    event_base: int = 0
 
 
 class RollbackRequest(BaseModel):
@@ -97,6 +100,11 @@ class ExecutionState(BaseModel):
     outputs: dict[str, Any]
     checkpoints: list[CheckpointRef]
     buffered_signals: dict[str, int]
+
+
+# The workflow's own signals: a `wait` step may not take one of these names, because events
+# for `wait` steps arrive as signals of their own name.
+CONTROL_SIGNALS = frozenset({"pause", "resume", "stop", "rollback", "signal"})
 
 
 def activity_id(step_id: str, attempt: int) -> str:

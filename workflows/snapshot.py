@@ -50,6 +50,7 @@ class RetrySnapshot(_Inert):
 class DefaultsSnapshot(_Inert):
     retry: RetrySnapshot = Field(default_factory=RetrySnapshot)
     timeout_secs: float = 300.0
+    heartbeat_secs: float | None = None  # resolved at launch (the worker setting's default)
 
 
 class StepSnapshot(_Inert):
@@ -80,10 +81,16 @@ class DefinitionSnapshot(_Inert):
     output: Any = None
 
     @classmethod
-    def of(cls, definition: WorkflowDefinition) -> DefinitionSnapshot:
-        """The snapshot of a validated definition."""
+    def of(
+        cls, definition: WorkflowDefinition, heartbeat_secs: float | None = None
+    ) -> DefinitionSnapshot:
+        """The snapshot of a validated definition; `heartbeat_secs` is the deployment's
+        default for activity steps that name none."""
         dumped = definition.model_dump(mode="json", by_alias=True)
-        return cls.model_validate({**dumped, "snapshot_version": SNAPSHOT_VERSION})
+        snapshot = cls.model_validate({**dumped, "snapshot_version": SNAPSHOT_VERSION})
+        if snapshot.defaults.heartbeat_secs is None:
+            snapshot.defaults.heartbeat_secs = heartbeat_secs
+        return snapshot
 
     def step(self, step_id: str) -> StepSnapshot:
         return next(step for step in self.steps if step.id == step_id)
@@ -93,6 +100,10 @@ class DefinitionSnapshot(_Inert):
 
     def timeout_for(self, step: StepSnapshot) -> float:
         return step.timeout_secs or self.defaults.timeout_secs
+
+    def heartbeat_for(self, step: StepSnapshot) -> float | None:
+        """None for executions started before a default existed: they keep running as then."""
+        return step.heartbeat_secs or self.defaults.heartbeat_secs
 
     def wait_signals(self) -> set[str]:
         """The signal names the definition's `wait` steps accept."""

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.workflows.steps.base import ParamsT, parse_params
 
 if TYPE_CHECKING:
-    from ferryman.workflows.execution import ExecutionWorkflow
+    from ferryman.workflows.execution import ExecutionInterpreter
 
 
 class StepRunner:
@@ -35,7 +35,7 @@ class StepRunner:
 
     def __init__(
         self,
-        execution: ExecutionWorkflow,
+        execution: ExecutionInterpreter,
         step: StepSnapshot,
         state: m.StepState,
         params: dict[str, Any],
@@ -58,9 +58,13 @@ class StepRunner:
         self.state.started_at = workflow.now()
         self.state.attempts = 1
 
-    def mark(self, status: StepStatus) -> None:
-        self.state.status = status
+    def wait_on(self, **detail: Any) -> None:
+        self.state.status = StepStatus.WAITING
         self.execution.refresh_status()
+        since = self.state.started_at or workflow.now()
+        self.execution.wait_on(
+            self.step.id, {"kind": self.step.kind, "since": since.isoformat(), **detail}
+        )
 
     def fail(self, message: str, error_type: str) -> StepFailed:
         return StepFailed(
@@ -70,7 +74,11 @@ class StepRunner:
     async def signal(self, name: str, timeout_secs: float | None) -> Any:
         signals = self.execution.signals
         try:
-            await workflow.wait_condition(lambda: bool(signals.get(name)), timeout=timeout_secs)
+            await workflow.wait_condition(
+                lambda: bool(signals.get(name)),
+                timeout=timeout_secs,
+                timeout_summary=f"{self.step.title}: wait for {name} ({timeout_secs}s)",
+            )
         except TimeoutError as err:
             raise self.fail(
                 f"step {self.step.id!r} got no {name!r} signal within {timeout_secs}s",
@@ -83,6 +91,7 @@ class StepRunner:
         assert execution.params is not None
         retry = execution.definition.retry_for(step)
         timeout = timedelta(seconds=execution.definition.timeout_for(step))
+        heartbeat = execution.definition.heartbeat_for(step)
         for attempt in range(1, retry.max_attempts + 1):
             await execution.gate()
             state.status = StepStatus.RUNNING
@@ -103,9 +112,7 @@ class StepRunner:
                     task,
                     activity_id=activity_id,
                     start_to_close_timeout=timeout,
-                    heartbeat_timeout=(
-                        timedelta(seconds=step.heartbeat_secs) if step.heartbeat_secs else None
-                    ),
+                    heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
                     retry_policy=RetryPolicy(maximum_attempts=1),
                     summary=f"{step.title} ({step.kind}) attempt {attempt}/{retry.max_attempts}",
                 )

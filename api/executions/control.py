@@ -19,6 +19,8 @@ from ferryman.statuses import TERMINAL_STATUSES, Status
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 
+LEGACY_TYPE = "ExecutionWorkflow"
+
 
 def closed(status: Status) -> InvalidState:
     return InvalidState("execution is {status}", status, ErrorCode.EXECUTION_CLOSED)
@@ -78,9 +80,12 @@ class ExecutionControl:
         status = described.view.status
         if status in TERMINAL_STATUSES:
             raise closed(status)
-        await signal(
-            described.handle, ExecutionWorkflow.deliver, m.StepSignal(name=name, payload=payload)
-        )
+        if described.view.workflow_type == LEGACY_TYPE:
+            # Executions started before each ran under its own type take events this way.
+            event = m.StepSignal(name=name, payload=payload)
+            await signal(described.handle, ExecutionWorkflow.deliver, event)
+        else:
+            await signal(described.handle, name, payload)
         return status
 
     async def _open(self, project_id: str, execution_id: str) -> Described:

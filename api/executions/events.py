@@ -22,7 +22,6 @@ from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
 from ferryman.workflows.memo import Key
 
-CONTROL_SIGNALS = {"stop": "execution.stop_requested"}
 UserEvent = tuple[str, str, str, dict[str, Any]]  # type, level, message, data
 
 
@@ -46,6 +45,8 @@ class EventTranslator:
         self.max_attempts: dict[str, int] = {}
         self.scheduled: dict[int, tuple[str, int]] = {}
         self.status: str | None = None
+        self.event_base = 0  # events of the execution's earlier runs (a rollback's restart)
+        self.waiting: set[str] = set()
 
     def _decode(self, payloads: Any) -> Any:
         if not payloads:
@@ -57,7 +58,7 @@ class EventTranslator:
         at = event.event_time.ToDatetime(tzinfo=UTC)
         return [
             Event(
-                id=event.event_id * 10 + n,
+                id=(self.event_base + event.event_id) * 10 + n,
                 type=kind,
                 level=level,
                 message=message,
@@ -96,6 +97,8 @@ class EventTranslator:
             attrs.input.payloads[0], m.ExecutionInput
         )
         definition = params.definition
+        if params.restored is not None:
+            self.event_base = params.restored.event_base
         for step in definition.steps:
             self.max_attempts[step.id] = definition.retry_for(step).max_attempts
         return [
@@ -146,6 +149,8 @@ class EventTranslator:
     def _memo(self, event: HistoryEvent) -> list[UserEvent]:
         fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
         made: list[UserEvent] = []
+        if Key.WAITING_ON in fields:
+            made += self._waiting(self._decode([fields[Key.WAITING_ON]]) or {})
         if Key.CHECKPOINT in fields:
             delta = self._decode([fields[Key.CHECKPOINT]]) or {}
             step_id, status = delta.get("step_id"), delta.get("status")
@@ -160,6 +165,20 @@ class EventTranslator:
                 )
             )
         return made
+
+    def _waiting(self, waiting_on: dict[str, dict[str, Any]]) -> list[UserEvent]:
+        """An in-workflow step (sleep, wait) starts when it first waits."""
+        started = [step for step in waiting_on if step not in self.waiting]
+        self.waiting = set(waiting_on)
+        return [
+            (
+                "step.started",
+                "info",
+                f"step {step_id} started",
+                {"step_id": step_id, "attempt": 1, **waiting_on[step_id]},
+            )
+            for step_id in started
+        ]
 
     def _status(self, event: HistoryEvent) -> list[UserEvent]:
         fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
@@ -180,9 +199,13 @@ class EventTranslator:
             signal = self._decode(attrs.input.payloads) or {}
             name = signal.get("name")
             return [("signal.received", "info", f"signal {name} received", signal)]
-        if attrs.signal_name in CONTROL_SIGNALS:
-            return [(CONTROL_SIGNALS[attrs.signal_name], "info", "stop requested", {})]
-        return []
+        if attrs.signal_name == "stop":
+            return [("execution.stop_requested", "info", "stop requested", {})]
+        if attrs.signal_name in m.CONTROL_SIGNALS:
+            return []  # pause and resume show as status changes; rollback as its checkpoint
+        # An event for a `wait` step, sent under its own name.
+        signal = {"name": attrs.signal_name, "payload": self._decode(attrs.input.payloads)}
+        return [("signal.received", "info", f"signal {attrs.signal_name} received", signal)]
 
     def _closed(self, event: HistoryEvent) -> list[UserEvent]:
         kind = event.event_type

@@ -142,6 +142,13 @@ class HistoryFolder:
 
     def _memo(self, event: HistoryEvent) -> None:
         fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
+        if Key.WAITING_ON in fields:
+            for step_id, detail in (self._decode(fields[Key.WAITING_ON]) or {}).items():
+                record = self.folded.steps.get(step_id)
+                if record is not None and record.status == StepStatus.PENDING:
+                    record.status = StepStatus.WAITING
+                    record.attempts = 1
+                    record.started_at = datetime.fromisoformat(detail["since"])
         if Key.CHECKPOINT in fields:
             delta = self._decode(fields[Key.CHECKPOINT])
             activity_id = delta.get("activity_id")

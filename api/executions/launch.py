@@ -32,7 +32,6 @@ from ferryman.statuses import Status
 from ferryman.workflows import memo
 from ferryman.workflows import models as m
 from ferryman.workflows.checkpoints import Checkpoint
-from ferryman.workflows.execution import ExecutionWorkflow
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,10 @@ async def start_run(
     paused = params.restored is not None and params.restored.paused
     status = Status.PAUSED if paused else Status.QUEUED
     try:
+        # The type is the definition's id (NamedExecutionWorkflow runs it): the Temporal UI
+        # and CLI list executions by the workflow users wrote, not one generic type.
         await client.start_workflow(
-            ExecutionWorkflow.run,
+            params.workflow_id,
             params,
             id=params.execution_id,
             task_queue=task_queue,

@@ -14,7 +14,9 @@ from temporalio.client import (
     Client,
     WorkflowExecution,
     WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowHistoryEventFilterType,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -27,7 +29,8 @@ from ferryman.api.executions.ids import is_execution_id
 from ferryman.api.executions.view import ExecutionView
 from ferryman.api.executions.visibility import ListFilter
 from ferryman.settings import Settings
-from ferryman.workflows.memo import ExecutionMemo
+from ferryman.statuses import Status
+from ferryman.workflows.memo import ErrorRecord, ExecutionMemo
 
 Handle = WorkflowHandle[Any, Any]
 
@@ -69,10 +72,7 @@ class ExecutionReader:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise execution_not_found() from err
             raise temporal_error(err) from err
-        if (
-            description.workflow_type != visibility.WORKFLOW_TYPE
-            or description.typed_search_attributes.get(sa.PROJECT) != project_id
-        ):
+        if description.typed_search_attributes.get(sa.PROJECT) != project_id:
             raise execution_not_found()
         return Described(handle, description, await self.view_of(description))
 
@@ -86,9 +86,22 @@ class ExecutionReader:
             view = replace(
                 view, stuck=await triage.no_worker(self.client, self.settings, described)
             )
+        if view.temporal_status == WorkflowExecutionStatus.TERMINATED:
+            view = replace(view, error=await self._termination(described.handle))
         if include_steps or view.needs_history:
             view = view.with_history(await self.fold(described.handle), include_steps)
         return view
+
+    async def _termination(self, handle: Handle) -> ErrorRecord:
+        """Why a terminated execution ended: the reason given in the Temporal UI, the CLI or
+        the API's forced stop, read from its close event (the memo cannot say)."""
+        reason = ""
+        async for event in handle.fetch_history_events(
+            event_filter_type=WorkflowHistoryEventFilterType.CLOSE_EVENT
+        ):
+            reason = event.workflow_execution_terminated_event_attributes.reason
+        cause = f"terminated: {reason}" if reason else "terminated"
+        return ErrorRecord(status=Status.CANCELED.value, cause=cause)
 
     async def fold(self, handle: Handle) -> FoldedHistory:
         return await fold(handle, self.client.data_converter)

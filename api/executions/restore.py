@@ -98,6 +98,10 @@ class Restorer:
         restored = _restored(folded, "rollback", described.view.id, sequence)
         restored.paused = True
         restored.next_sequence = folded.log.next_sequence
+        # Event ids continue after this run's, whose history the new run does not have.
+        earlier = folded.params.restored if folded.params else None
+        info = described.description.raw_description.workflow_execution_info
+        restored.event_base = (earlier.event_base if earlier else 0) + info.history_length
         view = described.view
         lineage = Lineage(
             triggered_by=view.triggered_by or "manual",

@@ -18,7 +18,14 @@ from temporalio.client import WorkflowExecution, WorkflowExecutionStatus
 
 from ferryman import search_attributes as sa
 from ferryman.api.executions.ids import checkpoint_id
-from ferryman.statuses import FAILURE_STATUSES, OPEN_STATUSES, Status, StepStatus, derive
+from ferryman.statuses import (
+    FAILURE_STATUSES,
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    Status,
+    StepStatus,
+    derive,
+)
 from ferryman.workflows import steps
 from ferryman.workflows.memo import ErrorRecord, ExecutionMemo, is_elided
 
@@ -61,6 +68,27 @@ class CheckpointView:
 
 
 @dataclass(frozen=True)
+class WaitingOn:
+    """An in-workflow step waiting: on a timer (`until`), an event (`signal`), or both."""
+
+    step_id: str
+    kind: str
+    since: datetime | None
+    signal: str | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def of(cls, step_id: str, raw: dict[str, Any]) -> WaitingOn:
+        return cls(
+            step_id=step_id,
+            kind=str(raw.get("kind", "")),
+            since=_time(raw.get("since")),
+            signal=raw.get("signal"),
+            until=_time(raw.get("until")),
+        )
+
+
+@dataclass(frozen=True)
 class StepView:
     """One step as the history tells it."""
 
@@ -97,6 +125,7 @@ class StepView:
 @dataclass(frozen=True)
 class ExecutionView:
     id: str
+    workflow_type: str
     project_id: str
     workflow_id: str
     workflow_name: str | None
@@ -119,6 +148,7 @@ class ExecutionView:
     next_retry_at: datetime | None
     reported_problems: list[str]
     wait_signals: list[str]
+    waiting_on: list[WaitingOn]
     checkpoints: list[CheckpointView]
     stuck: Stuck | None = None
     steps: list[StepView] | None = None
@@ -160,6 +190,7 @@ class ExecutionView:
         moments += [c.created_at for c in checkpoints]
         return cls(
             id=execution.id,
+            workflow_type=execution.workflow_type,
             project_id=attributes.get(sa.PROJECT) or "",
             workflow_id=attributes.get(sa.WORKFLOW) or "",
             workflow_name=memo.workflow_name,
@@ -182,8 +213,15 @@ class ExecutionView:
             next_retry_at=attributes.get(sa.NEXT_RETRY_AT),
             reported_problems=list(attributes.get(sa.REPORTED_PROBLEMS) or []),
             wait_signals=memo.wait_signals,
+            waiting_on=[]
+            if status in TERMINAL_STATUSES
+            else [WaitingOn.of(step_id, raw) for step_id, raw in memo.waiting_on.items()],
             checkpoints=checkpoints,
         )
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _error(status: Status, recorded: ErrorRecord | None) -> ErrorRecord | None:

@@ -24,7 +24,6 @@ from ferryman.api.errors import BadRequest, InvalidInput, temporal_error
 from ferryman.api.executions.ids import is_execution_id
 from ferryman.statuses import Status, visibility_clause
 
-WORKFLOW_TYPE = "ExecutionWorkflow"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
 AFTER_ID_SCAN = 10 * PAGE_WINDOW  # how far `after=<execution id>` looks for the id
@@ -45,7 +44,7 @@ class ListFilter:
 
     def query(self) -> str:
         clauses = [
-            f"WorkflowType = '{WORKFLOW_TYPE}'",
+            # Every ferryman execution has its project; its workflow type is its definition.
             f"{sa.PROJECT.name} = {sa.escape(self.project_id)}",
             "ExecutionStatus != 'ContinuedAsNew'",
         ]

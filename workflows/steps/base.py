@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ferryman.statuses import StepStatus
 from ferryman.validation import error_sentence
 from ferryman.workflows.errors import DefinitionError, StepFailed
 from ferryman.workflows.templating import is_template, template_strings
@@ -45,8 +44,8 @@ class StepRun(Protocol):
         """Hold while paused, then mark the step running (for kinds that run in the workflow)."""
         ...
 
-    def mark(self, status: StepStatus) -> None:
-        """A new status for the step (e.g. `waiting` on a timer or an event)."""
+    def wait_on(self, **detail: Any) -> None:
+        """The step now waits on a timer (`until`) or an event (`signal`)."""
         ...
 
     async def activity(self, name: str, params: dict[str, Any]) -> Any:

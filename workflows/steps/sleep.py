@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
-from ferryman.statuses import StepStatus
 from ferryman.workflows.steps.base import StepKind, StepRun
 
 
@@ -27,7 +26,7 @@ class Sleep(StepKind):
     async def run(self, run: StepRun) -> Any:
         await run.begin()
         seconds = run.parse(SleepParams).seconds
-        run.mark(StepStatus.WAITING)
+        run.wait_on(until=(workflow.now() + timedelta(seconds=seconds)).isoformat())
         await workflow.sleep(
             timedelta(seconds=seconds), summary=f"{run.step.title}: sleep {seconds}s"
         )

@@ -123,6 +123,16 @@ class Stuck(BaseModel):
     actions: list[Action] = Field(default_factory=list)
 
 
+class WaitingOn(BaseModel):
+    """A step waiting on a timer (`until`), an event (`signal`), or an event with a timeout."""
+
+    step: str = Field(examples=["approval"])
+    kind: str = Field(examples=["wait"])
+    since: datetime | None = None
+    signal: str | None = Field(default=None, examples=["approve"])
+    until: datetime | None = None
+
+
 class Execution(BaseModel):
     """One execution. `steps` and `step_outputs` are null unless `include_step_results=true`."""
 
@@ -186,6 +196,9 @@ class Execution(BaseModel):
     lineage_depth: int = 0
     checkpoints: list[CheckpointOut] = Field(default_factory=list)
     stuck: Stuck | None = None
+    waiting_on: list[WaitingOn] = Field(
+        default_factory=list, description="The steps waiting on a timer or an event, now"
+    )
     steps: list[StepResult] | None = None
     step_outputs: dict[str, StepOutput] | None = None
 

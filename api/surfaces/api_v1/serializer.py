@@ -58,6 +58,12 @@ def execution(view: ExecutionView) -> schemas.Execution:
         lineage_depth=view.lineage_depth,
         checkpoints=[checkpoint(c) for c in view.checkpoints],
         stuck=stuck(view.stuck) if view.stuck else None,
+        waiting_on=[
+            schemas.WaitingOn(
+                step=w.step_id, kind=w.kind, since=w.since, signal=w.signal, until=w.until
+            )
+            for w in view.waiting_on
+        ],
         steps=[step_result(i, s) for i, s in enumerate(view.steps)]
         if view.steps is not None
         else None,
