@@ -27,7 +27,7 @@ import yaml
 from ferryman import devserver, search_attributes
 from ferryman.settings import IDEMPOTENCY_WINDOW_HOURS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.temporal.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"

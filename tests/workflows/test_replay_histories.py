@@ -2,10 +2,10 @@
 
 Executions that are running when a new version is deployed are replayed by the new code;
 a change to ExecutionWorkflow that would break them fails here. The histories under
-tests/histories were recorded from real runs; to record them again (after a deliberate,
+tests/workflows/histories were recorded from real runs; to record them again (after a deliberate,
 versioned change to the workflow), run
 
-    FERRYMAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_replay_histories.py -k record
+    FERRYMAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_replay_histories.py -k record
 """
 
 from __future__ import annotations

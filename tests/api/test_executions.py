@@ -438,7 +438,7 @@ async def test_the_quick_start_example_runs(api: Api, http_target: str) -> None:
 
     import yaml
 
-    document = yaml.safe_load((Path(__file__).parent.parent / "examples/hello.yaml").read_text())
+    document = yaml.safe_load((Path(__file__).parents[2] / "examples/hello.yaml").read_text())
     document["id"] = slug()
     for step in document["steps"]:
         if step["kind"] == "sleep":
