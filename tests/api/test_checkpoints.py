@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.api_fixtures import Api
-from tests.fixtures_activities import CALLS
-from tests.helpers import eventually
+from tests.support.activities import CALLS
+from tests.support.api import Api
+from tests.support.polling import eventually
 
 STEPS = ["s1", "s2", "s3", "s4", "s5"]
 
@@ -198,7 +198,7 @@ async def test_checkpoints_of_a_finished_execution_need_no_worker(api: Api) -> N
 
     from ferryman.api.executions.ids import new_execution_id
     from ferryman.worker import build_worker
-    from tests.helpers import start_execution
+    from tests.support.executions import start_execution
 
     resources = api.app.state.resources
     settings = resources.settings.model_copy(update={"task_queue": f"solo-{uuid.uuid4().hex}"})

@@ -13,8 +13,8 @@ import pytest_asyncio
 import uvicorn
 
 from ferryman.processes import free_port
-from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.support.api import Api
+from tests.support.polling import eventually
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.support.api import Api
+from tests.support.paths import ROOT
+from tests.support.polling import eventually
 
 
 def slug() -> str:
@@ -434,11 +435,9 @@ async def test_health_and_openapi(api: Api) -> None:
 
 
 async def test_the_quick_start_example_runs(api: Api, http_target: str) -> None:
-    from pathlib import Path
-
     import yaml
 
-    document = yaml.safe_load((Path(__file__).parents[2] / "examples/hello.yaml").read_text())
+    document = yaml.safe_load((ROOT / "examples/hello.yaml").read_text())
     document["id"] = slug()
     for step in document["steps"]:
         if step["kind"] == "sleep":

@@ -11,8 +11,9 @@ from ferryman import search_attributes as sa
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.snapshot import DefinitionSnapshot
-from tests.api_fixtures import Api
-from tests.helpers import eventually, start_execution
+from tests.support.api import Api
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
 
 
 async def failures(api: Api, workflow_id: str) -> list[dict[str, Any]]:

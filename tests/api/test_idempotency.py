@@ -9,8 +9,8 @@ from typing import Any
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.idempotency import body_hash
 from ferryman.api.store import repository
-from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.support.api import Api
+from tests.support.polling import eventually
 
 
 async def workflow(api: Api, steps: list[dict[str, Any]] | None = None) -> str:

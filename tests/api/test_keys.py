@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.api_fixtures import Api
+from tests.support.api import Api
 
 
 async def test_key_lifecycle(api: Api) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.support.api import Api
+from tests.support.polling import eventually
 
 UNSECURED = {"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"}
 MUTATING = {"POST", "PUT", "DELETE", "PATCH"}

@@ -15,7 +15,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.openapi import from_url
 
 from ferryman.settings import Settings
-from tests.api_process import ApiProcess
+from tests.support.api_process import ApiProcess
 
 EXAMPLES_PER_OPERATION = 25
 

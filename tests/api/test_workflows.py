@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from tests.api_fixtures import Api
-from tests.helpers import eventually
+from tests.support.api import Api
+from tests.support.polling import eventually
 
 
 def slug() -> str:

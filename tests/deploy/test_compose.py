@@ -26,8 +26,9 @@ import yaml
 
 from ferryman import devserver, search_attributes
 from ferryman.settings import IDEMPOTENCY_WINDOW_HOURS
+from tests.support.paths import ROOT
+from tests.support.postgres import postgres_url
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.temporal.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -548,11 +549,7 @@ def test_schema_job_migrates_both_temporal_databases(services):
 
 
 def local_postgres() -> dict[str, str] | None:
-    url = urlsplit(
-        os.environ.get(
-            "FERRYMAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        )
-    )
+    url = urlsplit(postgres_url())
     if shutil.which("psql") is None:
         return None
     env = {

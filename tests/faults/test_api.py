@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from ferryman.settings import Settings
-from tests.api_process import ApiProcess
-from tests.helpers import eventually
+from tests.support.api_process import ApiProcess
+from tests.support.polling import eventually
 
 CREATES = 40
 

@@ -18,8 +18,9 @@ from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.helpers import eventually, start_execution
-from tests.processes import spawn_worker
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
+from tests.support.processes import spawn_worker
 
 
 @pytest_asyncio.fixture

@@ -16,8 +16,9 @@ from temporalio.client import Client
 from ferryman.settings import Settings
 from ferryman.temporal import has_pollers
 from ferryman.workflows.memo import Key
-from tests.helpers import eventually, start_execution
-from tests.processes import spawn_worker
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
+from tests.support.processes import spawn_worker
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from ferryman.devserver import DevServer
 from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
-from tests.conftest import ROOT
-from tests.helpers import eventually
-from tests.processes import cli_env, wait_serving
+from tests.support.paths import ROOT
+from tests.support.polling import eventually
+from tests.support.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         derive,
         visibility_clause,
     )
-    from tests.helpers import eventually
+    from tests.support.polling import eventually
 
 
 @dataclass

@@ -14,8 +14,9 @@ from ferryman.settings import Settings
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from ferryman.workflows.memo import Key
-from tests.fixtures_activities import CALLS
-from tests.helpers import eventually, start_execution
+from tests.support.activities import CALLS
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -27,7 +27,8 @@ from ferryman.settings import Settings
 from ferryman.worker import PASSTHROUGH_MODULES
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.helpers import eventually, start_execution
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD = os.environ.get("FERRYMAN_RECORD_HISTORIES") == "1"

@@ -19,7 +19,7 @@ from ferryman.api.store import db, repository
 from ferryman.api.store.errors import Conflict, NotFound
 from ferryman.api.store.models import ApiKey, IdempotencyKey, utcnow
 from ferryman.settings import normalise_database_url
-from tests.conftest import postgres_url
+from tests.support.postgres import postgres_url
 
 
 async def _postgres_database() -> AsyncIterator[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ferryman.processes import free_port
 from ferryman.settings import Settings
-from tests.conftest import ROOT
-from tests.processes import cli_env, wait_serving
+from tests.support.paths import ROOT
+from tests.support.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 60.0
 

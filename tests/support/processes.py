@@ -12,7 +12,7 @@ from pathlib import Path
 from ferryman import readiness
 from ferryman.readiness import ProcessExited
 from ferryman.settings import Settings
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -33,7 +33,7 @@ def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "TEMPORAL_ADDRESS": settings.temporal_address,
         "FERRYMAN_TASK_QUEUE": settings.task_queue,
         "FERRYMAN_DATA_DIR": str(settings.data_dir),
-        "FERRYMAN_ACTIVITY_MODULES": "tests.fixtures_activities",
+        "FERRYMAN_ACTIVITY_MODULES": "tests.support.activities",
         "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
     }
     log = open(settings.data_dir / f"{settings.task_queue}.log", "ab")  # noqa: SIM115
