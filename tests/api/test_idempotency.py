@@ -103,7 +103,12 @@ async def test_refused_requests_leave_the_key_free(api: Api) -> None:
 async def test_a_crash_between_the_key_and_the_start_is_healed_by_the_retry(api: Api) -> None:
     workflow_id = await workflow(api)
     key = f"k-{uuid.uuid4()}"
-    body = {"workflow_id": workflow_id, "input_data": {}, "metadata": {}, "version": None}
+    body: dict[str, Any] = {
+        "workflow_id": workflow_id,
+        "input_data": {},
+        "metadata": {},
+        "version": None,
+    }
     recorded = new_execution_id()
     # What a crashed API process leaves: the key's row, and no workflow started.
     async with api.app.state.resources.sessions() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ def fill(route: Route, fixture: Fixture) -> str:
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], route.template)
 
 
-def body_for(route: Route, fixture: Fixture) -> Any:
+def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
     """A valid body, so a wrong answer cannot come from body validation."""
     if route.template == "/api/v1/workflows" and route.method == "POST":
         return wait_workflow(f"sweep-{uuid.uuid4().hex[:10]}")
@@ -115,7 +116,7 @@ def is_envelope(response: httpx.Response) -> bool:
 
 
 @pytest.fixture
-async def fixture(api: Api) -> Any:
+async def fixture(api: Api) -> AsyncIterator[Fixture]:
     workflow_id = f"sweep-{uuid.uuid4().hex[:10]}"
     await api.create_workflow(wait_workflow(workflow_id))
     execution_id = await api.run(workflow_id)
@@ -148,14 +149,14 @@ async def test_every_secured_route_answers_401_without_a_valid_key(
             {"Authorization": "Bearer fm_not_a_key_at_all"},
         ):
             response = await call(api, route, fixture, headers)
-            body = response.json() if is_envelope(response) else response.text
+            envelope = response.json() if is_envelope(response) else None
             if (
                 response.status_code != 401
-                or not is_envelope(response)
-                or body.get("error") != "Invalid or missing API key"
-                or not body.get("request_id")
+                or envelope is None
+                or envelope.get("error") != "Invalid or missing API key"
+                or not envelope.get("request_id")
             ):
-                failures.append(f"{route} {headers}: {response.status_code} {body}")
+                failures.append(f"{route} {headers}: {response.status_code} {response.text}")
     assert not failures, "\n".join(failures)
 
 

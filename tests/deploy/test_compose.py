@@ -46,6 +46,7 @@ REQUIRED_SERVICES = {
     "temporal-ui",
     *FERRYMAN_ROLES,
 }
+Services = dict[str, dict[str, Any]]  # the compose file's `services`, by name
 # `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`; `$${...}` is a literal.
 INTERPOLATION = re.compile(
     r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}"
@@ -164,22 +165,24 @@ def final_stage() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+    document: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return document
 
 
 @pytest.fixture(scope="module")
-def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+def services(compose: dict[str, Any]) -> Services:
+    services: Services = compose["services"]
+    return services
 
 
 # --- services, images, build -----------------------------------------------------------
 
 
-def test_required_services_exist(services):
+def test_required_services_exist(services: Services) -> None:
     assert set(services) >= REQUIRED_SERVICES
 
 
-def test_images_are_pinned_and_temporal_versions_match(services):
+def test_images_are_pinned_and_temporal_versions_match(services: Services) -> None:
     for name, service in services.items():
         if "image" in service:
             image, tag = image_of(service)
@@ -195,7 +198,7 @@ def test_images_are_pinned_and_temporal_versions_match(services):
     assert image_of(services["temporal-ui"])[0] == "temporalio/ui"
 
 
-def test_ferryman_roles_are_built_from_the_dockerfile(services):
+def test_ferryman_roles_are_built_from_the_dockerfile(services: Services) -> None:
     for role in FERRYMAN_ROLES:
         build = services[role]["build"]
         if isinstance(build, str):
@@ -209,7 +212,9 @@ def test_ferryman_roles_are_built_from_the_dockerfile(services):
 # --- environment -------------------------------------------------------------------------
 
 
-def test_database_url_points_at_the_ferryman_database_on_the_postgresql_service(services):
+def test_database_url_points_at_the_ferryman_database_on_the_postgresql_service(
+    services: Services,
+) -> None:
     pg_env = environment(services["postgresql"])
     for role in FERRYMAN_ROLES:
         url = urlsplit(environment(services[role])["DATABASE_URL"])
@@ -224,7 +229,7 @@ def test_database_url_points_at_the_ferryman_database_on_the_postgresql_service(
     assert pg_env["FERRYMAN_DB_NAME"] not in ("temporal", "temporal_visibility")
 
 
-def test_temporal_address_is_what_the_temporal_service_listens_on(services):
+def test_temporal_address_is_what_the_temporal_service_listens_on(services: Services) -> None:
     temporal_env = environment(services["temporal"])
     frontend_port = int(temporal_env.get("FRONTEND_GRPC_PORT", "7233"))
     assert temporal_env["BIND_ON_IP"] == "0.0.0.0"  # reachable from the other containers
@@ -235,7 +240,7 @@ def test_temporal_address_is_what_the_temporal_service_listens_on(services):
         assert int(port) == frontend_port, name
 
 
-def test_roles_share_the_namespace_task_queue_and_database(services):
+def test_roles_share_the_namespace_task_queue_and_database(services: Services) -> None:
     api, worker = (environment(services[role]) for role in FERRYMAN_ROLES)
     for key in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "FERRYMAN_TASK_QUEUE"):
         assert api[key] == worker[key], key
@@ -260,7 +265,7 @@ def strings(node: Any) -> list[str]:
     return [node] if isinstance(node, str) else []
 
 
-def test_every_variable_has_a_default_and_is_documented(compose):
+def test_every_variable_has_a_default_and_is_documented(compose: dict[str, Any]) -> None:
     names = set()
     for text in strings(compose):
         for match in INTERPOLATION.finditer(text):
@@ -277,7 +282,7 @@ def test_every_variable_has_a_default_and_is_documented(compose):
 # --- ports, scaling, start-up order ------------------------------------------------------
 
 
-def test_published_ports(services):
+def test_published_ports(services: Services) -> None:
     assert (8080, 8080) in [(host, c) for _, host, c in published_ports(services["api"])]
     assert (8233, 8080) in [(host, c) for _, host, c in published_ports(services["temporal-ui"])]
     assert (7233, 7233) in [(host, c) for _, host, c in published_ports(services["temporal"])]
@@ -287,7 +292,7 @@ def test_published_ports(services):
     assert not services["postgresql"].get("ports"), "keep the databases off the host"
 
 
-def test_worker_scales_and_drains(services):
+def test_worker_scales_and_drains(services: Services) -> None:
     worker = services["worker"]
     assert "container_name" not in worker
     assert not worker.get("ports")
@@ -298,7 +303,7 @@ def test_worker_scales_and_drains(services):
     assert worker.get("init") is True  # SIGTERM reaches ferryman through an init process
 
 
-def test_start_up_order(services):
+def test_start_up_order(services: Services) -> None:
     assert depends_on(services["temporal-schema"])["postgresql"] == "service_healthy"
     assert depends_on(services["temporal"]) == {
         "postgresql": "service_healthy",
@@ -313,7 +318,7 @@ def test_start_up_order(services):
     assert depends_on(services["worker"])["api"] == "service_healthy"
 
 
-def test_every_awaited_condition_can_be_met(services):
+def test_every_awaited_condition_can_be_met(services: Services) -> None:
     image_has_healthcheck = any(name == "HEALTHCHECK" for name, _ in final_stage())
     for name, service in services.items():
         for target, condition in depends_on(service).items():
@@ -328,7 +333,7 @@ def test_every_awaited_condition_can_be_met(services):
                 assert dep.get("restart") == "no", f"{target} is a one-shot job"
 
 
-def test_postgresql_healthcheck_uses_tcp_pg_isready(services):
+def test_postgresql_healthcheck_uses_tcp_pg_isready(services: Services) -> None:
     test = services["postgresql"]["healthcheck"]["test"]
     command = " ".join(test[1:]) if isinstance(test, list) else test
     assert "pg_isready" in command
@@ -339,7 +344,7 @@ def test_postgresql_healthcheck_uses_tcp_pg_isready(services):
 # --- Temporal setup: search attributes, retention, dynamic config -----------------------
 
 
-def test_registration_script_lists_exactly_the_search_attributes():
+def test_registration_script_lists_exactly_the_search_attributes() -> None:
     pairs = script_search_attributes()
     names = [name for name, _ in pairs]
     assert len(names) == len(set(names)), "an attribute is listed twice"
@@ -355,7 +360,7 @@ def test_registration_script_lists_exactly_the_search_attributes():
     assert {key.name for key in search_attributes.ALL} == set(names)
 
 
-def test_retention_is_at_least_the_idempotency_window(services):
+def test_retention_is_at_least_the_idempotency_window(services: Services) -> None:
     setup_env = environment(services["temporal-setup"])
     hours = retention_hours(setup_env["NAMESPACE_RETENTION"])
     assert hours >= IDEMPOTENCY_WINDOW_HOURS
@@ -368,7 +373,7 @@ def test_retention_is_at_least_the_idempotency_window(services):
     assert default and retention_hours(default[1]) >= IDEMPOTENCY_WINDOW_HOURS
 
 
-def test_dynamic_config_sets_the_stuck_workflow_threshold(services):
+def test_dynamic_config_sets_the_stuck_workflow_threshold(services: Services) -> None:
     temporal = services["temporal"]
     path = environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"]
     mounts = bind_mounts(temporal)
@@ -385,7 +390,7 @@ def test_dynamic_config_sets_the_stuck_workflow_threshold(services):
     assert value("frontend.searchAttributesSizeOfValueLimit") == 2048
 
 
-def test_mounted_files_exist_and_scripts_parse(services):
+def test_mounted_files_exist_and_scripts_parse(services: Services) -> None:
     for name, service in services.items():
         for source in bind_mounts(service).values():
             assert source.exists(), f"{name}: {source} is missing"
@@ -444,7 +449,9 @@ exit 2
 """
 
 
-def run_setup(tmp_path: Path, services, **fake: str) -> tuple[subprocess.CompletedProcess, Path]:
+def run_setup(
+    tmp_path: Path, services: Services, **fake: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     cli = bin_dir / "temporal"
@@ -474,7 +481,9 @@ def option(args: list[str], name: str) -> str:
     return args[args.index(name) + 1]
 
 
-def test_setup_script_registers_every_attribute_and_sets_retention(tmp_path, services):
+def test_setup_script_registers_every_attribute_and_sets_retention(
+    tmp_path: Path, services: Services
+) -> None:
     expected = expected_search_attributes()
     names = list(expected)
     existing, flaky = names[0], names[-1]
@@ -499,7 +508,9 @@ def test_setup_script_registers_every_attribute_and_sets_retention(tmp_path, ser
     assert calls(log, "operator search-attribute list")
 
 
-def test_setup_script_creates_a_missing_namespace_with_the_retention(tmp_path, services):
+def test_setup_script_creates_a_missing_namespace_with_the_retention(
+    tmp_path: Path, services: Services
+) -> None:
     result, log = run_setup(tmp_path, services)
     assert result.returncode == 0, result.stdout + result.stderr
     (create,) = calls(log, "operator namespace create")
@@ -509,7 +520,9 @@ def test_setup_script_creates_a_missing_namespace_with_the_retention(tmp_path, s
     )
 
 
-def test_setup_script_stops_on_an_attribute_of_another_type(tmp_path, services):
+def test_setup_script_stops_on_an_attribute_of_another_type(
+    tmp_path: Path, services: Services
+) -> None:
     name = next(iter(expected_search_attributes()))
     result, log = run_setup(tmp_path, services, FAKE_NAMESPACE_EXISTS="1", FAKE_WRONG_TYPE=name)
     assert result.returncode != 0
@@ -519,21 +532,23 @@ def test_setup_script_stops_on_an_attribute_of_another_type(tmp_path, services):
 
 
 @pytest.mark.parametrize("retention", ["23h", "0d", "30", "1w", "h"])
-def test_setup_script_refuses_a_retention_below_a_day_or_malformed(tmp_path, services, retention):
+def test_setup_script_refuses_a_retention_below_a_day_or_malformed(
+    tmp_path: Path, services: Services, retention: str
+) -> None:
     result, log = run_setup(tmp_path, services, NAMESPACE_RETENTION=retention)
     assert result.returncode != 0
     assert "NAMESPACE_RETENTION" in result.stderr
     assert not log.exists(), "nothing may be changed before the retention is checked"
 
 
-def test_setup_script_accepts_days(tmp_path, services):
+def test_setup_script_accepts_days(tmp_path: Path, services: Services) -> None:
     result, log = run_setup(tmp_path, services, NAMESPACE_RETENTION="30d")
     assert result.returncode == 0, result.stdout + result.stderr
     (create,) = calls(log, "operator namespace create")
     assert option(create, "--retention") == "30d"
 
 
-def test_schema_job_migrates_both_temporal_databases(services):
+def test_schema_job_migrates_both_temporal_databases(services: Services) -> None:
     text = SCHEMA_SCRIPT.read_text()
     assert "temporal:temporal temporal_visibility:visibility" in text
     for step in ("create", "setup-schema -v 0.0", "update-schema -d"):
@@ -567,7 +582,7 @@ def local_postgres() -> dict[str, str] | None:
     return env if probe.returncode == 0 else None
 
 
-def test_init_script_creates_the_ferryman_role_and_database():
+def test_init_script_creates_the_ferryman_role_and_database() -> None:
     env = local_postgres()
     if env is None:
         pytest.skip("no local PostgreSQL reachable with psql")
@@ -623,7 +638,7 @@ def test_init_script_creates_the_ferryman_role_and_database():
 # --- the image -------------------------------------------------------------------------------
 
 
-def test_dockerfile_builds_the_package_and_runs_ferryman():
+def test_dockerfile_builds_the_package_and_runs_ferryman() -> None:
     instructions = dockerfile_instructions()
     froms = [args for name, args in instructions if name == "FROM"]
     assert froms and all(args.split()[0] == "python:3.11-slim" for args in froms)
@@ -646,9 +661,9 @@ def test_dockerfile_builds_the_package_and_runs_ferryman():
     assert pyproject["project"]["scripts"]["ferryman"]  # the ENTRYPOINT exists once installed
 
 
-def test_image_context_holds_everything_the_package_is_built_from():
+def test_image_context_holds_everything_the_package_is_built_from() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    copied = set()
+    copied: set[str] = set()
     for name, args in dockerfile_instructions():
         if name == "COPY" and "--from" not in args:
             copied.update(Path(part).as_posix() for part in args.split()[:-1])

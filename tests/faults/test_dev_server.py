@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from temporalio.client import WorkflowHandle
 
 from ferryman import search_attributes as sa
 from ferryman.devserver import DevServer, headless_dev_server
@@ -18,7 +17,7 @@ from ferryman.settings import Settings
 from ferryman.temporal import connect
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.support.executions import start_execution
+from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.polling import eventually
 from tests.support.processes import spawn_worker
 
@@ -29,7 +28,7 @@ async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
         yield server
 
 
-async def status(handle: WorkflowHandle[Any, Any]) -> str | None:
+async def status(handle: ExecutionHandle) -> str | None:
     return (await handle.describe()).typed_search_attributes.get(sa.STATUS)
 
 
@@ -48,7 +47,7 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
         client = await connect(settings)
         project = f"fault-{uuid.uuid4().hex[:6]}"
 
-        async def start(*steps: dict[str, Any]) -> WorkflowHandle[Any, Any]:
+        async def start(*steps: dict[str, Any]) -> ExecutionHandle:
             document = {"name": "Fault", "steps": list(steps)}
             return await start_execution(client, settings, document, project_id=project)
 

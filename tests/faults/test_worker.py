@@ -7,6 +7,7 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
     started_at_kills: set[str] = set()
     for step in ("first", "second"):  # each kill lands once that step's attempts run
         started_at_kills |= await eventually(
-            lambda step=step: asyncio.to_thread(_started, tmp_path, step),
+            partial(asyncio.to_thread, _started, tmp_path, step),
             lambda found: bool(found),
             timeout=60,
         )

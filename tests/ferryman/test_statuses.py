@@ -142,7 +142,7 @@ def _label(attribute: str | None) -> str:
 
 async def _run_probe(
     client: Client, task_queue: str, marker: str, outcome: str, attribute: str | None
-) -> WorkflowHandle[Any, Any]:
+) -> WorkflowHandle[StatusProbe, str]:
     pairs: list[SearchAttributePair[Any]] = [SearchAttributePair(sa.PROJECT, marker)]
     if attribute is not None:
         pairs.append(SearchAttributePair(sa.STATUS, attribute))

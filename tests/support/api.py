@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest_asyncio
@@ -17,12 +17,21 @@ from ferryman.settings import Settings
 ADMIN_KEY = "fm_test_admin_key_0123456789abcdefghijklmnop"
 
 
+class KeyFor(Protocol):
+    """A new key of `project` (created if missing) with `scopes` (admin by default), as the
+    headers that send it."""
+
+    async def __call__(
+        self, project: str = "default", scopes: list[str] | None = None
+    ) -> dict[str, str]: ...
+
+
 @dataclass
 class Api:
     app: FastAPI
     http: httpx.AsyncClient
     admin: dict[str, str]
-    key_for: Callable[..., Awaitable[dict[str, str]]]
+    key_for: KeyFor
 
     async def create_workflow(self, document: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post("/api/v1/workflows", json=document, headers=self.admin)

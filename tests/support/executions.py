@@ -15,6 +15,8 @@ from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.execution import ExecutionWorkflow
 from ferryman.workflows.snapshot import DefinitionSnapshot
 
+ExecutionHandle = WorkflowHandle[ExecutionWorkflow, m.ExecutionResult]
+
 
 async def start_execution(
     client: Client,
@@ -25,7 +27,7 @@ async def start_execution(
     project_id: str = "p",
     workflow_id: str = "test",
     **input_data: Any,
-) -> WorkflowHandle[ExecutionWorkflow, m.ExecutionResult]:
+) -> ExecutionHandle:
     """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`,
     validated and launched as the API does, without the metadata database."""
     execution_id = execution_id or f"exec_test_{uuid.uuid4().hex}"

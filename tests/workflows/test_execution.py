@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError
 
 from ferryman import search_attributes as sa
 from ferryman.settings import Settings
@@ -15,17 +14,17 @@ from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from ferryman.workflows.memo import Key
 from tests.support.activities import CALLS
-from tests.support.executions import start_execution
+from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-async def state(handle: WorkflowHandle[Any, Any]) -> m.ExecutionState:
+async def state(handle: ExecutionHandle) -> m.ExecutionState:
     return await handle.query(ExecutionWorkflow.state)
 
 
-async def status_attribute(handle: WorkflowHandle[Any, Any]) -> str | None:
+async def status_attribute(handle: ExecutionHandle) -> str | None:
     return (await handle.describe()).typed_search_attributes.get(sa.STATUS)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -27,20 +27,20 @@ from ferryman.settings import Settings
 from ferryman.worker import PASSTHROUGH_MODULES
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
-from tests.support.executions import start_execution
+from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.polling import eventually
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD = os.environ.get("FERRYMAN_RECORD_HISTORIES") == "1"
 MAX_HISTORY_BYTES = 100 * 1024
 
-Handle = WorkflowHandle[Any, Any]
-
 
 # ---- the scenarios (used only when recording) ----------------------------------------
 
 
-async def start(client: Client, settings: Settings, name: str, document: dict[str, Any]) -> Handle:
+async def start(
+    client: Client, settings: Settings, name: str, document: dict[str, Any]
+) -> ExecutionHandle:
     return await start_execution(
         client,
         settings,
@@ -53,7 +53,7 @@ async def start(client: Client, settings: Settings, name: str, document: dict[st
     )
 
 
-async def state(handle: Handle) -> m.ExecutionState:
+async def state(handle: ExecutionHandle) -> m.ExecutionState:
     return await handle.query(ExecutionWorkflow.state)
 
 
@@ -61,7 +61,7 @@ def step_is(step_id: str, status: str) -> Callable[[m.ExecutionState], bool]:
     return lambda s: s.steps[step_id].status == status
 
 
-async def graph(client: Client, settings: Settings) -> Handle:
+async def graph(client: Client, settings: Settings) -> ExecutionHandle:
     """transform, a retried activity, a short sleep, a skipped `if`, and the output."""
     handle = await start(
         client,
@@ -94,7 +94,7 @@ async def graph(client: Client, settings: Settings) -> Handle:
     return handle
 
 
-async def signals(client: Client, settings: Settings) -> Handle:
+async def signals(client: Client, settings: Settings) -> ExecutionHandle:
     """A wait step released by a signal delivered while paused, then resume."""
     handle = await start(
         client,
@@ -126,7 +126,7 @@ async def signals(client: Client, settings: Settings) -> Handle:
     return handle
 
 
-async def rollback(client: Client, settings: Settings) -> Handle:
+async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
     """In-place rollback to the checkpoint after the first step, then resume and finish."""
     handle = await start(
         client,
@@ -165,7 +165,7 @@ async def rollback(client: Client, settings: Settings) -> Handle:
     return handle
 
 
-async def stop(client: Client, settings: Settings) -> Handle:
+async def stop(client: Client, settings: Settings) -> ExecutionHandle:
     """A stop signal while a step waits: the execution ends canceled."""
     handle = await start(
         client,
@@ -185,7 +185,7 @@ async def stop(client: Client, settings: Settings) -> Handle:
     return handle
 
 
-async def failed(client: Client, settings: Settings) -> Handle:
+async def failed(client: Client, settings: Settings) -> ExecutionHandle:
     """A non-retryable activity failure fails the execution."""
     handle = await start(
         client,
@@ -208,7 +208,7 @@ async def failed(client: Client, settings: Settings) -> Handle:
     return handle
 
 
-SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[Handle]]] = {
+SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] = {
     # Recorded before the inert definition snapshot (the input carried the definition):
     # executions started then must keep replaying.
     "graph": graph,
