@@ -2,10 +2,14 @@
 
 Executions that are running when a new version is deployed are replayed by the new code;
 a change to ExecutionWorkflow that would break them fails here. The histories under
-tests/workflows/histories were recorded from real runs; to record them again (after a deliberate,
-versioned change to the workflow), run
+tests/workflows/histories were recorded from real runs; to record the scenario of a new path
+(after a deliberate, versioned change to the workflow), run
 
-    FERRYMAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_replay_histories.py -k record
+    FERRYMAN_RECORD_HISTORIES=1 .venv/bin/pytest \
+        "tests/workflows/test_replay_histories.py::test_record_history[<scenario>]"
+
+Re-record only new scenarios: the others are what running executions look like (see
+tests/README.md).
 """
 
 from __future__ import annotations
