@@ -19,7 +19,7 @@ MAX_ATTEMPTS="${SETUP_MAX_ATTEMPTS:-90}"
 SLEEP_SECS="${SETUP_SLEEP_SECS:-2}"
 
 # BEGIN search attributes: `Name Type`, one a line, exactly ferryman.search_attributes.ALL
-# (see cli_flags()). tests/test_compose.py fails until this list matches the module.
+# (see cli_flags()). tests/deploy/test_compose.py fails until this list matches the module.
 SEARCH_ATTRIBUTES='
 FerrymanStatus Keyword
 FerrymanWorkflow Keyword

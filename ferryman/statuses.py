@@ -118,7 +118,7 @@ def derive(temporal: WorkflowExecutionStatus | None, attribute: str | None) -> S
     """The true canonical status of a run: the recorded attribute if its row keeps it.
 
     A Temporal status this table does not know (a newer SDK) reads like RUNNING rather than
-    failing a read; tests/test_statuses.py fails first if the table misses one.
+    failing a read; tests/ferryman/test_statuses.py fails first if the table misses one.
     """
     row = DERIVATION.get(temporal, DERIVATION[None])
     if attribute is not None and attribute in row.keep:
@@ -136,7 +136,8 @@ def visibility_clause(statuses: Iterable[Status]) -> str:
     Compiled row by row from DERIVATION, so lists agree with what a single run reads. A row
     whose DEFAULT is wanted must also match runs without the attribute: SQL visibility keeps
     a missing keyword as NULL, and `NULL NOT IN (...)` is not true, hence the explicit
-    `IS NULL` (checked against the dev server's SQLite visibility by tests/test_statuses.py).
+    `IS NULL` (checked against the dev server's SQLite visibility by
+    tests/ferryman/test_statuses.py).
     The clause is parenthesized, ready to be ANDed with others. An empty set of statuses
     gives a valid clause that matches no run (the empty union), not a ValueError.
     """

@@ -1,69 +1,12 @@
-"""Session fixtures: one real Temporal dev server per test session, on free ports."""
-
-from __future__ import annotations
-
-import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+"""The shared fixtures live in tests/support/ and are loaded here as plugins."""
 
 import pytest
-import pytest_asyncio
-from temporalio.client import Client
 
-from ferryman.devserver import DevServer, headless_dev_server
-from ferryman.settings import Settings
-from ferryman.temporal import connect, ensure_retention
+# Before the plugins are imported, so the helpers' asserts explain themselves too.
+pytest.register_assert_rewrite("tests.support")
 
-
-@pytest_asyncio.fixture(scope="session")
-async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
-    async with headless_dev_server(tmp_path_factory.mktemp("temporal")) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data_dir = tmp_path_factory.mktemp("ferryman")
-    return Settings(
-        data_dir=data_dir,
-        temporal_address=dev_server.address,
-        task_queue=f"ferryman-test-{uuid.uuid4().hex[:8]}",
-        activity_modules=["tests.fixtures_activities"],
-        graceful_shutdown_secs=3,
-    )
-
-
-@pytest_asyncio.fixture(scope="session")
-async def temporal_client(base_settings: Settings) -> AsyncIterator[Client]:
-    client = await connect(base_settings)
-    await ensure_retention(client, base_settings.retention_days)
-    yield client
-
-
-def postgres_url() -> str:
-    return os.environ.get(
-        "FERRYMAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest_asyncio.fixture(scope="session")
-async def worker(temporal_client: Client, base_settings: Settings) -> AsyncIterator[None]:
-    """One in-process worker for the session, with the test activities registered."""
-    from ferryman.worker import build_worker, load_activities, publish_activities
-
-    load_activities(base_settings)
-    running = build_worker(temporal_client, base_settings)
-    await publish_activities(base_settings, "test-worker")
-    task = asyncio.create_task(running.run())
-    yield
-    await running.shutdown()
-    await task
-
-
-from tests.api_fixtures import api  # noqa: E402, F401  (fixtures shared by the API tests)
-from tests.http_target import http_target  # noqa: E402, F401
+pytest_plugins = [
+    "tests.support.temporal",
+    "tests.support.api",
+    "tests.support.http_target",
+]

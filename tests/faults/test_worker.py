@@ -1,0 +1,152 @@
+"""A worker killed mid-execution loses nothing: a new worker finishes the execution."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from ferryman.settings import Settings
+from ferryman.temporal import has_pollers
+from ferryman.workflows.memo import Key
+from tests.support.executions import start_execution
+from tests.support.polling import eventually
+from tests.support.processes import spawn_worker
+
+
+@pytest.fixture
+def worker_settings(base_settings: Settings) -> Settings:
+    # A task queue of its own, so the in-process session worker cannot pick the work up.
+    return base_settings.model_copy(update={"task_queue": f"durability-{uuid.uuid4().hex[:8]}"})
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_sigkilled_worker_loses_no_execution(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    document = {
+        "name": "Durable",
+        "steps": [
+            {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+            {"id": "nap", "kind": "sleep", "depends_on": ["first"], "with": {"seconds": 2}},
+            {
+                "id": "last",
+                "kind": "transform",
+                "depends_on": ["nap"],
+                "with": {"value": "{{ steps.first.output.n + 1 }}"},
+            },
+        ],
+        "output": "{{ steps.last.output }}",
+    }
+    workers.append(spawn_worker(worker_settings))
+    handle = await start_execution(temporal_client, worker_settings, document)
+
+    async def checkpoints() -> list[Any]:
+        return list((await (await handle.describe()).memo()).get(Key.CHECKPOINTS, []))
+
+    # Kill the worker while the execution sleeps, after `first` has been checkpointed.
+    await eventually(checkpoints, lambda index: [c[1] for c in index] == ["start", "first"])
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+
+    workers.append(spawn_worker(worker_settings))
+    result = await handle.result()
+    assert result.output == 2
+    assert [c[1] for c in await checkpoints()] == ["start", "first", "nap", "last"]
+
+
+async def test_sigterm_drains_and_exits_cleanly(
+    temporal_client: Client, worker_settings: Settings, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    process = spawn_worker(worker_settings)
+    workers.append(process)
+    queue = worker_settings.task_queue
+    await eventually(lambda: has_pollers(temporal_client, queue), lambda polling: polling)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+
+
+def _fifty_definition(marks: Path) -> dict[str, Any]:
+    def work(step: str, n: str, after: str | None) -> dict[str, Any]:
+        return {
+            "id": step,
+            "kind": "activity",
+            "activity": "test.work",
+            "with": {"n": n, "seconds": 0.5, "marks": str(marks)},
+            # A killed worker's attempt is noticed by its missing heartbeats, then retried.
+            "heartbeat_secs": 2,
+            "retry": {"max_attempts": 5, "backoff": "fixed", "initial_delay_secs": 0.2},
+            **({"depends_on": [after]} if after else {}),
+        }
+
+    return {
+        "name": "Many",
+        "steps": [
+            work("first", "{{ input.n }}", None),
+            work("second", "{{ steps.first.output.n * 2 }}", "first"),
+            {
+                "id": "last",
+                "kind": "transform",
+                "depends_on": ["second"],
+                "with": {"value": "{{ steps.second.output.n + 1 }}"},
+            },
+        ],
+        "output": "{{ steps.last.output }}",
+    }
+
+
+async def test_fifty_executions_survive_two_worker_kills_mid_step(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    document = _fifty_definition(tmp_path)
+    workers.append(spawn_worker(worker_settings))
+    handles = [
+        await start_execution(temporal_client, worker_settings, document, n=n) for n in range(50)
+    ]
+    started_at_kills: set[str] = set()
+    for step in ("first", "second"):  # each kill lands once that step's attempts run
+        started_at_kills |= await eventually(
+            partial(asyncio.to_thread, _started, tmp_path, step),
+            lambda found: bool(found),
+            timeout=60,
+        )
+        workers[-1].send_signal(signal.SIGKILL)
+        workers[-1].wait()
+        workers.append(spawn_worker(worker_settings))
+
+    results = await asyncio.gather(*(handle.result() for handle in handles))
+    assert [result.output for result in results] == [2 * n + 1 for n in range(50)]
+    for handle in handles:
+        index = (await (await handle.describe()).memo())[Key.CHECKPOINTS]
+        assert sorted(entry[1] for entry in index) == ["first", "last", "second", "start"]
+    # The attempts the kills cut short ran again: activities may run more than once, and
+    # their step still has one output.
+    reruns = {mark for mark in started_at_kills if (tmp_path / f"{mark}.2").exists()}
+    assert reruns, "no kill landed while an attempt was running"
+
+
+def _started(marks: Path, step: str) -> set[str]:
+    """`execution.step` of the attempts of `step` that have started."""
+    return {p.name.rsplit(".", 1)[0] for p in marks.glob(f"*.{step}.1")}

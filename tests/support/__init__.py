@@ -1,0 +1,1 @@
+"""What the tests share: fixtures (a pytest plugin, loaded by tests/conftest.py) and helpers."""

@@ -1,0 +1,315 @@
+"""Recorded histories of ExecutionWorkflow replay without non-determinism.
+
+Executions that are running when a new version is deployed are replayed by the new code;
+a change to ExecutionWorkflow that would break them fails here. The histories under
+tests/workflows/histories were recorded from real runs; to record the scenario of a new path
+(after a deliberate, versioned change to the workflow), run
+
+    FERRYMAN_RECORD_HISTORIES=1 .venv/bin/pytest \
+        "tests/workflows/test_replay_histories.py::test_record_history[<scenario>]"
+
+Re-record only new scenarios: the others are what running executions look like (see
+tests/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ferryman.settings import Settings
+from ferryman.worker import PASSTHROUGH_MODULES, WORKFLOWS
+from ferryman.workflows import models as m
+from ferryman.workflows.execution import ExecutionWorkflow
+from tests.support.executions import ExecutionHandle, start_execution
+from tests.support.polling import eventually
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+RECORD = os.environ.get("FERRYMAN_RECORD_HISTORIES") == "1"
+MAX_HISTORY_BYTES = 100 * 1024
+
+
+# ---- the scenarios (used only when recording) ----------------------------------------
+
+
+async def start(
+    client: Client, settings: Settings, name: str, document: dict[str, Any]
+) -> ExecutionHandle:
+    return await start_execution(
+        client,
+        settings,
+        {"name": name, **document},
+        execution_id=f"exec_history_{name}_{uuid.uuid4().hex[:8]}",
+        project_id="default",
+        workflow_id=f"history-{name}",
+        n=5,
+        who="ada",
+    )
+
+
+async def state(handle: ExecutionHandle) -> m.ExecutionState:
+    return await handle.query(ExecutionWorkflow.state)
+
+
+def step_is(step_id: str, status: str) -> Callable[[m.ExecutionState], bool]:
+    return lambda s: s.steps[step_id].status == status
+
+
+async def graph(client: Client, settings: Settings) -> ExecutionHandle:
+    """transform, a retried activity, a short sleep, a skipped `if`, and the output."""
+    handle = await start(
+        client,
+        settings,
+        "graph",
+        {
+            "steps": [
+                {"id": "double", "kind": "transform", "with": {"value": "{{ input.n * 2 }}"}},
+                {
+                    "id": "flaky",
+                    "kind": "activity",
+                    "activity": "test.flaky",
+                    "with": {"fail_times": 1, "value": "ok"},
+                    "retry": {"max_attempts": 2, "backoff": "linear", "initial_delay_secs": 0.1},
+                },
+                {"id": "nap", "kind": "sleep", "with": {"seconds": 0.2}},
+                {"id": "never", "kind": "transform", "if": "false", "with": {"value": 1}},
+                {
+                    "id": "sum",
+                    "kind": "transform",
+                    "depends_on": ["double", "flaky", "nap", "never"],
+                    "with": {"value": "{{ steps.double.output }}-{{ steps.flaky.output.value }}"},
+                },
+            ],
+            "output": {"sum": "{{ steps.sum.output }}", "never": "{{ steps.never.output }}"},
+        },
+    )
+    result = await handle.result()
+    assert result.status == "completed" and result.output == {"sum": "10-ok", "never": None}
+    return handle
+
+
+async def signals(client: Client, settings: Settings) -> ExecutionHandle:
+    """A wait step released by a signal delivered while paused, then resume."""
+    handle = await start(
+        client,
+        settings,
+        "signals",
+        {
+            "steps": [
+                {"id": "gate", "kind": "wait", "with": {"signal": "approve"}},
+                {
+                    "id": "after",
+                    "kind": "transform",
+                    "depends_on": ["gate"],
+                    "with": {"value": "by {{ steps.gate.output.by }}"},
+                },
+            ],
+            "output": "{{ steps.after.output }}",
+        },
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal(
+        ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
+    )
+    paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
+    assert paused.status == "paused" and paused.steps["after"].status == "pending"
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    result = await handle.result()
+    assert result.output == "by ada"
+    return handle
+
+
+async def signals_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Under the definition's own type: a sleep and a wait with a timeout record what they
+    wait on; the event arrives as a signal of its own name while paused."""
+    handle = await start(
+        client,
+        settings,
+        "signals_named",
+        {
+            "steps": [
+                {"id": "nap", "kind": "sleep", "with": {"seconds": 0.2}},
+                {
+                    "id": "gate",
+                    "kind": "wait",
+                    "depends_on": ["nap"],
+                    "with": {"signal": "approve"},
+                    "timeout_secs": 600,
+                },
+                {
+                    "id": "after",
+                    "kind": "transform",
+                    "depends_on": ["gate"],
+                    "with": {"value": "by {{ steps.gate.output.by }}"},
+                },
+            ],
+            "output": "{{ steps.after.output }}",
+        },
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal("approve", {"by": "ada"})
+    paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
+    assert paused.status == "paused" and paused.steps["after"].status == "pending"
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    result = await handle.result()
+    assert result.output == "by ada"
+    return handle
+
+
+async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
+    """In-place rollback to the checkpoint after the first step, then resume and finish."""
+    handle = await start(
+        client,
+        settings,
+        "rollback",
+        {
+            "steps": [
+                {"id": "first", "kind": "transform", "with": {"value": "{{ input.who }}"}},
+                {
+                    "id": "second",
+                    "kind": "transform",
+                    "depends_on": ["first"],
+                    "with": {"value": "second of {{ steps.first.output }}"},
+                },
+                {
+                    "id": "gate",
+                    "kind": "wait",
+                    "depends_on": ["second"],
+                    "with": {"signal": "go"},
+                },
+            ],
+            "output": {"second": "{{ steps.second.output }}", "gate": "{{ steps.gate.output }}"},
+        },
+    )
+    before = await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    first = next(c.sequence for c in before.checkpoints if c.step_id == "first")
+    await handle.signal(ExecutionWorkflow.rollback, m.RollbackRequest(sequence=first))
+    rolled = await eventually(lambda: state(handle), lambda s: s.paused)
+    assert rolled.steps["second"].status == "pending"
+    assert rolled.steps["first"].status == "completed"
+    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload=2))
+    result = await handle.result()
+    assert result.output == {"second": "second of ada", "gate": 2}
+    return handle
+
+
+async def stop(client: Client, settings: Settings) -> ExecutionHandle:
+    """A stop signal while a step waits: the execution ends canceled."""
+    handle = await start(
+        client,
+        settings,
+        "stop",
+        {
+            "steps": [
+                {"id": "done", "kind": "transform", "with": {"value": 1}},
+                {"id": "gate", "kind": "wait", "with": {"signal": "never"}},
+            ],
+        },
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.stop, m.ControlRequest(reason="enough"))
+    result = await handle.result()
+    assert result.status == "canceled"
+    return handle
+
+
+async def failed(client: Client, settings: Settings) -> ExecutionHandle:
+    """A non-retryable activity failure fails the execution."""
+    handle = await start(
+        client,
+        settings,
+        "failed",
+        {
+            "steps": [
+                {
+                    "id": "boom",
+                    "kind": "activity",
+                    "activity": "test.flaky",
+                    "with": {"fatal": True, "value": "never"},
+                    "retry": {"max_attempts": 3, "initial_delay_secs": 0.1},
+                }
+            ],
+        },
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    return handle
+
+
+SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] = {
+    # Recorded before the inert definition snapshot (the input carried the definition):
+    # executions started then must keep replaying.
+    "graph": graph,
+    "signals": signals,
+    "rollback": rollback,
+    "stop": stop,
+    "failed": failed,
+    # The input carries a `DefinitionSnapshot` (snapshot_version 2).
+    "graph_snapshot_v2": graph,
+    "signals_snapshot_v2": signals,
+    # Each execution under its definition's id (NamedExecutionWorkflow), with the
+    # `waiting-on-marker` patch and events for `wait` steps sent under their own names.
+    "graph_named": graph,
+    "signals_named": signals_named,
+    "rollback_named": rollback,
+}
+
+
+@pytest.mark.skipif(not RECORD, reason="set FERRYMAN_RECORD_HISTORIES=1 to record histories")
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_record_history(temporal_client: Client, base_settings: Settings, name: str) -> None:
+    handle = await SCENARIOS[name](temporal_client, base_settings)
+    history = await handle.fetch_history()
+    text = history.to_json()
+    assert len(text.encode()) < MAX_HISTORY_BYTES, (name, len(text))
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(text + "\n")
+
+
+# ---- the check (always) --------------------------------------------------------------
+
+
+def replayer() -> Replayer:
+    return Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=pydantic_data_converter,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )
+
+
+def test_every_scenario_has_a_committed_small_history() -> None:
+    files = {path.stem for path in HISTORIES.glob("*.json")}
+    assert set(SCENARIOS) <= files, f"missing histories: {sorted(set(SCENARIOS) - files)}"
+    for path in HISTORIES.glob("*.json"):
+        assert path.stat().st_size < MAX_HISTORY_BYTES, path
+        events = json.loads(path.read_text())["events"]
+        assert events[0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", path
+        assert events[-1]["eventType"].startswith("EVENT_TYPE_WORKFLOW_EXECUTION_"), path
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_history_replays_without_nondeterminism(name: str) -> None:
+    path = HISTORIES / f"{name}.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing; record it with FERRYMAN_RECORD_HISTORIES=1")
+    text = path.read_text()
+    history = WorkflowHistory.from_json(f"history-{name}", text)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None, result.replay_failure
