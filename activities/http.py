@@ -109,11 +109,15 @@ async def http_request(task: StepTask) -> dict[str, Any]:
     """Send the request; returns `{status, headers, json | text, elapsed_ms, timing}`."""
     params = _parse(task)
     headers = {"Idempotency-Key": task.idempotency_key, **params.headers}
+    # `query` is merged into the URL's own query string (httpx's `params=` would replace
+    # it); without one the URL is sent exactly as written (a signed URL must not change).
+    url = httpx.URL(params.url)
+    if params.query:
+        url = url.copy_merge_params(params.query)
     request = _http_client().build_request(
         params.method,
-        params.url,
+        url,
         headers=headers,
-        params=params.query,
         json=params.json_body,
         content=params.body,
         timeout=params.timeout_secs,

@@ -11,6 +11,7 @@ URL-encoded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -106,16 +107,26 @@ class Redactor:
 CURRENT: ContextVar[Redactor | None] = ContextVar("ferryman_secret_redactor", default=None)
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts the running activity's secrets from every log record emitted in its context."""
+def redact_log_records() -> None:
+    """Every log record created while an activity runs loses that activity's secrets.
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    Done where records are made (the record factory), so it holds for every logger and
+    every handler, the user's and the SDK's included. Idempotent.
+    """
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacts_secrets", False):
+        return
+
+    def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
         redactor = CURRENT.get()
         if redactor:
-            if isinstance(record.msg, dict | str):
+            if isinstance(record.msg, dict):  # structlog's event dict
                 record.msg = redactor.redact(record.msg)
-            if isinstance(record.args, dict):
-                record.args = redactor.redact(record.args)
-            elif record.args:
-                record.args = tuple(redactor.redact(arg) for arg in record.args)
-        return True
+            else:  # formatted now: an argument may be any object that prints a secret
+                with contextlib.suppress(Exception):  # a broken format stays as it was
+                    record.msg, record.args = redactor.text(record.getMessage()), None
+        return record
+
+    redacting.redacts_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting)

@@ -26,7 +26,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ferryman.activities import http, registry
 from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
-from ferryman.activities.secrets import RedactingFilter
+from ferryman.activities.secrets import redact_log_records
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.temporal import check_search_attributes, connect
@@ -52,7 +52,7 @@ PASSTHROUGH_MODULES = (
 
 def build_worker(client: Client, settings: Settings) -> Worker:
     activities = registry.registered()
-    redact_logs()
+    redact_log_records()
     http.configure(settings.http_block_private_networks)
     return Worker(
         client,
@@ -66,13 +66,6 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
         identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
     )
-
-
-def redact_logs() -> None:
-    """Every log handler drops the running activity's secrets (see `activities.secrets`)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
 
 
 def load_activities(settings: Settings) -> None:

@@ -88,7 +88,7 @@ async def test_request_is_sent_as_described(server: str) -> None:
     output = await call(
         {
             "method": "post",
-            "url": f"{server}/echo",
+            "url": f"{server}/echo?from=url",
             "headers": {"X-Trace": "t1"},
             "query": {"page": 2, "full": True},
             "json": {"a": [1, 2]},
@@ -97,7 +97,8 @@ async def test_request_is_sent_as_described(server: str) -> None:
     assert output["status"] == 200
     sent = output["json"]
     assert sent["method"] == "POST"
-    assert sent["query"] == {"page": ["2"], "full": ["true"]}
+    # The URL's own query string is kept, `query` is added to it.
+    assert sent["query"] == {"from": ["url"], "page": ["2"], "full": ["true"]}
     assert json.loads(sent["body"]) == {"a": [1, 2]}
     assert sent["headers"]["x-trace"] == "t1"
     assert sent["headers"]["idempotency-key"] == "exec_1:fetch"

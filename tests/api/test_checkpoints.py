@@ -34,6 +34,16 @@ async def finished(api: Api, execution_id: str, status: str = "completed") -> di
     )
 
 
+async def events(api: Api, execution_id: str, after: int = 0) -> list[dict[str, Any]]:
+    response = await api.http.get(
+        f"/api/v1/executions/{execution_id}/events",
+        params={"after": after, "limit": 1000},
+        headers=api.admin,
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
 def calls(execution_id: str) -> list[int]:
     return [CALLS[f"{execution_id}:{step}"] for step in STEPS]
 
@@ -81,6 +91,14 @@ async def test_replay_from_a_checkpoint_skips_completed_steps(api: Api) -> None:
     assert (replayed["continuation_of"], replayed["lineage_depth"]) == (source, 1)
     assert replayed["output"] == done["output"]
     assert [s["status"] for s in replayed["steps"]] == ["completed"] * 5
+    # The steps carried over from the source show the outputs the replay used.
+    assert [s["result"] for s in replayed["steps"]] == [s["result"] for s in done["steps"]]
+    assert replayed["step_outputs"]["s1"]["output"] == {"value": 0, "attempt": 1}
+    marker = next(c for c in replayed["checkpoints"] if c["name"] == "replay")
+    state = await api.http.get(
+        f"/api/v1/executions/{replay}/checkpoints/{marker['id']}", headers=api.admin
+    )
+    assert state.json()["state"]["outputs"]["s3"] == {"value": 2, "attempt": 1}
     from_start = await api.http.post(f"/api/v1/executions/{source}/replay", headers=api.admin)
     again = from_start.json()["id"]
     await finished(api, again)
@@ -92,6 +110,7 @@ async def test_rollback_of_a_completed_execution_keeps_its_id(api: Api) -> None:
     await api.create_workflow(five_steps(workflow_id))
     execution_id = await api.run(workflow_id)
     done = await finished(api, execution_id)
+    before = await events(api, execution_id)
     second = done["checkpoints"][2]
     rolled = await api.http.post(
         f"/api/v1/executions/{execution_id}/rollback",
@@ -111,6 +130,12 @@ async def test_rollback_of_a_completed_execution_keeps_its_id(api: Api) -> None:
     again = await finished(api, execution_id)
     assert calls(execution_id) == [1, 1, 2, 2, 2]
     assert again["output"] == done["output"]
+    # Event ids only grow over the execution's whole life, across the new run.
+    last_seen = max(e["id"] for e in before)
+    after = await events(api, execution_id)
+    assert min(e["id"] for e in after) > last_seen
+    since = await events(api, execution_id, after=last_seen)
+    assert [e["type"] for e in since][-1] == "execution.completed"
     assert min(c["sequence"] for c in again["checkpoints"][-3:]) > 6
     listed = await api.http.get(
         "/api/v1/executions", params={"workflow_id": workflow_id}, headers=api.admin

@@ -39,6 +39,14 @@ async def test_create_read_version_and_list(api: Api) -> None:
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["version"] == 2
+    # The same body again is the same version, not a new one.
+    unchanged = await api.http.put(
+        f"/api/v1/workflows/{workflow_id}",
+        json=simple(workflow_id, name="Simple v2"),
+        headers=api.admin,
+    )
+    assert unchanged.status_code == 200, unchanged.text
+    assert (unchanged.json()["version"], unchanged.json()["latest_version"]) == (2, 2)
 
     latest = (await api.http.get(f"/api/v1/workflows/{workflow_id}", headers=api.admin)).json()
     assert (latest["version"], latest["name"]) == (2, "Simple v2")
@@ -232,6 +240,12 @@ async def test_malformed_bodies_get_a_clear_4xx(api: Api) -> None:
     assert broken.status_code == 400
     assert broken.json()["error"].startswith("the request body is not valid JSON")
     assert broken.json()["code"] == "invalid_json"
+    # YAML sent without its content type: the answer says how to send it.
+    as_yaml = yaml.safe_dump(simple(slug()))
+    unlabelled = await api.http.post("/api/v1/workflows", content=as_yaml, headers=headers)
+    assert unlabelled.status_code == 400
+    assert "Content-Type: application/yaml" in unlabelled.json()["error"]
+    assert "reads as YAML" in unlabelled.json()["error"]
     not_object = await api.http.post("/api/v1/workflows", content=b"[1, 2]", headers=headers)
     assert not_object.status_code == 422
     bad_yaml = await api.http.post(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -74,3 +76,24 @@ async def work(task: StepTask) -> dict[str, int]:
     mark.touch()
     await _heartbeating_sleep(params.seconds)
     return {"n": params.n}
+
+
+class Secretive(BaseModel):
+    secret: str
+    fail: bool = False
+
+
+@step_activity("test.secretive")
+async def secretive(params: Secretive) -> dict[str, Any]:
+    """Does with a secret everything an activity should not: heartbeats it, logs it, returns
+    it (plain and URL-encoded) or fails with it in the message and the details."""
+    activity.heartbeat({"holding": params.secret})
+    logging.getLogger("tests.secretive").warning("using %s", params.secret)
+    if params.fail:
+        raise ApplicationError(
+            f"refused {params.secret}",
+            {"secret": params.secret},
+            type="Planned",
+            non_retryable=True,
+        )
+    return {"seen": params.secret, "encoded": quote(params.secret, safe="")}
