@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -79,7 +80,7 @@ def assert_absent(secret: str, text: str, where: str) -> None:
         assert spelling not in text, f"the secret ({spelling!r}) is in {where}"
 
 
-def logged(records: list[logging.LogRecord], events: list[dict[str, Any]]) -> str:
+def logged(records: list[logging.LogRecord], events: list[MutableMapping[str, Any]]) -> str:
     """Every log line: stdlib records and structlog events (the worker's own lines)."""
     return "\n".join(
         [r.getMessage() for r in records] + [json.dumps(e, default=str) for e in events]
