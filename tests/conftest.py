@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.temporal",
     "tests.support.api",
     "tests.support.http_target",
+    "tests.support.up",
 ]

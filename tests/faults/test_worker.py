@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from ferryman.settings import Settings
 from ferryman.temporal import has_pollers
@@ -72,6 +73,42 @@ async def test_sigkilled_worker_loses_no_execution(
     result = await handle.result()
     assert result.output == 2
     assert [c[1] for c in await checkpoints()] == ["start", "first", "nap", "last"]
+
+
+async def test_a_step_whose_last_attempt_is_lost_ends_crashed_within_the_heartbeat_timeout(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    """The lost attempt shows after the heartbeat timeout (2 s here), not the start-to-close
+    timeout (300 s): with no attempt left, the step ends `crashed`. `test.quiet` never
+    heartbeats itself: the worker heartbeats for it while it runs."""
+    document = {
+        "name": "Lost",
+        "defaults": {"heartbeat_secs": 2, "retry": {"max_attempts": 1}},
+        "steps": [
+            {
+                "id": "work",
+                "kind": "activity",
+                "activity": "test.quiet",
+                "with": {"seconds": 120, "marks": str(tmp_path)},
+            }
+        ],
+    }
+    workers.append(spawn_worker(worker_settings))
+    handle = await start_execution(temporal_client, worker_settings, document)
+    await eventually(lambda: asyncio.to_thread(lambda: list(tmp_path.iterdir())), bool)
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    killed = time.monotonic()
+    workers.append(spawn_worker(worker_settings))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert time.monotonic() - killed < 30
+    error = (await (await handle.describe()).memo())[Key.ERROR]
+    assert error["error"] == "crashed" and error["step_id"] == "work"
+    assert "heartbeat" in error["error_cause"]
 
 
 async def test_sigterm_drains_and_exits_cleanly(

@@ -3,17 +3,14 @@ unprepared Temporal. Every process a test starts is gone when it ends, even on f
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +25,8 @@ from ferryman.settings import Settings
 from ferryman.temporal import connect
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
-from tests.support.processes import cli_env, wait_serving
-
-READY_TIMEOUT = 90.0
-STOP_TIMEOUT = 40.0
+from tests.support.processes import cli_env
+from tests.support.up import Up, alive
 
 
 def ferryman(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -43,92 +38,6 @@ def ferryman(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
         text=True,
         timeout=60,
     )
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie has exited: only its parent has not read its status yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-@dataclass
-class Up:
-    """`ferryman up` in a subprocess, with every pid it was seen to start."""
-
-    data_dir: Path
-    log: Path
-    port: int = field(default_factory=free_port)
-    temporal_port: int = field(default_factory=free_port)
-    ui_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    seen: set[int] = field(default_factory=set)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        args = ["--data-dir", str(self.data_dir), "--port", str(self.port)]
-        args += ["--temporal-port", str(self.temporal_port), "--ui-port", str(self.ui_port)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "ferryman", "up", *args],
-                cwd=ROOT,
-                env=cli_env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.seen.add(self.process.pid)
-
-    def pids(self) -> dict[str, int]:
-        pids = json.loads((self.data_dir / "up.pids").read_text())
-        self.seen.update(pid for pid in pids.values() if pid)
-        return dict(pids)
-
-    def children(self) -> set[int]:
-        assert self.process is not None
-        out = subprocess.run(
-            ["ps", "--ppid", str(self.process.pid), "-o", "pid="], capture_output=True, text=True
-        ).stdout
-        found = {int(pid) for pid in out.split()}
-        self.seen.update(found)
-        return found
-
-    async def wait_ready(self) -> None:
-        assert self.process is not None
-        await wait_serving(
-            "`up`", self.process, f"{self.url}/readyz", self.log, READY_TIMEOUT, interval=0.25
-        )
-
-    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
-        """Ctrl-C (as a terminal sends it) or SIGTERM; the exit code."""
-        assert self.process is not None
-        self.process.send_signal(sig)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def kill_all(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(OSError, ValueError):  # record what it started so far
-                self.pids()
-            self.children()
-        for pid in self.seen:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        if self.process is not None and self.process.poll() is None:
-            self.process.wait()
-
-
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    running = Up(data_dir=tmp_path / "data", log=tmp_path / "up.log")
-    try:
-        yield running
-    finally:
-        running.kill_all()
 
 
 def durable_definition(workflow_id: str) -> dict[str, Any]:
@@ -194,12 +103,17 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
         bad = await http.get("/api/v1/workflows", headers={"X-API-Key": "fm_wrong"})
         assert bad.status_code == 401
         await survive_worker_kill(up, http, good)
-    assert up.stop() == 0
+        # Ctrl-C while this client keeps a connection open: the API closes it, which leaves
+        # the API's port in TIME_WAIT for a minute, as after any real session.
+        assert (await http.get("/healthz")).status_code == 200
+        assert up.stop() == 0
     assert [pid for pid in up.seen if alive(pid)] == []
     log = up.log.read_text()
     assert "ready" in log and "restarting it" in log, log
+    assert time_wait(up.port), "the test means to restart over a port in TIME_WAIT"
 
-    # Same data dir: the same key, kept in the data dir and the database, still works.
+    # At once, same ports, same data dir: the same key, kept in the data dir and the
+    # database, still works.
     up.start()
     await up.wait_ready()
     up.pids()
@@ -209,6 +123,17 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
     assert (up.data_dir / "dev-api-key").read_text().strip() == key
     assert up.stop(signal.SIGTERM) == 0
     assert [pid for pid in up.seen if alive(pid)] == []
+
+
+def time_wait(port: int) -> bool:
+    """Whether a socket of `port` on this machine is in TIME_WAIT."""
+    out = subprocess.run(
+        ["ss", "-Htan", "state", "time-wait", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return bool(out.strip())
 
 
 @asynccontextmanager

@@ -97,3 +97,18 @@ async def secretive(params: Secretive) -> dict[str, Any]:
             non_retryable=True,
         )
     return {"seen": params.secret, "encoded": quote(params.secret, safe="")}
+
+
+class Quiet(BaseModel):
+    seconds: float
+    marks: str | None = None  # a directory: each attempt leaves a file there when it starts
+
+
+@step_activity("test.quiet")
+async def quiet(task: StepTask) -> dict[str, float]:
+    """Takes `seconds` and never heartbeats itself (as most user code does not)."""
+    params = Quiet.model_validate(task.params)
+    if params.marks:
+        (Path(params.marks) / f"{task.execution_id}.{task.step_id}.{task.attempt}").touch()
+    await asyncio.sleep(params.seconds)
+    return {"slept": params.seconds}

@@ -316,3 +316,28 @@ async def test_a_rule_tightened_later_does_not_strand_a_running_execution(
         await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload="ok"))
         result = await handle.result()
     assert result.status == "completed" and result.output == "ok!"
+
+
+async def test_an_activity_that_never_heartbeats_outlives_its_heartbeat_timeout(
+    temporal_client: Client, base_settings: Settings
+) -> None:
+    """The worker heartbeats for it while it runs: a 1 s heartbeat timeout does not fail a
+    3 s attempt of a live worker."""
+    handle = await start_execution(
+        temporal_client,
+        base_settings,
+        {
+            "defaults": {"heartbeat_secs": 1, "retry": {"max_attempts": 1}},
+            "steps": [
+                {
+                    "id": "quiet",
+                    "kind": "activity",
+                    "activity": "test.quiet",
+                    "with": {"seconds": 3},
+                }
+            ],
+            "output": "{{ steps.quiet.output }}",
+        },
+    )
+    result = await handle.result()
+    assert result.output == {"slept": 3.0}
