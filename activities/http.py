@@ -123,6 +123,8 @@ async def http_request(task: StepTask) -> dict[str, Any]:
         timeout=params.timeout_secs,
     )
     target = f"{params.method} {params.url}"
+    connecting = _ConnectClock()
+    request.extensions["trace"] = connecting.trace
     started = time.perf_counter()
     try:
         response = await _send(request)
@@ -136,7 +138,7 @@ async def http_request(task: StepTask) -> dict[str, Any]:
     except httpx.TransportError as err:
         raise _retryable(f"{target} failed: {type(err).__name__}: {err}") from err
     finished = time.perf_counter()
-    output = _output(response, content, started, headers_at, finished)
+    output = _output(response, content, started, headers_at, finished, connecting.total_ms)
     _raise_for_status(params, response, content)
     return output
 
@@ -190,15 +192,39 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
+class _ConnectClock:
+    """Time spent opening connections (TCP and TLS), from httpcore's trace events: 0 when a
+    pooled connection is reused. Redirect hops add up."""
+
+    def __init__(self) -> None:
+        self.total_ms = 0.0
+        self._since: float | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        done = ("connection.connect_tcp.complete", "connection.start_tls.complete")
+        if event == "connection.connect_tcp.started":
+            self._since = time.perf_counter()
+        elif event in done and self._since is not None:
+            now = time.perf_counter()
+            self.total_ms += (now - self._since) * 1000
+            self._since = now if event.endswith("connect_tcp.complete") else None
+
+
 def _output(
-    response: httpx.Response, content: bytes, started: float, headers_at: float, finished: float
+    response: httpx.Response,
+    content: bytes,
+    started: float,
+    headers_at: float,
+    finished: float,
+    connect_ms: float,
 ) -> dict[str, Any]:
     output: dict[str, Any] = {
         "status": response.status_code,
         "headers": {key.lower(): value for key, value in response.headers.items()},
         "elapsed_ms": round((finished - started) * 1000, 3),
-        # The pooled connection makes connect time invisible per request; ttfb includes it.
+        # ttfb counts from sending the request, connecting included.
         "timing": {
+            "connect_ms": round(connect_ms, 3),
             "ttfb_ms": round((headers_at - started) * 1000, 3),
             "transfer_ms": round((finished - headers_at) * 1000, 3),
         },

@@ -130,7 +130,10 @@ def worker(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
     follow_supervisor()
     configure_logging(settings)
-    run_with_temporal(run_worker(settings), settings)
+    try:
+        run_with_temporal(run_worker(settings), settings)
+    except typer.Exit as refused:  # the sentence is printed; leave as a drained worker does
+        exit_drained(refused.exit_code)
     exit_drained()
 
 

@@ -108,16 +108,17 @@ async def run_worker(
     log.info("worker stopped")
 
 
-def exit_drained() -> NoReturn:
-    """Leave without interpreter finalization once drained and flushed.
+def exit_drained(code: int = 0) -> NoReturn:
+    """Leave without interpreter finalization once drained and flushed, with `code`.
 
     The SDK's Rust runtime threads can outlive finalization and abort it
-    ("PyGILState_Release ... must be current"), turning a clean stop into a crash code.
+    ("PyGILState_Release ... must be current"), turning a clean stop, or a refusal to
+    start, into a crash code.
     """
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def main() -> NoReturn:

@@ -92,8 +92,10 @@ def step_delta(
     started_at: datetime | None = None,
     activity_id: str | None = None,
     output: Any = None,
+    debug_input: dict[str, Any] | None = None,
 ) -> Checkpoint:
-    """A step's checkpoint. Completed activity steps name their activity, others inline."""
+    """A step's checkpoint. Completed activity steps name their activity, others inline.
+    In debug mode the step's rendered input rides along (`input`)."""
     delta: dict[str, Any] = {
         "sequence": sequence,
         "step_id": step_id,
@@ -107,6 +109,8 @@ def step_delta(
             delta["activity_id"] = activity_id
         else:
             delta["output"] = output
+        if debug_input is not None:
+            delta["input"] = debug_input
     return Checkpoint(delta, output)
 
 

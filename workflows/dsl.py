@@ -118,6 +118,11 @@ class WorkflowDefinition(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     steps: list[Step] = Field(min_length=1)
     output: Any = None
+    dead_letter: bool = Field(
+        default=True,
+        description="A retryable error that outlives a step's last attempt parks the run as "
+        "`dead_letter`, to be redriven from its last checkpoint; false: `failed`",
+    )
 
     @field_validator("input_schema")
     @classmethod

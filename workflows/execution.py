@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NoReturn
 
 from temporalio import workflow
@@ -45,6 +46,8 @@ Running = dict[str, asyncio.Task[None]]
 # Recorded when an in-workflow step starts waiting (memo `waiting_on`); executions that
 # began before it replay without it.
 WAITING_ON_PATCH = "waiting-on-marker"
+# Runs started since report `dequeued` between a worker's pickup and their first step.
+DEQUEUED_PATCH = "dequeued-status"
 
 
 class ExecutionInterpreter:
@@ -65,6 +68,10 @@ class ExecutionInterpreter:
         # In-workflow steps waiting on a timer or an event: step id -> what on (the memo's
         # `waiting_on`, so one describe tells what the execution waits for).
         self.waiting_on: dict[str, dict[str, Any]] = {}
+        self.debug_mode = False
+        self.trace: dict[str, float] = {}
+        self.started_any = False  # has any step of this run begun
+        self.shows_dequeued = False  # set once per run: `dequeued` exists for it
 
     @property
     def definition(self) -> DefinitionSnapshot:
@@ -75,9 +82,13 @@ class ExecutionInterpreter:
 
     async def interpret(self, params: m.ExecutionInput) -> m.ExecutionResult:
         self.params = params
+        self.debug_mode = params.debug_mode
+        self.shows_dequeued = workflow.patched(DEQUEUED_PATCH)
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
         # Rides on the first checkpoint's memo upsert: one visibility write, not two.
         self.pending_memo.update(memo.started(workflow.now()))
+        if params.restored is None or params.restored.label == "replay":
+            self._trace_queue_wait()
         if params.restored is None:
             self._record(marker(self.log.next_sequence, START, workflow.now()))
         else:
@@ -169,6 +180,7 @@ class ExecutionInterpreter:
 
     async def _step_body(self, step: StepSnapshot) -> None:
         state = self.steps[step.id]
+        self.started_any = True
         if step.if_ is not None and not self._condition(step):
             state.status = StepStatus.SKIPPED
             state.completed_at = workflow.now()
@@ -176,8 +188,8 @@ class ExecutionInterpreter:
             self._record(self._step_checkpoint(step.id, StepStatus.SKIPPED))
             return
         run = StepRunner(self, step, state, self._render_params(step))
+        kind = steps.KINDS.get(step.kind)
         try:
-            kind = steps.KINDS.get(step.kind)
             if kind is None:
                 raise run.fail(f"step {step.id!r} has unknown kind {step.kind!r}", "UnknownKind")
             output = await kind.run(run)
@@ -191,7 +203,15 @@ class ExecutionInterpreter:
         state.status = StepStatus.COMPLETED
         state.completed_at = workflow.now()
         self.outputs[step.id] = output
-        self._record(self._step_checkpoint(step.id, StepStatus.COMPLETED, run.activity_id, output))
+        self._trace_step(kind.timing(output) if kind is not None else {})
+        checkpoint = self._step_checkpoint(
+            step.id,
+            StepStatus.COMPLETED,
+            run.activity_id,
+            output,
+            debug_input=run.params if self.debug_mode else None,
+        )
+        self._record(checkpoint)
 
     def _condition(self, step: StepSnapshot) -> bool:
         expression = step.if_
@@ -254,6 +274,7 @@ class ExecutionInterpreter:
         status: StepStatus,
         activity_id: str | None = None,
         output: Any = None,
+        debug_input: dict[str, Any] | None = None,
     ) -> Checkpoint:
         state = self.steps[step_id]
         return step_delta(
@@ -265,7 +286,24 @@ class ExecutionInterpreter:
             started_at=state.started_at,
             activity_id=activity_id,
             output=output,
+            debug_input=debug_input,
         )
+
+    def _trace_queue_wait(self) -> None:
+        """From creation to this first workflow task (rides the first memo upsert)."""
+        created = workflow.memo_value(memo.Key.CREATED_AT, default=None, type_hint=str)
+        if created is not None:
+            waited = workflow.now() - datetime.fromisoformat(created)
+            self.trace["queue_wait_ms"] = round(waited.total_seconds() * 1000, 3)
+            self.pending_memo.update(memo.traced(self.trace))
+
+    def _trace_step(self, timing: dict[str, float]) -> None:
+        """A step's network timings, summed into the run's (rides its checkpoint upsert)."""
+        if not timing:
+            return
+        for name, value in timing.items():
+            self.trace[name] = round(self.trace.get(name, 0.0) + value, 3)
+        self.pending_memo.update(memo.traced(self.trace))
 
     def _record(self, checkpoint: Checkpoint) -> None:
         """Into the log, and its delta into the memo with the index of what is in force."""
@@ -331,6 +369,8 @@ class ExecutionInterpreter:
         statuses = {state.status for state in self.steps.values()}
         if self.paused:
             status = Status.PAUSED
+        elif self.shows_dequeued and not self.started_any:
+            status = Status.DEQUEUED  # picked up by a worker; no step has begun yet
         elif StepStatus.RUNNING in statuses or StepStatus.WAITING not in statuses:
             status = Status.EXECUTING
         else:
@@ -398,6 +438,13 @@ class ExecutionInterpreter:
     def rollback(self, request: m.RollbackRequest) -> None:
         if request.sequence in self.log:
             self.rollback_to = request.sequence
+
+    @workflow.signal
+    def debug(self, request: m.DebugRequest) -> None:
+        """Events carry each later step's rendered input and its output, or stop doing so."""
+        if request.enabled != self.debug_mode:
+            self.debug_mode = request.enabled
+            workflow.upsert_memo(memo.debugging(request.enabled))
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:

@@ -35,6 +35,9 @@ class Key(StrEnum):
     OUTPUT = "output"
     ERROR = "error"
     WAITING_ON = "waiting_on"  # in-workflow steps waiting: {step id: {kind, since, ...}}
+    RUN = "run"  # what the trigger asked for: tags, idempotency key, creator, overrides...
+    DEBUG_MODE = "debug_mode"  # switched while the run runs (the `debug` signal)
+    TRACE = "trace"  # timings the workflow measures: queue wait, http connect/ttfb/transfer
 
 
 def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
@@ -108,9 +111,10 @@ def start(
     metadata: Any,
     wait_signals: list[str],
     index: list[IndexEntry],
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The memo a run starts with (a restored run lists the checkpoints it keeps)."""
-    return {
+    memo: dict[str, Any] = {
         Key.WORKFLOW_NAME: workflow_name,
         Key.VERSION: version,
         Key.CREATED_AT: created_at.isoformat(),
@@ -119,6 +123,9 @@ def start(
         Key.WAIT_SIGNALS: wait_signals,
         Key.CHECKPOINTS: [entry.encode() for entry in index],
     }
+    if run:
+        memo[Key.RUN] = run
+    return memo
 
 
 def started(now: datetime) -> dict[str, Any]:
@@ -127,6 +134,14 @@ def started(now: datetime) -> dict[str, Any]:
 
 def checkpointed(index: list[IndexEntry], delta: dict[str, Any]) -> dict[str, Any]:
     return {Key.CHECKPOINTS: [entry.encode() for entry in index], Key.CHECKPOINT: delta}
+
+
+def debugging(enabled: bool) -> dict[str, Any]:
+    return {Key.DEBUG_MODE: enabled}
+
+
+def traced(trace: dict[str, float]) -> dict[str, Any]:
+    return {Key.TRACE: dict(trace)}
 
 
 def waiting(waiting_on: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -164,6 +179,9 @@ class ExecutionMemo:
     wait_signals: list[str] = field(default_factory=list)
     index: list[IndexEntry] = field(default_factory=list)
     waiting_on: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    debug_mode: bool | None = None
+    trace: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
@@ -182,6 +200,9 @@ class ExecutionMemo:
             wait_signals=list(raw.get(Key.WAIT_SIGNALS) or []),
             index=[IndexEntry.decode(entry) for entry in raw.get(Key.CHECKPOINTS) or []],
             waiting_on=dict(raw.get(Key.WAITING_ON) or {}),
+            run=dict(raw.get(Key.RUN) or {}),
+            debug_mode=raw.get(Key.DEBUG_MODE),
+            trace=dict(raw.get(Key.TRACE) or {}),
         )
 
 

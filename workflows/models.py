@@ -7,7 +7,7 @@ carry types and defaults only, never a validator (see `ferryman.workflows.snapsh
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -34,7 +34,7 @@ class RestoredState(BaseModel):
     inline (`Checkpoint.inline`), so this run's own history is enough to rebuild them.
     """
 
-    label: Literal["replay", "rollback"]
+    label: str  # "replay", "rollback" or "redrive" (a dead-lettered run driven again)
     source_execution_id: str
     source_sequence: int
     deltas: list[dict[str, Any]] = Field(default_factory=list)
@@ -64,6 +64,8 @@ class ExecutionInput(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     step_output_limit_bytes: int = 256 * 1024
     restored: RestoredState | None = None
+    # Events carry each step's rendered input and output (POST /v1/runs/{id}/debug).
+    debug_mode: bool = False
 
 
 class ExecutionResult(BaseModel):
@@ -81,6 +83,12 @@ class ControlRequest(BaseModel):
     """Input of the pause, resume and stop signals."""
 
     reason: str | None = None
+
+
+class DebugRequest(BaseModel):
+    """Input of the `debug` signal: events carry each step's input and output, or not."""
+
+    enabled: bool
 
 
 class StepSignal(BaseModel):
@@ -104,7 +112,7 @@ class ExecutionState(BaseModel):
 
 # The workflow's own signals: a `wait` step may not take one of these names, because events
 # for `wait` steps arrive as signals of their own name.
-CONTROL_SIGNALS = frozenset({"pause", "resume", "stop", "rollback", "signal"})
+CONTROL_SIGNALS = frozenset({"pause", "resume", "stop", "rollback", "signal", "debug"})
 
 
 def activity_id(step_id: str, attempt: int) -> str:

@@ -79,6 +79,7 @@ class DefinitionSnapshot(_Inert):
     defaults: DefaultsSnapshot = Field(default_factory=DefaultsSnapshot)
     steps: list[StepSnapshot] = Field(default_factory=list)
     output: Any = None
+    dead_letter: bool = True  # a retryable error that outlives its attempts parks the run
 
     @classmethod
     def of(

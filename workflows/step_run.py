@@ -26,6 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.workflows.snapshot import StepSnapshot
     from ferryman.workflows.steps.base import ParamsT, parse_params
 
+# What the SDK raises on a worker that lacks the activity a step names.
+UNREGISTERED_ACTIVITY = "NotFoundError"
+
 if TYPE_CHECKING:
     from ferryman.workflows.execution import ExecutionInterpreter
 
@@ -123,7 +126,9 @@ class StepRunner:
                 self.activity_id = activity_id
                 return result
             except ActivityError as err:
-                failure = _classify(step, err, attempt, retry.max_attempts)
+                failure = _classify(
+                    step, err, attempt, retry.max_attempts, execution.definition.dead_letter
+                )
                 if failure is not None:
                     raise failure from err
             delay = retry.delay_before(attempt + 1)
@@ -145,9 +150,15 @@ class StepRunner:
 
 
 def _classify(
-    step: StepSnapshot, err: ActivityError, attempt: int, max_attempts: int
+    step: StepSnapshot, err: ActivityError, attempt: int, max_attempts: int, dead_letter: bool
 ) -> StepFailed | None:
-    """None when the attempt may be retried; otherwise the failure that ends the execution."""
+    """None when the attempt may be retried; otherwise the failure that ends the execution.
+
+    The last attempt's outcome names the status: lost with its worker (heartbeat timeout):
+    `crashed`; the step's activity registered on no worker that ran it (an engine fault,
+    not the step's): `system_failed`; any other retryable error: `dead_letter` (parked for
+    a redrive) unless the definition turns dead-lettering off (`failed`).
+    """
     cause = err.cause
     if isinstance(cause, CancelledError):
         raise asyncio.CancelledError()
@@ -165,7 +176,10 @@ def _classify(
         error_type = type(cause).__name__ if cause is not None else "ActivityError"
     if attempt < max_attempts:
         return None
-    crashed = isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT
-    return StepFailed(
-        step.id, message, error_type, Status.CRASHED if crashed else Status.DEAD_LETTER, attempt
-    )
+    if isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT:
+        status = Status.CRASHED
+    elif error_type == UNREGISTERED_ACTIVITY:
+        status = Status.SYSTEM_FAILED
+    else:
+        status = Status.DEAD_LETTER if dead_letter else Status.FAILED
+    return StepFailed(step.id, message, error_type, status, attempt)

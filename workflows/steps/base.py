@@ -88,6 +88,11 @@ class StepKind:
         """Run the step; its output."""
         raise NotImplementedError
 
+    def timing(self, output: Any) -> dict[str, float]:
+        """Network timings of a completed step (`connect_ms`, `ttfb_ms`, `transfer_ms`), summed
+        into the run's execution trace."""
+        return {}
+
     def primary(self, output: Any) -> Any:
         """The one value a UI would show for the step (seed 003's `primary`)."""
         if isinstance(output, list):
