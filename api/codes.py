@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     EXECUTION_PAUSED = "execution_paused"
     EXECUTION_NOT_PAUSED = "execution_not_paused"
     EXECUTION_CHANGED = "execution_changed"
+    RUN_NOT_DEAD_LETTERED = "run_not_dead_lettered"
     EXECUTION_EXISTS = "execution_exists"
     WORKFLOW_EXISTS = "workflow_exists"
     WORKFLOW_DISABLED = "workflow_disabled"

@@ -84,6 +84,7 @@ class StoredDefinition:
     name: str
     description: str | None
     version: int
+    version_id: str  # `jv_<n>`: the stored version's own id
     latest_version: int
     disabled: bool
     created_at: datetime
@@ -111,6 +112,7 @@ class Resolved:
     parsed: Parsed
     version: int
     disabled: bool
+    version_id: str  # the stored version's own id (`jv_<n>`): the run's `job_version_id`
 
 
 class DefinitionService:
@@ -237,7 +239,9 @@ class DefinitionService:
                 workflow, stored = await repository.get_workflow_version(
                     session, project_id, slug, version
                 )
-            resolved = Resolved(self._parse(slug, stored), stored.version, workflow.disabled)
+            resolved = Resolved(
+                self._parse(slug, stored), stored.version, workflow.disabled, _version_id(stored)
+            )
             self._resolved[(project_id, slug, version)] = resolved
         if resolved.disabled:
             raise Conflict(
@@ -305,9 +309,14 @@ def _stored(workflow: Workflow, version: WorkflowVersion) -> StoredDefinition:
         name=version.document.get("name", workflow.name),
         description=version.document.get("description"),
         version=version.version,
+        version_id=_version_id(version),
         latest_version=workflow.latest_version,
         disabled=workflow.disabled,
         created_at=workflow.created_at,
         updated_at=workflow.updated_at,
         document=version.document,
     )
+
+
+def _version_id(version: WorkflowVersion) -> str:
+    return f"jv_{version.pk}"

@@ -86,6 +86,12 @@ class IdempotencyService:
             await repository.record_idempotent_response(session, row.pk, status_code, body)
         return _answer(status_code, body, replayed=not won)
 
+    async def release(self, project_id: str, execution_id: str) -> bool:
+        """The keys that started `execution_id` may start a new execution; were there any."""
+        async with self.sessions() as session:
+            freed = await repository.delete_idempotency_keys_of(session, project_id, execution_id)
+        return freed > 0
+
     async def _forget(self, request: IdempotentRequest) -> None:
         """A refused request started nothing: the key stays free for a corrected retry."""
         async with self.sessions() as session:

@@ -118,6 +118,11 @@ class WorkflowDefinition(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     steps: list[Step] = Field(min_length=1)
     output: Any = None
+    presets: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named payloads a restart (or trigger) may start from: "
+        "`POST /v1/runs/{id}/restart {preset}`",
+    )
     dead_letter: bool = Field(
         default=True,
         description="A retryable error that outlives a step's last attempt parks the run as "

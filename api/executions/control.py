@@ -88,6 +88,11 @@ class ExecutionControl:
             await signal(described.handle, name, payload)
         return status
 
+    async def debug(self, project_id: str, execution_id: str, enabled: bool) -> None:
+        """Events of the run's later steps carry their rendered input and output, or not."""
+        described = await self._open(project_id, execution_id)
+        await signal(described.handle, ExecutionWorkflow.debug, m.DebugRequest(enabled=enabled))
+
     async def _open(self, project_id: str, execution_id: str) -> Described:
         described = await self.reader.describe(project_id, execution_id)
         if described.view.status in TERMINAL_STATUSES:

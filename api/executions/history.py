@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
@@ -48,12 +48,38 @@ class StepRecord:
 
 
 @dataclass
+class Timings:
+    """What the history alone can time: the first workflow task and each activity's
+    schedule-to-start (the execution trace's `dequeue_ms` and `dispatch_ms`)."""
+
+    created: datetime | None = None
+    first_task_started: datetime | None = None
+    first_task_completed: datetime | None = None
+    dispatch_ms: float = 0.0
+
+    @property
+    def queue_wait_ms(self) -> float | None:
+        return _ms(self.created, self.first_task_started)
+
+    @property
+    def dequeue_ms(self) -> float | None:
+        return _ms(self.first_task_started, self.first_task_completed)
+
+
+def _ms(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() * 1000, 3)
+
+
+@dataclass
 class FoldedHistory:
     params: m.ExecutionInput | None = None
     steps: dict[str, StepRecord] = field(default_factory=dict)
     log: CheckpointLog = field(default_factory=CheckpointLog)
     result: Any = None
     failure: str | None = None
+    timings: Timings = field(default_factory=Timings)
 
     def state_at(self, sequence: int) -> dict[str, Any]:
         """The whole state at checkpoint `sequence`: input, outputs and step statuses."""
@@ -62,9 +88,7 @@ class FoldedHistory:
             **self.log.state_at(sequence, self.steps),
         }
 
-    def restored(
-        self, label: Literal["replay", "rollback"], source: str, sequence: int
-    ) -> m.RestoredState:
+    def restored(self, label: str, source: str, sequence: int) -> m.RestoredState:
         """Where a new run starts to continue from checkpoint `sequence` (KeyError if none)."""
         return m.RestoredState(
             label=label,
@@ -83,6 +107,7 @@ class HistoryFolder:
         self.folded = FoldedHistory()
         self._scheduled: dict[int, tuple[str, str]] = {}  # event id -> (activity id, step)
         self._activity_results: dict[str, Any] = {}
+        self._scheduled_at: dict[int, datetime] = {}
 
     def _decode(self, payload: Payload) -> Any:
         return self.converter.payload_converter.from_payload(payload)
@@ -94,6 +119,7 @@ class HistoryFolder:
 
     def _started(self, event: HistoryEvent) -> None:
         attrs = event.workflow_execution_started_event_attributes
+        self.folded.timings.created = _time(event)
         if not attrs.input.payloads:
             return
         params = self.converter.payload_converter.from_payload(
@@ -113,10 +139,26 @@ class HistoryFolder:
         if parsed is None or record is None:
             return
         self._scheduled[event.event_id] = (attrs.activity_id, parsed[0])
+        self._scheduled_at[event.event_id] = _time(event)
         record.attempts = parsed[1]
         record.status = StepStatus.RUNNING
         record.activity = attrs.activity_type.name
         record.started_at = record.started_at or event.event_time.ToDatetime(tzinfo=UTC)
+
+    def _started_activity(self, event: HistoryEvent) -> None:
+        scheduled = event.activity_task_started_event_attributes.scheduled_event_id
+        since = self._scheduled_at.get(scheduled)
+        waited = _ms(since, _time(event))
+        if waited is not None:
+            self.folded.timings.dispatch_ms = round(self.folded.timings.dispatch_ms + waited, 3)
+
+    def _task_started(self, event: HistoryEvent) -> None:
+        timings = self.folded.timings
+        timings.first_task_started = timings.first_task_started or _time(event)
+
+    def _task_completed(self, event: HistoryEvent) -> None:
+        timings = self.folded.timings
+        timings.first_task_completed = timings.first_task_completed or _time(event)
 
     def _completed_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_completed_event_attributes
@@ -195,6 +237,9 @@ class HistoryFolder:
 _HANDLERS: dict[EventType.ValueType, Callable[[HistoryFolder, HistoryEvent], None]] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: HistoryFolder._started,
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: HistoryFolder._scheduled_activity,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: HistoryFolder._started_activity,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: HistoryFolder._task_started,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: HistoryFolder._task_completed,
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: HistoryFolder._completed_activity,
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: HistoryFolder._failed_activity,
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: HistoryFolder._timed_out_activity,
@@ -212,3 +257,7 @@ async def fold(handle: WorkflowHandle[Any, Any], converter: DataConverter) -> Fo
     async for event in handle.fetch_history_events():
         folder.add(event)
     return folder.folded
+
+
+def _time(event: HistoryEvent) -> datetime:
+    return event.event_time.ToDatetime(tzinfo=UTC)

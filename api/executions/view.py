@@ -30,7 +30,7 @@ from ferryman.workflows import steps
 from ferryman.workflows.memo import ErrorRecord, ExecutionMemo, is_elided
 
 if TYPE_CHECKING:
-    from ferryman.api.executions.history import FoldedHistory, StepRecord
+    from ferryman.api.executions.history import FoldedHistory, StepRecord, Timings
 
 
 class ActionKind(StrEnum):
@@ -85,6 +85,36 @@ class WaitingOn:
             since=_time(raw.get("since")),
             signal=raw.get("signal"),
             until=_time(raw.get("until")),
+        )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What the trigger asked for, and the run-level settings in force (the memo's `run`)."""
+
+    tags: dict[str, str]
+    idempotency_key: str | None
+    created_by: str | None
+    job_version_id: str | None
+    overrides: dict[str, Any]
+    retry: dict[str, Any]
+    timeout_secs: float | None
+    debug_mode: bool
+
+    def encode(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def decode(cls, raw: dict[str, Any]) -> RunRecord:
+        return cls(
+            tags=dict(raw.get("tags") or {}),
+            idempotency_key=raw.get("idempotency_key"),
+            created_by=raw.get("created_by"),
+            job_version_id=raw.get("job_version_id"),
+            overrides=dict(raw.get("overrides") or {}),
+            retry=dict(raw.get("retry") or {}),
+            timeout_secs=raw.get("timeout_secs"),
+            debug_mode=bool(raw.get("debug_mode")),
         )
 
 
@@ -150,6 +180,19 @@ class ExecutionView:
     wait_signals: list[str]
     waiting_on: list[WaitingOn]
     checkpoints: list[CheckpointView]
+    run: RunRecord = field(default_factory=lambda: RunRecord.decode({}))
+    priority: int = 0
+    debug_mode: bool = False
+    trace: dict[str, float] = field(default_factory=dict)
+    parent_run_id: str | None = None
+    concurrency_key: str | None = None
+    scheduled_at: datetime | None = None
+    expires_at: datetime | None = None
+    closed_at: datetime | None = None  # Temporal's own close time
+    # Read of one run only (`ExecutionReader.detail`): the last activity heartbeat, and what
+    # its history times (first workflow task, schedule-to-start of its activities).
+    heartbeat_at: datetime | None = None
+    timings: Timings | None = None
     stuck: Stuck | None = None
     steps: list[StepView] | None = None
 
@@ -186,6 +229,7 @@ class ExecutionView:
             )
             for entry in memo.index
         ]
+        run = RunRecord.decode(memo.run)
         moments = [t for t in (execution.start_time, completed_at) if t is not None]
         moments += [c.created_at for c in checkpoints]
         return cls(
@@ -217,6 +261,15 @@ class ExecutionView:
             if status in TERMINAL_STATUSES
             else [WaitingOn.of(step_id, raw) for step_id, raw in memo.waiting_on.items()],
             checkpoints=checkpoints,
+            run=run,
+            priority=attributes.get(sa.PRIORITY) or 0,
+            debug_mode=memo.debug_mode if memo.debug_mode is not None else run.debug_mode,
+            trace=memo.trace,
+            parent_run_id=attributes.get(sa.PARENT),
+            concurrency_key=attributes.get(sa.CONCURRENCY_KEY),
+            scheduled_at=attributes.get(sa.SCHEDULED_AT),
+            expires_at=attributes.get(sa.EXPIRES_AT),
+            closed_at=execution.close_time,
         )
 
 

@@ -12,8 +12,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
@@ -21,7 +23,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import BadRequest, InvalidInput, temporal_error
+from ferryman.api.executions import payload_index
 from ferryman.api.executions.ids import is_execution_id
+from ferryman.api.executions.launch import tags_attribute
 from ferryman.statuses import Status, visibility_clause
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -39,6 +43,16 @@ class ListFilter:
     project_id: str
     workflow_id: str | None = None
     statuses: frozenset[Status] | None = None
+    triggered_by: str | None = None
+    batch_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # every pair must match
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    # Runs whose payload contains this object (jsonb `@>`): narrowed by the payload index,
+    # then confirmed against each candidate's real payload (`ExecutionReader`).
+    payload: dict[str, Any] | None = None
+    parent_run_id: str | None = None
+    continuation_of: str | None = None
     # A further clause built by the domain itself (never from user text), e.g. triage's.
     clause: str | None = None
 
@@ -57,9 +71,44 @@ class ListFilter:
             clauses.append(f"{sa.WORKFLOW.name} = {sa.escape(self.workflow_id)}")
         if self.statuses is not None:
             clauses.append(visibility_clause(self.statuses))
+        for key, value in (
+            (sa.TRIGGERED_BY, self.triggered_by),
+            (sa.BATCH, self.batch_id),
+            (sa.PARENT, self.parent_run_id),
+            (sa.CONTINUATION_OF, self.continuation_of),
+        ):
+            if value is not None:
+                clauses.append(f"{key.name} = {_escaped(value)}")
+        for tag in tags_attribute(self.tags):
+            clauses.append(f"{sa.TAGS.name} = {_escaped(tag)}")
+        if self.created_after is not None:
+            clauses.append(f"StartTime >= '{_instant(self.created_after)}'")
+        if self.created_before is not None:
+            clauses.append(f"StartTime < '{_instant(self.created_before)}'")
+        if self.payload is not None:
+            narrowed = payload_index.visibility_clause(self.payload)
+            if narrowed is not None:
+                clauses.append(f"({narrowed})")
         if self.clause is not None:
             clauses.append(f"({self.clause})")
         return " AND ".join(clauses)
+
+
+def _escaped(value: str) -> str:
+    try:
+        return sa.escape(value)
+    except ValueError as err:
+        raise InvalidInput(str(err), ErrorCode.INVALID_FILTER) from err
+
+
+def _instant(moment: datetime) -> str:
+    """RFC 3339 in UTC, as visibility compares datetimes."""
+    if moment.tzinfo is None:
+        raise InvalidInput(
+            "a time filter needs a time zone (e.g. 2026-01-15T10:30:00Z)",
+            ErrorCode.INVALID_FILTER,
+        )
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -91,6 +140,36 @@ async def rows_after(client: Client, query: str, limit: int, after: str | None) 
     executions, next_token = await _fetch(client, query, limit, token)
     more = next_token is not None and len(executions) == limit
     return Rows(executions, encode_cursor(next_token) if more and next_token else None)
+
+
+Confirm = Callable[[WorkflowExecution], Awaitable[bool]]
+SCAN_BUDGET = 2000  # rows a confirming scan reads per call before it answers what it has
+
+
+async def confirmed_rows(
+    client: Client, query: str, limit: int, after: str | None, confirm: Confirm
+) -> Rows:
+    """Up to `limit` rows that `confirm` accepts, after a cursor. A page is read whole, so
+    the cursor may point into one: `c2.` cursors carry the page's token and an offset."""
+    token, offset = decode_position(after) if after else (None, 0)
+    page_size = max(limit, 100)
+    found: list[WorkflowExecution] = []
+    scanned = 0
+    while True:
+        executions, next_token = await _fetch(client, query, page_size, token)
+        for index, execution in enumerate(executions[offset:], start=offset):
+            if await confirm(execution):
+                found.append(execution)
+                if len(found) == limit:
+                    if index + 1 < len(executions):
+                        return Rows(found, encode_position(token, index + 1))
+                    return Rows(found, encode_position(next_token, 0) if next_token else None)
+        scanned += len(executions) - offset
+        if next_token is None:
+            return Rows(found, None)
+        token, offset = next_token, 0
+        if scanned >= SCAN_BUDGET:  # a sparse filter: answer, the client goes on from here
+            return Rows(found, encode_position(token, 0))
 
 
 async def _fetch(
@@ -150,6 +229,38 @@ def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecut
 
 def encode_cursor(token: bytes) -> str:
     return CURSOR_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+POSITION_PREFIX = "c2."
+
+
+def encode_position(token: bytes | None, offset: int) -> str:
+    """A place in a list: Temporal's page token (None: the first page) and rows to skip."""
+    if offset == 0 and token is not None:
+        return encode_cursor(token)
+    raw = json.dumps({"t": base64.b64encode(token).decode() if token else None, "o": offset})
+    return POSITION_PREFIX + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> tuple[bytes | None, int]:
+    if cursor.startswith(CURSOR_PREFIX):
+        return decode_cursor(cursor), 0
+    invalid = InvalidInput("the cursor is not valid", ErrorCode.INVALID_CURSOR)
+    if not cursor.startswith(POSITION_PREFIX):
+        raise invalid
+    raw = cursor.removeprefix(POSITION_PREFIX)
+    try:
+        decoded = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_"))
+        token = decoded["t"]
+        offset = decoded["o"]
+        if not isinstance(offset, int) or offset < 0 or not isinstance(token, str | None):
+            raise ValueError("not a position")
+        page = base64.b64decode(token, validate=True) if token else None
+        if page is not None and not isinstance(json.loads(page), dict):
+            raise ValueError("not a page token")
+    except (binascii.Error, ValueError, KeyError, TypeError) as err:
+        raise invalid from err
+    return page, offset
 
 
 def decode_cursor(cursor: str) -> bytes:

@@ -349,3 +349,17 @@ async def delete_idempotency_key(
         )
     )
     await session.commit()
+
+
+async def delete_idempotency_keys_of(
+    session: AsyncSession, project_id: str, execution_id: str
+) -> int:
+    """Free every key that answered with this execution; how many there were."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.project_id == project_id,
+            IdempotencyKey.execution_id == execution_id,
+        )
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

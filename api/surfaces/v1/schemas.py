@@ -1,0 +1,324 @@
+"""Wire bodies of the `/v1` run-management surface (seed 001), with OpenAPI examples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferryman.statuses import Status as RunStatus
+
+RUN_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
+Backoff = Literal["exponential", "linear", "fixed"]
+
+
+class ExecutionTrace(BaseModel):
+    """Where a run's time went. `queue_wait_ms`: creation to the first workflow task;
+    `dequeue_ms`: that task's own processing; `dispatch_ms`: its steps' summed
+    schedule-to-start; `connect_ms`, `ttfb_ms`, `transfer_ms`: summed over its `http` steps;
+    `total_ms`: creation to close (or now). Lists show what the run recorded itself
+    (`dequeue_ms` and `dispatch_ms` only come from its history: null there)."""
+
+    queue_wait_ms: float | None = None
+    dequeue_ms: float | None = None
+    connect_ms: float | None = None
+    ttfb_ms: float | None = None
+    transfer_ms: float | None = None
+    total_ms: float | None = None
+    dispatch_ms: float | None = None
+
+
+class Run(BaseModel):
+    """One run (an execution), as seed 001 shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": RUN_ID_EXAMPLE,
+                    "job_id": "welcome-email",
+                    "project_id": "default",
+                    "status": "completed",
+                    "attempt": 1,
+                    "payload": {"email": "ada@example.com"},
+                    "result": {"sent": True},
+                    "triggered_by": "manual",
+                    "tags": {"team": "growth"},
+                    "created_at": "2026-01-15T10:30:00Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    job_id: str
+    project_id: str
+    status: RunStatus
+    attempt: int = Field(description="The current (or last) step's attempt")
+    payload: Any = None
+    result: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    triggered_by: str | None = None
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = Field(
+        default=None, description="The last activity heartbeat (read of one run only)"
+    )
+    next_retry_at: datetime | None = None
+    expires_at: datetime | None = None
+    parent_run_id: str | None = None
+    priority: int = 0
+    idempotency_key: str | None = None
+    job_version: int | None = None
+    workflow_step_run_id: str | None = None
+    max_attempts_override: int | None = None
+    timeout_secs_override: float | None = None
+    retry_backoff: str | None = None
+    retry_initial_delay_secs: float | None = None
+    retry_max_delay_secs: float | None = None
+    execution_trace: ExecutionTrace = Field(default_factory=ExecutionTrace)
+    debug_mode: bool = False
+    continuation_of: str | None = None
+    lineage_depth: int = 0
+    tags: dict[str, str] = Field(default_factory=dict)
+    job_version_id: str | None = None
+    created_by: str | None = None
+    batch_id: str | None = None
+    concurrency_key: str | None = None
+    created_at: datetime | None = None
+
+
+class RunOverrides(BaseModel):
+    """Run-level settings a trigger may impose on every step of the run."""
+
+    max_attempts_override: int | None = Field(default=None, ge=1, le=100)
+    timeout_secs_override: float | None = Field(default=None, gt=0, le=7 * 86_400)
+    retry_backoff: Backoff | None = None
+    retry_initial_delay_secs: float | None = Field(default=None, ge=0, le=86_400)
+    retry_max_delay_secs: float | None = Field(default=None, ge=0, le=7 * 86_400)
+
+
+class TriggerRequest(RunOverrides):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "payload": {"email": "ada@example.com"},
+                    "tags": {"team": "growth"},
+                    "priority": 5,
+                    "idempotency_key": "signup-ada",
+                }
+            ]
+        },
+    )
+
+    payload: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=64)
+    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first")
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    debug_mode: bool = False
+
+
+class BatchTriggerRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"payload": {"n": 1}}, {"payload": {"n": 2}}]}]
+        },
+    )
+
+    items: list[TriggerRequest] = Field(min_length=1, max_length=100)
+
+
+class BatchTriggered(BaseModel):
+    batch_id: str
+    runs: list[Run]
+
+
+class RunIds(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"run_ids": [RUN_ID_EXAMPLE]}]}
+    )
+
+    run_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+class BulkItem(BaseModel):
+    id: str
+    status: str = Field(description="The run's status after the call, or `error`")
+    error: str | None = None
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItem]
+    total: int
+    canceled: int = Field(description="Runs canceled (bulk-cancel) or replayed (bulk-replay)")
+    failed: int
+
+
+class DlqReplayed(BaseModel):
+    replayed: list[Run]
+    count: int
+
+
+class RestartRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"payload": {"email": "b@example.com"}}]}
+    )
+
+    preset: str | None = Field(
+        default=None, max_length=100, description="A payload preset of the job, under `payload`"
+    )
+    payload: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class DebugRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": True}]})
+
+    enabled: bool
+
+
+class DebugState(BaseModel):
+    run_id: str
+    debug_mode: bool
+
+
+class IdempotencyReset(BaseModel):
+    status: str = Field(examples=["reset"], description="`reset`, or `none` if it had no key")
+    run_id: str
+
+
+class RunEvent(BaseModel):
+    id: str = Field(description="Increases along the run; send it back as `after`")
+    run_id: str
+    type: str = Field(examples=["step.completed"])
+    level: str
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class RunCheckpoint(BaseModel):
+    id: str
+    run_id: str
+    sequence: int
+    source: str = Field(description="The step it follows, or `start`, `replay`, `rollback`...")
+    state: dict[str, Any]
+    created_at: datetime
+
+
+class StepState(BaseModel):
+    status: str
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    output: Any = None
+    error: str | None = None
+
+
+class RunState(BaseModel):
+    run_id: str
+    status: RunStatus
+    source: Literal["query", "history"] = Field(
+        description="`query` when a worker answered live, `history` when folded from it"
+    )
+    steps: dict[str, StepState]
+    outputs: dict[str, Any]
+
+
+class Usage(BaseModel):
+    id: str
+    run_id: str
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_microusd: int
+    created_at: datetime
+
+
+class ToolCall(BaseModel):
+    id: str
+    run_id: str
+    tool_name: str
+    input: Any = None
+    output: Any = None
+    duration_ms: float
+    status: str
+    created_at: datetime
+
+
+class StructuredOutput(BaseModel):
+    id: str
+    run_id: str
+    output_key: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    value: Any = None
+    created_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class DebugBundle(BaseModel):
+    run: Run
+    events: list[RunEvent]
+    checkpoints: list[RunCheckpoint]
+    usage: list[Usage]
+    tool_calls: list[ToolCall]
+    outputs: list[StructuredOutput]
+    history: dict[str, Any] = Field(
+        description="The Temporal history, as `temporal workflow show --output json` prints it"
+    )
+
+
+class Dependency(BaseModel):
+    id: str
+    job_id: str
+    depends_on_job_id: str
+    condition: str
+    created_at: datetime
+
+
+class DependencyStatus(BaseModel):
+    run_id: str
+    job_id: str
+    status: RunStatus
+    dependencies: list[Dependency]
+    dependencies_satisfied: bool
+
+
+class JobDefaults(BaseModel):
+    max_attempts: int
+    retry_backoff: str
+    retry_initial_delay_secs: float
+    retry_max_delay_secs: float
+    timeout_secs: float
+    heartbeat_secs: float | None = None
+
+
+class Job(BaseModel):
+    """A job: a workflow definition (the same rows as `/api/v1/workflows`) with its run
+    defaults."""
+
+    id: str = Field(examples=["welcome-email"])
+    name: str
+    description: str | None = None
+    job_version: int
+    job_version_id: str
+    latest_version: int
+    disabled: bool
+    defaults: JobDefaults
+    dead_letter: bool
+    input_schema: dict[str, Any] | None = None
+    presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
