@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     # 401, 403
     INVALID_API_KEY = "invalid_api_key"
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    PROJECT_MISMATCH = "project_mismatch"
     # 404
     ROUTE_NOT_FOUND = "route_not_found"
     EXECUTION_NOT_FOUND = "execution_not_found"

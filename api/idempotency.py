@@ -38,6 +38,13 @@ class IdempotentRequest:
     body: Any
 
 
+@dataclass(frozen=True)
+class Answered:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
 def body_hash(scope: str, body: Any) -> str:
     canonical = json.dumps([scope, body], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -51,15 +58,22 @@ class IdempotencyService:
         self, project_id: str, scope: str, key: str | None, body: Any, produce: Producer
     ) -> JSONResponse:
         """`produce` for a fresh execution id, once per key when the client sent one."""
+        outcome = await self.once(project_id, scope, key, body, produce)
+        return _answer(outcome.status_code, outcome.body, outcome.replayed)
+
+    async def once(
+        self, project_id: str, scope: str, key: str | None, body: Any, produce: Producer
+    ) -> Answered:
+        """Like `answer`, as data (for a call that answers several requests at once)."""
         if key is None:
             status_code, answer = await produce(new_execution_id())
-            return JSONResponse(answer, status_code=status_code)
+            return Answered(status_code, answer, replayed=False)
         request = IdempotentRequest(project_id, scope, key, body)
         return await self.respond(request, new_execution_id(), produce)
 
     async def respond(
         self, request: IdempotentRequest, execution_id: str, produce: Producer
-    ) -> JSONResponse:
+    ) -> Answered:
         """Answer once for this key; every later duplicate gets that answer replayed."""
         digest = body_hash(request.scope, request.body)
         async with self.sessions() as session:
@@ -73,7 +87,7 @@ class IdempotencyService:
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
             )
         if not won and row.response is not None and row.status_code is not None:
-            return _answer(row.status_code, row.response, replayed=True)
+            return Answered(row.status_code, row.response, replayed=True)
         # The winner, or a duplicate of a request still in flight (or cut short by a
         # crash): both issue the same start with the recorded id, which is idempotent.
         try:
@@ -84,7 +98,7 @@ class IdempotencyService:
             raise
         async with self.sessions() as session:
             await repository.record_idempotent_response(session, row.pk, status_code, body)
-        return _answer(status_code, body, replayed=not won)
+        return Answered(status_code, body, replayed=not won)
 
     async def release(self, project_id: str, execution_id: str) -> bool:
         """The keys that started `execution_id` may start a new execution; were there any."""

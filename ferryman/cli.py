@@ -9,6 +9,7 @@ attributes ends a command with one sentence on stderr and exit code 2, never a t
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
 from contextlib import asynccontextmanager
@@ -42,6 +43,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage the API keys of a project.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+debug_app = typer.Typer(help="Look into runs offline.", no_args_is_help=True)
+app.add_typer(debug_app, name="debug")
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -342,3 +345,37 @@ def keys_revoke(
 
 def _when(moment: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
+
+
+# --- debug --------------------------------------------------------------------------------
+
+
+@debug_app.command("replay")
+def debug_replay(
+    bundle: Annotated[
+        Path, typer.Argument(help="A debug bundle (GET /v1/runs/{id}/debug-bundle).")
+    ],
+) -> None:
+    """Replay a bundle's Temporal history against the installed workflow code: exit 0 when
+    it replays, 1 with the first divergence named (a change that would break such runs)."""
+    from temporalio.client import WorkflowHistory
+
+    from ferryman.worker import build_replayer
+
+    try:
+        document = json.loads(bundle.read_text())
+        history = WorkflowHistory.from_json(
+            str(document.get("run", {}).get("id", "run")), document["history"]
+        )
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        fail(f"{bundle} is not a debug bundle: {err}")
+    if not history.events:
+        fail(f"{bundle} holds no history events")
+    result = asyncio.run(build_replayer().replay_workflow(history, raise_on_replay_failure=False))
+    if result.replay_failure is not None:
+        err_console.print(f"[red]diverges:[/] {escape(str(result.replay_failure))}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(
+        f"replays: the installed code makes the same decisions for run {history.workflow_id} "
+        f"({len(history.events)} events)"
+    )

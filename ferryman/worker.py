@@ -20,7 +20,8 @@ from typing import NoReturn
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman.activities import http, registry
@@ -50,6 +51,22 @@ PASSTHROUGH_MODULES = (
 )
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def build_replayer() -> Replayer:
+    """The installed workflow code, ready to replay recorded histories (tests, debug
+    bundles): a divergence is a change that would break executions running now."""
+    return Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+
+
 def build_worker(client: Client, settings: Settings) -> Worker:
     activities = registry.registered()
     redact_log_records()
@@ -60,9 +77,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=[http_request, *(entry.defn for entry in activities.values())],
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
         identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
     )

@@ -47,6 +47,9 @@ class EventTranslator:
         self.status: str | None = None
         self.event_base = 0  # events of the execution's earlier runs (a rollback's restart)
         self.waiting: set[str] = set()
+        # Debug mode: events carry each step's rendered input and its output.
+        self.debug = False
+        self.results: dict[str, Any] = {}  # activity id -> result, while in debug mode
 
     def _decode(self, payloads: Any) -> Any:
         if not payloads:
@@ -74,6 +77,8 @@ class EventTranslator:
             return self._started(event)
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             return self._scheduled(event)
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            return self._completed_activity(event)
         if kind in (
             EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
             EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -99,6 +104,7 @@ class EventTranslator:
         definition = params.definition
         if params.restored is not None:
             self.event_base = params.restored.event_base
+        self.debug = params.debug_mode
         for step in definition.steps:
             self.max_attempts[step.id] = definition.retry_for(step).max_attempts
         return [
@@ -121,8 +127,23 @@ class EventTranslator:
             return []
         step_id, attempt = parsed
         self.scheduled[event.event_id] = parsed
-        data = {"step_id": step_id, "attempt": attempt, "activity": attrs.activity_type.name}
+        data: dict[str, Any] = {
+            "step_id": step_id,
+            "attempt": attempt,
+            "activity": attrs.activity_type.name,
+        }
+        if self.debug:  # the rendered input the attempt got (secrets still as placeholders)
+            task = self._decode(attrs.input.payloads) or {}
+            data["input"] = task.get("params")
         return [("step.started", "info", f"step {step_id} attempt {attempt} started", data)]
+
+    def _completed_activity(self, event: HistoryEvent) -> list[UserEvent]:
+        if self.debug:
+            attrs = event.activity_task_completed_event_attributes
+            scheduled = self.scheduled.get(attrs.scheduled_event_id)
+            if scheduled is not None:
+                self.results[m.activity_id(*scheduled)] = self._decode(attrs.result.payloads)
+        return []
 
     def _attempt_failed(self, event: HistoryEvent) -> list[UserEvent]:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
@@ -149,13 +170,20 @@ class EventTranslator:
     def _memo(self, event: HistoryEvent) -> list[UserEvent]:
         fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
         made: list[UserEvent] = []
+        if Key.DEBUG_MODE in fields:
+            self.debug = bool(self._decode([fields[Key.DEBUG_MODE]]))
+            state = "on" if self.debug else "off"
+            made.append(("run.debug", "info", f"debug mode {state}", {"enabled": self.debug}))
         if Key.WAITING_ON in fields:
             made += self._waiting(self._decode([fields[Key.WAITING_ON]]) or {})
         if Key.CHECKPOINT in fields:
             delta = self._decode([fields[Key.CHECKPOINT]]) or {}
             step_id, status = delta.get("step_id"), delta.get("status")
             if status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
-                made.append((f"step.{status}", "info", f"step {step_id} {status}", delta))
+                data = dict(delta)
+                if self.debug and "activity_id" in delta:
+                    data["output"] = self.results.get(str(delta["activity_id"]))
+                made.append((f"step.{status}", "info", f"step {step_id} {status}", data))
             made.append(
                 (
                     "checkpoint.created",

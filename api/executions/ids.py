@@ -23,6 +23,11 @@ def new_execution_id() -> str:
     return "exec_" + "".join(reversed(chars))
 
 
+def new_batch_id() -> str:
+    """`batch_` + the same sortable unique id."""
+    return "batch_" + new_execution_id().removeprefix("exec_")
+
+
 def is_execution_id(value: str) -> bool:
     return bool(EXECUTION_ID.match(value))
 

@@ -166,9 +166,7 @@ class ExecutionReader:
         if view.status not in TERMINAL_STATUSES:
             handle = self.client.get_workflow_handle_for(ExecutionWorkflow.run, view.id)
             try:
-                state = await handle.query(
-                    ExecutionWorkflow.state, rpc_timeout=QUERY_TIMEOUT
-                )
+                state = await handle.query(ExecutionWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
             except (RPCError, WorkflowQueryFailedError):
                 pass  # no worker answers (or it is stuck): the history tells
             else:
@@ -248,6 +246,9 @@ class ExecutionReader:
             wanted = where.payload
 
             async def holds(execution: WorkflowExecution) -> bool:
+                index = execution.typed_search_attributes.get(sa.PAYLOAD_INDEX)
+                if not payload_index.confirmation_needed(wanted, index):
+                    return True  # its complete index already proves it
                 return payload_index.contains(await self.payload_of(execution), wanted)
 
             rows = await visibility.confirmed_rows(self.client, query, limit, after, holds)

@@ -108,9 +108,7 @@ class Restorer:
         chosen = version or view.version
         start: dict[str, Any] = {}
         if preset is not None:
-            resolved = await self.launcher.definitions.resolve(
-                project_id, view.workflow_id, chosen
-            )
+            resolved = await self.launcher.definitions.resolve(project_id, view.workflow_id, chosen)
             presets = resolved.parsed.definition.presets
             if preset not in presets:
                 names = ", ".join(sorted(presets)) or "none"
@@ -237,9 +235,7 @@ def _run(view: ExecutionView, **changes: Any) -> dict[str, Any]:
     return {**view.run.encode(), **changes}
 
 
-def _restored(
-    folded: FoldedHistory, label: str, source: str, sequence: int
-) -> m.RestoredState:
+def _restored(folded: FoldedHistory, label: str, source: str, sequence: int) -> m.RestoredState:
     if sequence not in folded.log.history:
         raise checkpoint_not_found()
     return folded.restored(label, source, sequence)

@@ -86,7 +86,10 @@ class ListFilter:
         if self.created_before is not None:
             clauses.append(f"StartTime < '{_instant(self.created_before)}'")
         if self.payload is not None:
-            narrowed = payload_index.visibility_clause(self.payload)
+            try:
+                narrowed = payload_index.visibility_clause(self.payload)
+            except ValueError as err:
+                raise InvalidInput(f"payload: {err}", ErrorCode.INVALID_FILTER) from err
             if narrowed is not None:
                 clauses.append(f"({narrowed})")
         if self.clause is not None:

@@ -23,12 +23,9 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman.settings import Settings
-from ferryman.worker import PASSTHROUGH_MODULES, WORKFLOWS
+from ferryman.worker import build_replayer
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.support.executions import ExecutionHandle, start_execution
@@ -284,16 +281,6 @@ async def test_record_history(temporal_client: Client, base_settings: Settings, 
 # ---- the check (always) --------------------------------------------------------------
 
 
-def replayer() -> Replayer:
-    return Replayer(
-        workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
-    )
-
-
 def test_every_scenario_has_a_committed_small_history() -> None:
     files = {path.stem for path in HISTORIES.glob("*.json")}
     assert set(SCENARIOS) <= files, f"missing histories: {sorted(set(SCENARIOS) - files)}"
@@ -311,5 +298,5 @@ async def test_history_replays_without_nondeterminism(name: str) -> None:
         pytest.fail(f"{path} is missing; record it with FERRYMAN_RECORD_HISTORIES=1")
     text = path.read_text()
     history = WorkflowHistory.from_json(f"history-{name}", text)
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
+    result = await build_replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None, result.replay_failure

@@ -128,9 +128,7 @@ class TriggerRequest(RunOverrides):
 class BatchTriggerRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"items": [{"payload": {"n": 1}}, {"payload": {"n": 2}}]}]
-        },
+        json_schema_extra={"examples": [{"items": [{"payload": {"n": 1}}, {"payload": {"n": 2}}]}]},
     )
 
     items: list[TriggerRequest] = Field(min_length=1, max_length=100)

@@ -1,0 +1,52 @@
+"""`/v1/runs/{id}/usage`, `/tool-calls` and `/outputs`: what a run's `llm` steps did."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ferryman.api.auth import ReadExecutions
+from ferryman.api.deps import ExecutionsDep
+from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.v1 import schemas
+from ferryman.api.surfaces.v1.params import RunId
+
+router = APIRouter(tags=["ai"])
+
+
+@router.get(
+    "/runs/{run_id}/usage",
+    response_model=list[schemas.Usage],
+    responses=ERRORS,
+    summary="Model usage and cost, one record per model call",
+)
+async def run_usage(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> list[schemas.Usage]:
+    await executions.reader.describe(principal.project_id, run_id)
+    return []  # a run without `llm` steps made no model call
+
+
+@router.get(
+    "/runs/{run_id}/tool-calls",
+    response_model=list[schemas.ToolCall],
+    responses=ERRORS,
+    summary="Tool calls the run's models made",
+)
+async def run_tool_calls(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> list[schemas.ToolCall]:
+    await executions.reader.describe(principal.project_id, run_id)
+    return []
+
+
+@router.get(
+    "/runs/{run_id}/outputs",
+    response_model=list[schemas.StructuredOutput],
+    responses=ERRORS,
+    summary="Structured outputs, validated against their JSON Schema",
+)
+async def run_outputs(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> list[schemas.StructuredOutput]:
+    await executions.reader.describe(principal.project_id, run_id)
+    return []

@@ -1,0 +1,172 @@
+"""`/v1/jobs`: jobs (workflow definitions with their run defaults) and their triggers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from ferryman.api.auth import Execute, Principal, ReadWorkflows, WriteWorkflows
+from ferryman.api.definitions import parse_document
+from ferryman.api.deps import DefinitionsDep, ExecutionsDep, IdempotencyDep
+from ferryman.api.executions import Executions
+from ferryman.api.executions.ids import new_batch_id
+from ferryman.api.executions.launch import LaunchRequest, Overrides
+from ferryman.api.idempotency import IdempotencyService
+from ferryman.api.surfaces.api_v1.workflows import DEFINITION_BODY
+from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.v1 import schemas, serializer
+from ferryman.api.surfaces.v1.params import JobId
+
+router = APIRouter(tags=["jobs"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=256,
+        description="Retry-safe trigger: the same key and body give the same run",
+    ),
+]
+BATCH_CONCURRENCY = 10
+
+
+@router.get("/jobs", response_model=list[schemas.Job], responses=ERRORS, summary="List jobs")
+async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> list[schemas.Job]:
+    stored, _ = await definitions.page(principal.project_id, 1, 1000)
+    return [serializer.job(s) for s in stored]
+
+
+@router.post(
+    "/jobs",
+    status_code=201,
+    response_model=schemas.Job,
+    responses=ERRORS,
+    openapi_extra=DEFINITION_BODY,
+    summary="Create a job from a workflow definition (JSON or YAML)",
+)
+async def create_job(
+    request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
+) -> schemas.Job:
+    document = parse_document(await request.body(), request.headers.get("content-type", ""))
+    return serializer.job(await definitions.create(principal.project_id, document))
+
+
+@router.get("/jobs/{job_id}", response_model=schemas.Job, responses=ERRORS, summary="Read a job")
+async def get_job(
+    job_id: JobId, principal: ReadWorkflows, definitions: DefinitionsDep
+) -> schemas.Job:
+    return serializer.job(await definitions.get(principal.project_id, job_id, None))
+
+
+def launch_request(
+    principal: Principal, job_id: str, body: schemas.TriggerRequest, batch_id: str | None = None
+) -> LaunchRequest:
+    """One trigger's options, as the domain takes them (built once, here)."""
+    return LaunchRequest(
+        project_id=principal.project_id,
+        workflow_id=job_id,
+        input=body.payload,
+        metadata=body.metadata,
+        version=body.version,
+        tags=body.tags,
+        priority=body.priority,
+        batch_id=batch_id,
+        idempotency_key=body.idempotency_key,
+        created_by=principal.key_id,
+        debug_mode=body.debug_mode,
+        overrides=Overrides(
+            max_attempts=body.max_attempts_override,
+            timeout_secs=body.timeout_secs_override,
+            retry_backoff=body.retry_backoff,
+            retry_initial_delay_secs=body.retry_initial_delay_secs,
+            retry_max_delay_secs=body.retry_max_delay_secs,
+        ),
+    )
+
+
+async def _trigger(
+    executions: Executions,
+    idempotency: IdempotencyService,
+    principal: Principal,
+    job_id: str,
+    body: schemas.TriggerRequest,
+    key: str | None,
+    batch_id: str | None = None,
+) -> tuple[int, dict[str, Any], bool]:
+    request = replace(
+        launch_request(principal, job_id, body, batch_id),
+        idempotency_key=key or body.idempotency_key,
+    )
+
+    async def produce(run_id: str) -> tuple[int, dict[str, Any]]:
+        await executions.launcher.launch(request, run_id)
+        view = await executions.reader.get(principal.project_id, run_id)
+        return 201, serializer.run(view).model_dump(mode="json")
+
+    answered = await idempotency.once(
+        principal.project_id,
+        f"trigger:{job_id}",
+        key,
+        body.model_dump(mode="json", exclude={"idempotency_key"}),
+        produce,
+    )
+    return answered.status_code, answered.body, answered.replayed
+
+
+@router.post(
+    "/jobs/{job_id}/trigger",
+    status_code=201,
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Trigger a run of a job",
+)
+async def trigger_job(
+    job_id: JobId,
+    body: schemas.TriggerRequest,
+    principal: Execute,
+    executions: ExecutionsDep,
+    idempotency: IdempotencyDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    key = idempotency_key or body.idempotency_key
+    status, answer, replayed = await _trigger(executions, idempotency, principal, job_id, body, key)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(answer, status_code=status, headers=headers)
+
+
+@router.post(
+    "/jobs/{job_id}/batch-trigger",
+    status_code=201,
+    response_model=schemas.BatchTriggered,
+    responses=ERRORS,
+    summary="Trigger many runs of a job at once; they share one `batch_id`",
+)
+async def batch_trigger_job(
+    job_id: JobId,
+    body: schemas.BatchTriggerRequest,
+    principal: Execute,
+    executions: ExecutionsDep,
+    idempotency: IdempotencyDep,
+) -> schemas.BatchTriggered:
+    # Checked before any run starts, so a bad item starts none of them.
+    definitions = executions.launcher.definitions
+    for item in body.items:
+        resolved = await definitions.resolve(principal.project_id, job_id, item.version)
+        definitions.check_input(resolved.parsed.definition, item.payload, item.metadata)
+    batch_id = new_batch_id()
+    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def one(item: schemas.TriggerRequest) -> dict[str, Any]:
+        async with gate:
+            _, answer, _ = await _trigger(
+                executions, idempotency, principal, job_id, item, item.idempotency_key, batch_id
+            )
+            return answer
+
+    runs = await asyncio.gather(*(one(item) for item in body.items))
+    return schemas.BatchTriggered(
+        batch_id=batch_id, runs=[schemas.Run.model_validate(run) for run in runs]
+    )

@@ -1,0 +1,239 @@
+"""`/v1/runs` and `/v1/runs/{id}`: list, read, cancel, replay, restart, pause, resume, state,
+lineage, children, dependency status, the idempotency key, debug mode and its bundle."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ferryman.api.auth import Execute, ReadExecutions
+from ferryman.api.deps import ExecutionsDep, IdempotencyDep
+from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.v1 import schemas, serializer
+from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep
+from ferryman.api.surfaces.v1.streams import all_events
+from ferryman.statuses import Status
+
+router = APIRouter(tags=["runs"])
+CURSOR_HEADER = "X-Next-Cursor"
+
+
+@router.get(
+    "/runs",
+    response_model=list[schemas.Run],
+    responses=ERRORS,
+    summary="List runs (the next page's cursor is in the X-Next-Cursor header)",
+    description=(
+        "Open runs first, newest start first, then closed ones, newest close first "
+        "(Temporal's list order). `payload` narrows by the payload index, then confirms each "
+        "candidate against its real payload."
+    ),
+)
+async def list_runs(
+    response: Response,
+    principal: ReadExecutions,
+    executions: ExecutionsDep,
+    query: RunQueryDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> list[schemas.Run]:
+    where = query.where(principal)
+    page = await executions.reader.after(where, limit, cursor, with_total=False)
+    if page.next_cursor:
+        response.headers[CURSOR_HEADER] = page.next_cursor
+    return [serializer.run(view) for view in page.views]
+
+
+@router.get("/runs/{run_id}", response_model=schemas.Run, responses=ERRORS, summary="Read a run")
+async def get_run(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> schemas.Run:
+    return serializer.run(await executions.reader.detail(principal.project_id, run_id))
+
+
+async def _run(executions: ExecutionsDep, project_id: str, run_id: str) -> schemas.Run:
+    return serializer.run(await executions.reader.get(project_id, run_id))
+
+
+@router.delete(
+    "/runs/{run_id}",
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Cancel a run: steps in flight are cancelled",
+)
+async def cancel_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
+    await executions.control.stop(principal.project_id, run_id, force=False)
+    return await _run(executions, principal.project_id, run_id)
+
+
+@router.post(
+    "/runs/{run_id}/replay",
+    status_code=201,
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Replay a run from the start as a new run (continuation_of, lineage_depth + 1)",
+)
+async def replay_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
+    launched = await executions.restorer.replay(
+        principal.project_id, run_id, None, created_by=principal.key_id
+    )
+    return await _run(executions, principal.project_id, launched.execution_id)
+
+
+@router.post(
+    "/runs/{run_id}/restart",
+    status_code=201,
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="A new run of the same job from the start, with optional overrides",
+)
+async def restart_run(
+    run_id: RunId,
+    principal: Execute,
+    executions: ExecutionsDep,
+    body: schemas.RestartRequest | None = None,
+) -> schemas.Run:
+    body = body or schemas.RestartRequest()
+    launched = await executions.restorer.restart(
+        principal.project_id,
+        run_id,
+        preset=body.preset,
+        payload=body.payload,
+        version=body.version,
+        created_by=principal.key_id,
+    )
+    return await _run(executions, principal.project_id, launched.execution_id)
+
+
+@router.post(
+    "/runs/{run_id}/pause",
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Pause between steps and attempts",
+)
+async def pause_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
+    await executions.control.pause(principal.project_id, run_id)
+    run = await _run(executions, principal.project_id, run_id)
+    return run.model_copy(update={"status": Status.PAUSED})
+
+
+@router.post(
+    "/runs/{run_id}/resume",
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Resume a paused run",
+)
+async def resume_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
+    status = await executions.control.resume(principal.project_id, run_id)
+    run = await _run(executions, principal.project_id, run_id)
+    return run.model_copy(update={"status": status})
+
+
+@router.get(
+    "/runs/{run_id}/state",
+    response_model=schemas.RunState,
+    responses=ERRORS,
+    summary="The live step states (from the worker, or folded from history when none runs)",
+)
+async def run_state(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> schemas.RunState:
+    return serializer.state(await executions.reader.live_state(principal.project_id, run_id))
+
+
+@router.get(
+    "/runs/{run_id}/lineage",
+    response_model=list[schemas.Run],
+    responses=ERRORS,
+    summary="The whole replay chain: ancestors, the run, and the runs that continue it",
+)
+async def run_lineage(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> list[schemas.Run]:
+    chain = await executions.reader.lineage(principal.project_id, run_id)
+    return [serializer.run(view) for view in chain]
+
+
+@router.get(
+    "/runs/{run_id}/children",
+    response_model=list[schemas.Run],
+    responses=ERRORS,
+    summary="Runs this run spawned",
+)
+async def run_children(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> list[schemas.Run]:
+    children = await executions.reader.children(principal.project_id, run_id)
+    return [serializer.run(view) for view in children]
+
+
+@router.get(
+    "/runs/{run_id}/dependency-status",
+    response_model=schemas.DependencyStatus,
+    responses=ERRORS,
+    summary="Whether the run's job dependencies are met",
+)
+async def run_dependency_status(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> schemas.DependencyStatus:
+    view = (await executions.reader.describe(principal.project_id, run_id)).view
+    return schemas.DependencyStatus(
+        run_id=view.id,
+        job_id=view.workflow_id,
+        status=view.status,
+        dependencies=[],
+        dependencies_satisfied=True,
+    )
+
+
+@router.delete(
+    "/runs/{run_id}/idempotency-key",
+    response_model=schemas.IdempotencyReset,
+    responses=ERRORS,
+    summary="Free the run's idempotency key: it may start a new run",
+)
+async def reset_idempotency_key(
+    run_id: RunId, principal: Execute, executions: ExecutionsDep, idempotency: IdempotencyDep
+) -> schemas.IdempotencyReset:
+    await executions.reader.describe(principal.project_id, run_id)
+    freed = await idempotency.release(principal.project_id, run_id)
+    return schemas.IdempotencyReset(status="reset" if freed else "none", run_id=run_id)
+
+
+@router.post(
+    "/runs/{run_id}/debug",
+    response_model=schemas.DebugState,
+    responses=ERRORS,
+    summary="Debug mode on or off: events carry each later step's input and output",
+)
+async def set_debug(
+    run_id: RunId, body: schemas.DebugRequest, principal: Execute, executions: ExecutionsDep
+) -> schemas.DebugState:
+    await executions.control.debug(principal.project_id, run_id, body.enabled)
+    return schemas.DebugState(run_id=run_id, debug_mode=body.enabled)
+
+
+@router.get(
+    "/runs/{run_id}/debug-bundle",
+    response_model=schemas.DebugBundle,
+    responses=ERRORS,
+    summary="Everything about a run in one document, its Temporal history included",
+    description="`ferryman debug replay BUNDLE.json` replays the history against the "
+    "installed workflow code.",
+)
+async def debug_bundle(
+    run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
+) -> schemas.DebugBundle:
+    reader = executions.reader
+    view = await reader.detail(principal.project_id, run_id)
+    described = await reader.describe(principal.project_id, run_id)
+    folded = await reader.fold_described(described)
+    history = await described.handle.fetch_history()
+    return schemas.DebugBundle(
+        run=serializer.run(view),
+        events=await all_events(executions, principal.project_id, run_id),
+        checkpoints=serializer.checkpoints(run_id, folded),
+        usage=[],
+        tool_calls=[],
+        outputs=[],
+        history=serializer.history_json(history.to_json()),
+    )
