@@ -187,7 +187,8 @@ async def _fetch(
                 "the cursor is not valid for this query", ErrorCode.INVALID_CURSOR
             ) from err
         raise temporal_error(err) from err
-    return one_row_each(iterator.current_page or []), iterator.next_page_token or None
+    rows = await current_runs(client, one_row_each(iterator.current_page or []))
+    return rows, iterator.next_page_token or None
 
 
 async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> Rows:
@@ -216,11 +217,41 @@ async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> 
     return Rows(rows, None)
 
 
+async def current_runs(
+    client: Client, executions: list[WorkflowExecution]
+) -> list[WorkflowExecution]:
+    """Without the runs a rollback or a redrive superseded. Their execution runs again under
+    the same id and the old run is deleted, but Temporal deletes asynchronously (some 30 s
+    on the dev server): until then a filter the new run does not match (say, dead letters)
+    would still find the old one. Only closed rows can be superseded; one query asks which
+    of their ids have a newer run."""
+    closed = [e for e in executions if e.close_time is not None]
+    if not closed:
+        return executions
+    ids = ", ".join(_escaped(e.id) for e in closed)
+    query = f"WorkflowId IN ({ids}) AND ExecutionStatus != 'ContinuedAsNew'"
+    newest: dict[str, WorkflowExecution] = {}
+    try:
+        async for run in client.list_workflows(query, page_size=2 * len(closed) + 10):
+            known = newest.get(run.id)
+            if known is None or _started(run) > _started(known):
+                newest[run.id] = run
+    except RPCError as err:
+        raise temporal_error(err) from err
+    return [
+        e
+        for e in executions
+        if e.close_time is None or e.id not in newest or newest[e.id].run_id == e.run_id
+    ]
+
+
+def _started(execution: WorkflowExecution) -> datetime:
+    return execution.start_time or datetime.min.replace(tzinfo=UTC)
+
+
 def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecution]:
-    """One row per execution id. A closed execution rolled back runs again under its id;
-    its superseded run is deleted, but Temporal deletes asynchronously (some 30 s on the dev
-    server), so until then both runs are listed, the newer first (open ones lead; closed ones
-    go newest close first): keep the first."""
+    """One row per execution id: while a superseded run is not yet deleted, the same id is
+    listed twice, the newer first (open ones lead; closed ones go newest close first)."""
     seen: set[str] = set()
     rows = []
     for execution in executions:

@@ -43,7 +43,9 @@ class Fixture:
     def values(self) -> dict[str, str]:
         return {
             "workflow_id": self.workflow_id,
+            "job_id": self.workflow_id,
             "execution_id": self.execution_id,
+            "run_id": self.execution_id,
             "checkpoint_id": f"chk_{self.execution_id}_0",
             "key_id": self.key_id,
         }
@@ -74,8 +76,14 @@ def fill(route: Route, fixture: Fixture) -> str:
 
 def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
     """A valid body, so a wrong answer cannot come from body validation."""
-    if route.template == "/api/v1/workflows" and route.method == "POST":
+    if route.template in ("/api/v1/workflows", "/v1/jobs") and route.method == "POST":
         return wait_workflow(f"sweep-{uuid.uuid4().hex[:10]}")
+    if route.template.endswith("/batch-trigger"):
+        return {"items": [{"payload": {}}]}
+    if route.template.endswith("/debug"):
+        return {"enabled": True}
+    if route.template.endswith(("/bulk-cancel", "/bulk-replay")):
+        return {"run_ids": [fixture.execution_id]}
     if route.template == "/api/v1/workflows/{workflow_id}" and route.method == "PUT":
         return wait_workflow(fixture.workflow_id)
     if route.template == "/api/v1/executions" and route.method == "POST":

@@ -44,7 +44,9 @@ def _seed(api: ApiProcess) -> dict[str, str]:
         key = http.post("/api/v1/keys", json={"name": "spare", "scopes": ["admin"]}).json()
     return {
         "workflow_id": "gate",
+        "job_id": "gate",
         "execution_id": created["id"],
+        "run_id": created["id"],
         "checkpoint_id": f"chk_{created['id']}_0",
         "key_id": key["id"],
     }

@@ -112,3 +112,18 @@ async def quiet(task: StepTask) -> dict[str, float]:
         (Path(params.marks) / f"{task.execution_id}.{task.step_id}.{task.attempt}").touch()
     await asyncio.sleep(params.seconds)
     return {"slept": params.seconds}
+
+
+class Until(BaseModel):
+    marker: str  # a file: the step fails (retryably) until it exists
+    value: Any = None
+
+
+@step_activity("test.until")
+async def until(task: StepTask) -> dict[str, Any]:
+    """Fails every attempt, retryably, until its marker file exists: a fault fixed later."""
+    params = Until.model_validate(task.params)
+    CALLS[f"{task.execution_id}:{task.step_id}"] += 1
+    if not Path(params.marker).exists():
+        raise ApplicationError(f"{params.marker} is not there yet", type="NotYet")
+    return {"value": params.value}

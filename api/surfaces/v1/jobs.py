@@ -125,12 +125,13 @@ async def _trigger(
 )
 async def trigger_job(
     job_id: JobId,
-    body: schemas.TriggerRequest,
     principal: Execute,
     executions: ExecutionsDep,
     idempotency: IdempotencyDep,
+    body: schemas.TriggerRequest | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    body = body or schemas.TriggerRequest()
     key = idempotency_key or body.idempotency_key
     status, answer, replayed = await _trigger(executions, idempotency, principal, job_id, body, key)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
