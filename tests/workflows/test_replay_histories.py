@@ -165,6 +165,35 @@ async def signals_named(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
+async def debugged_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since run management: `dequeued` (patched), a trace in the memo, debug mode switched
+    on by its signal while a step waits, step inputs in checkpoints from then on."""
+    handle = await start(
+        client,
+        settings,
+        "debugged_named",
+        {
+            "steps": [
+                {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+                {"id": "gate", "kind": "wait", "depends_on": ["first"], "with": {"signal": "go"}},
+                {
+                    "id": "last",
+                    "kind": "transform",
+                    "depends_on": ["gate"],
+                    "with": {"value": "{{ steps.first.output.n + 1 }}"},
+                },
+            ],
+            "output": "{{ steps.last.output }}",
+        },
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.signal(ExecutionWorkflow.debug, m.DebugRequest(enabled=True))
+    await handle.signal("go", None)
+    result = await handle.result()
+    assert result.output == 2
+    return handle
+
+
 async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
     """In-place rollback to the checkpoint after the first step, then resume and finish."""
     handle = await start(
@@ -263,6 +292,8 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     "graph_named": graph,
     "signals_named": signals_named,
     "rollback_named": rollback,
+    # Since run management: dequeued, the trace, debug mode.
+    "debugged_named": debugged_named,
 }
 
 
