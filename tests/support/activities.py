@@ -124,6 +124,6 @@ async def until(task: StepTask) -> dict[str, Any]:
     """Fails every attempt, retryably, until its marker file exists: a fault fixed later."""
     params = Until.model_validate(task.params)
     CALLS[f"{task.execution_id}:{task.step_id}"] += 1
-    if not Path(params.marker).exists():
+    if not await asyncio.to_thread(Path(params.marker).exists):
         raise ApplicationError(f"{params.marker} is not there yet", type="NotYet")
     return {"value": params.value}
