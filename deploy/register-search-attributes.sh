@@ -30,6 +30,7 @@ FerrymanTriggeredBy Keyword
 FerrymanParent Keyword
 FerrymanContinuationOf Keyword
 FerrymanConcurrencyKey Keyword
+FerrymanSupersedes Keyword
 FerrymanTags KeywordList
 FerrymanPayloadIndex KeywordList
 FerrymanPriority Int

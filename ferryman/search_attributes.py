@@ -4,8 +4,9 @@ SQL visibility allows at most 10 Keyword and 3 each of KeywordList, Int, Double,
 Datetime and Text attributes per namespace, each value (a whole KeywordList included) at
 most 2 KB. This module is the one place that spends that budget:
 
-    Keyword (9 of 10): status, workflow, project, version, batch, triggered-by, parent,
-                       continuation-of, concurrency key
+    Keyword (10/10):   status, workflow, project, version, batch, triggered-by, parent,
+                       continuation-of, concurrency key, supersedes (the run a rollback or a
+                       redrive replaced, until Temporal has deleted it)
     KeywordList (2/3): tags, payload index (hashed `path=value` leaves)
     Int (3/3):         priority, attempt, lineage depth
     Datetime (3/3):    scheduled-at, expires-at, next-retry-at
@@ -27,6 +28,7 @@ TRIGGERED_BY = SearchAttributeKey.for_keyword("FerrymanTriggeredBy")
 PARENT = SearchAttributeKey.for_keyword("FerrymanParent")
 CONTINUATION_OF = SearchAttributeKey.for_keyword("FerrymanContinuationOf")
 CONCURRENCY_KEY = SearchAttributeKey.for_keyword("FerrymanConcurrencyKey")
+SUPERSEDES = SearchAttributeKey.for_keyword("FerrymanSupersedes")
 TAGS = SearchAttributeKey.for_keyword_list("FerrymanTags")
 PAYLOAD_INDEX = SearchAttributeKey.for_keyword_list("FerrymanPayloadIndex")
 PRIORITY = SearchAttributeKey.for_int("FerrymanPriority")
@@ -46,6 +48,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     PARENT,
     CONTINUATION_OF,
     CONCURRENCY_KEY,
+    SUPERSEDES,
     TAGS,
     PAYLOAD_INDEX,
     PRIORITY,

@@ -164,6 +164,7 @@ class Launcher:
         rollback: bool = False,
         run: dict[str, Any] | None = None,
         request: LaunchRequest | None = None,
+        supersedes: str | None = None,
     ) -> Launched:
         return await start_run(
             self.client,
@@ -173,6 +174,7 @@ class Launcher:
             rollback=rollback,
             run=run,
             request=request,
+            supersedes=supersedes,
         )
 
 
@@ -221,8 +223,10 @@ async def start_run(
     rollback: bool = False,
     run: dict[str, Any] | None = None,
     request: LaunchRequest | None = None,
+    supersedes: str | None = None,
 ) -> Launched:
-    """Start a run of the interpreter with its attributes and start memo."""
+    """Start a run of the interpreter with its attributes and start memo. A rollback or a
+    redrive names the closed run it `supersedes` (deleted once this one has started)."""
     created_at = lineage.created_at or datetime.now(UTC)
     paused = params.restored is not None and params.restored.paused
     status = Status.PAUSED if paused else Status.QUEUED
@@ -234,7 +238,7 @@ async def start_run(
             params,
             id=params.execution_id,
             task_queue=task_queue,
-            search_attributes=_attributes(params, lineage, status, request),
+            search_attributes=_attributes(params, lineage, status, request, supersedes),
             memo=_start_memo(params, created_at, run),
             static_summary=f"{params.workflow_name} v{params.version} ({params.workflow_id})",
             id_reuse_policy=(
@@ -264,6 +268,7 @@ def _attributes(
     lineage: Lineage,
     status: Status,
     request: LaunchRequest | None,
+    supersedes: str | None,
 ) -> TypedSearchAttributes:
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.STATUS, status.value),
@@ -276,6 +281,8 @@ def _attributes(
     ]
     if lineage.continuation_of:
         pairs.append(SearchAttributePair(sa.CONTINUATION_OF, lineage.continuation_of))
+    if supersedes:
+        pairs.append(SearchAttributePair(sa.SUPERSEDES, supersedes))
     if request is not None:
         pairs.append(SearchAttributePair(sa.PRIORITY, request.priority))
         if request.tags:

@@ -225,10 +225,9 @@ class ExecutionReader:
                 "the cursor (`limit` and `after`, taking `next_cursor` from each answer)",
                 ErrorCode.PAGE_TOO_DEEP,
             )
-        query = where.query()
-        rows = await visibility.first_rows(self.client, query, page * page_size)
+        rows = await visibility.first_rows(self.client, where, page * page_size)
         views = [await self.view_of(e) for e in rows[(page - 1) * page_size :]]
-        return Page(views, await visibility.count(self.client, query))
+        return Page(views, await visibility.count(self.client, where))
 
     async def after(
         self, where: ListFilter, limit: int, after: str | None, with_total: bool = True
@@ -239,9 +238,8 @@ class ExecutionReader:
         confirmed against its real payload (its memo's copy, or its history's first event
         when the memo elided it): exact, at the cost of that read per candidate.
         """
-        query = where.query()
         if where.payload is None:
-            rows = await visibility.rows_after(self.client, query, limit, after)
+            rows = await visibility.rows_after(self.client, where, limit, after)
         else:
             wanted = where.payload
 
@@ -251,9 +249,9 @@ class ExecutionReader:
                     return True  # its complete index already proves it
                 return payload_index.contains(await self.payload_of(execution), wanted)
 
-            rows = await visibility.confirmed_rows(self.client, query, limit, after, holds)
+            rows = await visibility.confirmed_rows(self.client, where, limit, after, holds)
         views = [await self.view_of(e) for e in rows.executions]
-        total = await visibility.count(self.client, query) if with_total else len(views)
+        total = await visibility.count(self.client, where) if with_total else len(views)
         return Page(views, total, rows.next_cursor)
 
     async def payload_of(self, execution: WorkflowExecution) -> Any:

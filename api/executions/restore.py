@@ -191,6 +191,7 @@ class Restorer:
             rollback=True,
             run=_run(view),
             request=_carried(view),
+            supersedes=described.description.run_id,
         )
         client = self.reader.client
         await client.workflow_service.delete_workflow_execution(

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution
@@ -55,6 +55,12 @@ class ListFilter:
     continuation_of: str | None = None
     # A further clause built by the domain itself (never from user text), e.g. triage's.
     clause: str | None = None
+
+    @property
+    def selects_by_status(self) -> bool:
+        """Whether a run may match while the run that superseded it does not (see
+        `current_runs`): only a status filter can tell them apart."""
+        return self.statuses is not None or self.clause is not None
 
     def query(self) -> str:
         clauses = [
@@ -122,25 +128,51 @@ class Rows:
     next_cursor: str | None
 
 
-async def count(client: Client, query: str) -> int:
+async def _count(client: Client, query: str) -> int:
     try:
         return (await client.count_workflows(query)).count
     except RPCError as err:
         raise temporal_error(err) from err
 
 
-async def first_rows(client: Client, query: str, size: int) -> list[WorkflowExecution]:
+SUPERSEDED_WITHIN = timedelta(hours=1)  # Temporal deletes a superseded run well before this
+
+
+async def count(client: Client, where: ListFilter) -> int:
+    """How many executions the filter means: one per execution, also while a run that a
+    rollback or a redrive superseded waits for Temporal to delete it (asynchronously)."""
+    query = where.query()
+    total = await _count(client, query)
+    since = _instant(datetime.now(UTC) - SUPERSEDED_WITHIN)
+    recent = (
+        f"{sa.PROJECT.name} = {_escaped(where.project_id)} AND "
+        f"{sa.SUPERSEDES.name} IS NOT NULL AND StartTime > '{since}'"
+    )
+    try:
+        superseded = [
+            run.typed_search_attributes.get(sa.SUPERSEDES) or ""
+            async for run in client.list_workflows(recent)
+        ]
+    except RPCError as err:
+        raise temporal_error(err) from err
+    if not superseded:
+        return total
+    runs = ", ".join(_escaped(run_id) for run_id in superseded)
+    return total - await _count(client, f"{query} AND RunId IN ({runs})")
+
+
+async def first_rows(client: Client, where: ListFilter, size: int) -> list[WorkflowExecution]:
     """The first `size` rows (page pagination reads up to the end of the page asked for)."""
-    executions, _ = await _fetch(client, query, size, None)
+    executions, _ = await _fetch(client, where, size, None)
     return executions
 
 
-async def rows_after(client: Client, query: str, limit: int, after: str | None) -> Rows:
+async def rows_after(client: Client, where: ListFilter, limit: int, after: str | None) -> Rows:
     """Up to `limit` rows after a cursor (`next_cursor`) or after an execution id."""
     if after is not None and not after.startswith(CURSOR_PREFIX):
-        return await _rows_after_id(client, query, limit, after)
+        return await _rows_after_id(client, where.query(), limit, after)
     token = decode_cursor(after) if after else None
-    executions, next_token = await _fetch(client, query, limit, token)
+    executions, next_token = await _fetch(client, where, limit, token)
     more = next_token is not None and len(executions) == limit
     return Rows(executions, encode_cursor(next_token) if more and next_token else None)
 
@@ -150,7 +182,7 @@ SCAN_BUDGET = 2000  # rows a confirming scan reads per call before it answers wh
 
 
 async def confirmed_rows(
-    client: Client, query: str, limit: int, after: str | None, confirm: Confirm
+    client: Client, where: ListFilter, limit: int, after: str | None, confirm: Confirm
 ) -> Rows:
     """Up to `limit` rows that `confirm` accepts, after a cursor. A page is read whole, so
     the cursor may point into one: `c2.` cursors carry the page's token and an offset."""
@@ -159,7 +191,7 @@ async def confirmed_rows(
     found: list[WorkflowExecution] = []
     scanned = 0
     while True:
-        executions, next_token = await _fetch(client, query, page_size, token)
+        executions, next_token = await _fetch(client, where, page_size, token)
         for index, execution in enumerate(executions[offset:], start=offset):
             if await confirm(execution):
                 found.append(execution)
@@ -176,9 +208,9 @@ async def confirmed_rows(
 
 
 async def _fetch(
-    client: Client, query: str, size: int, token: bytes | None
+    client: Client, where: ListFilter, size: int, token: bytes | None
 ) -> tuple[list[WorkflowExecution], bytes | None]:
-    iterator = client.list_workflows(query, page_size=size, next_page_token=token)
+    iterator = client.list_workflows(where.query(), page_size=size, next_page_token=token)
     try:
         await iterator.fetch_next_page()
     except RPCError as err:
@@ -187,7 +219,9 @@ async def _fetch(
                 "the cursor is not valid for this query", ErrorCode.INVALID_CURSOR
             ) from err
         raise temporal_error(err) from err
-    rows = await current_runs(client, one_row_each(iterator.current_page or []))
+    rows = one_row_each(iterator.current_page or [])
+    if where.selects_by_status:
+        rows = await current_runs(client, rows)
     return rows, iterator.next_page_token or None
 
 
@@ -225,28 +259,18 @@ async def current_runs(
     on the dev server): until then a filter the new run does not match (say, dead letters)
     would still find the old one. Only closed rows can be superseded; one query asks which
     of their ids have a newer run."""
-    closed = [e for e in executions if e.close_time is not None]
+    closed = [e.run_id for e in executions if e.close_time is not None and e.run_id]
     if not closed:
         return executions
-    ids = ", ".join(_escaped(e.id) for e in closed)
-    query = f"WorkflowId IN ({ids}) AND ExecutionStatus != 'ContinuedAsNew'"
-    newest: dict[str, WorkflowExecution] = {}
+    runs = ", ".join(_escaped(run_id) for run_id in closed)
+    superseded: set[str] = set()
     try:
-        async for run in client.list_workflows(query, page_size=2 * len(closed) + 10):
-            known = newest.get(run.id)
-            if known is None or _started(run) > _started(known):
-                newest[run.id] = run
+        # The runs that replaced any of these name them: usually none, so this is cheap.
+        async for run in client.list_workflows(f"{sa.SUPERSEDES.name} IN ({runs})"):
+            superseded.add(run.typed_search_attributes.get(sa.SUPERSEDES) or "")
     except RPCError as err:
         raise temporal_error(err) from err
-    return [
-        e
-        for e in executions
-        if e.close_time is None or e.id not in newest or newest[e.id].run_id == e.run_id
-    ]
-
-
-def _started(execution: WorkflowExecution) -> datetime:
-    return execution.start_time or datetime.min.replace(tzinfo=UTC)
+    return [e for e in executions if e.run_id not in superseded]
 
 
 def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecution]:
