@@ -24,6 +24,7 @@ from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
 from ferryman.validation import error_details, error_sentence
+from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition, slugify
 from ferryman.workflows.snapshot import DefinitionSnapshot
 from ferryman.workflows.steps.activity import check_published
@@ -266,6 +267,10 @@ class DefinitionService:
             parsed = Parsed(definition, snapshot)
             self._parsed[stored.pk] = parsed
         return parsed
+
+    async def dependencies(self, project_id: str, slug: str) -> list[m.Dependency]:
+        """The dependencies a new run of job `slug` waits on (`POST /v1/jobs/{id}/dependencies`)."""
+        return []
 
     def check_input(
         self,

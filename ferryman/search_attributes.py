@@ -86,3 +86,9 @@ def escape(value: str) -> str:
     if any(ord(char) < 0x20 for char in value):
         raise ValueError("a filter value may not contain control characters")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def tags_value(tags: dict[str, str]) -> list[str]:
+    """Tags as the `FerrymanTags` KeywordList holds them: one `key=value` item per tag, so a
+    filter on one pair is one equality clause."""
+    return [f"{key}={value}" for key, value in sorted(tags.items())]

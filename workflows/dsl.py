@@ -48,6 +48,21 @@ class Defaults(BaseModel):
     )
 
 
+class Concurrency(BaseModel):
+    """At most `limit` runs of one key execute at once; the others are `queued`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(ge=1, le=10_000)
+    key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="A template over `input` and `metadata` (`{{ input.tenant }}`); "
+        "default: the job id. A trigger's `concurrency_key` overrides it",
+    )
+
+
 class Step(BaseModel):
     """One node of the DAG."""
 
@@ -123,6 +138,11 @@ class WorkflowDefinition(BaseModel):
         description="Named payloads a restart (or trigger) may start from: "
         "`POST /v1/runs/{id}/restart {preset}`",
     )
+    concurrency: Concurrency | None = Field(
+        default=None,
+        description="At most `limit` runs of one key execute at once; the rest are `queued` "
+        "and start in priority order, then trigger order, as slots free",
+    )
     dead_letter: bool = Field(
         default=True,
         description="A retryable error that outlives a step's last attempt parks the run as "
@@ -175,6 +195,9 @@ def check_definition(definition: WorkflowDefinition) -> None:
             _check_template(text, allowed=ancestors[step.id], step=step.id)
     for text in template_strings(definition.output):
         _check_template(text, allowed=set(ids), step=None)
+    if definition.concurrency is not None and definition.concurrency.key is not None:
+        # Rendered when a run is triggered, before any step: only input and metadata exist.
+        _check_template(definition.concurrency.key, set(), None, "the concurrency key")
 
 
 def _check_kind(step: Step) -> None:
@@ -201,8 +224,10 @@ def _step_templates(step: Step) -> Iterable[str]:
         yield step.if_ if "{{" in step.if_ else "{{ " + step.if_ + " }}"
 
 
-def _check_template(text: str, allowed: set[str], step: str | None) -> None:
-    where = f"step {step!r}" if step else "the workflow output"
+def _check_template(
+    text: str, allowed: set[str], step: str | None, where: str = "the workflow output"
+) -> None:
+    where = f"step {step!r}" if step else where
     try:
         used = referenced_steps(text)
     except TemplateError as err:

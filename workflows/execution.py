@@ -81,6 +81,11 @@ class ExecutionInterpreter:
     # ---- entry point ------------------------------------------------------------------
 
     async def interpret(self, params: m.ExecutionInput) -> m.ExecutionResult:
+        own_id = workflow.info().workflow_id
+        if params.execution_id != own_id:
+            # A cron schedule's action names one id; each run it starts gets that id with
+            # its firing time appended, and that is the run's id everywhere.
+            params = params.model_copy(update={"execution_id": own_id})
         self.params = params
         self.debug_mode = params.debug_mode
         self.shows_dequeued = workflow.patched(DEQUEUED_PATCH)
@@ -292,10 +297,12 @@ class ExecutionInterpreter:
     def _trace_queue_wait(self) -> None:
         """From creation to this first workflow task (rides the first memo upsert)."""
         created = workflow.memo_value(memo.Key.CREATED_AT, default=None, type_hint=str)
-        if created is not None:
-            waited = workflow.now() - datetime.fromisoformat(created)
-            self.trace["queue_wait_ms"] = round(waited.total_seconds() * 1000, 3)
-            self.pending_memo.update(memo.traced(self.trace))
+        # A cron run's memo has no creation time (one schedule action serves every firing):
+        # it was created when it started.
+        since = datetime.fromisoformat(created) if created else workflow.info().start_time
+        waited = workflow.now() - since
+        self.trace["queue_wait_ms"] = round(waited.total_seconds() * 1000, 3)
+        self.pending_memo.update(memo.traced(self.trace))
 
     def _trace_step(self, timing: dict[str, float]) -> None:
         """A step's network timings, summed into the run's (rides its checkpoint upsert)."""

@@ -106,7 +106,7 @@ def start(
     *,
     workflow_name: str,
     version: int,
-    created_at: datetime,
+    created_at: datetime | None,
     input_data: Any,
     metadata: Any,
     wait_signals: list[str],
@@ -117,12 +117,13 @@ def start(
     memo: dict[str, Any] = {
         Key.WORKFLOW_NAME: workflow_name,
         Key.VERSION: version,
-        Key.CREATED_AT: created_at.isoformat(),
         Key.INPUT: summary(input_data),
         Key.METADATA: summary(metadata),
         Key.WAIT_SIGNALS: wait_signals,
         Key.CHECKPOINTS: [entry.encode() for entry in index],
     }
+    if created_at is not None:  # a cron run's is its start time: not known in advance
+        memo[Key.CREATED_AT] = created_at.isoformat()
     if run:
         memo[Key.RUN] = run
     return memo

@@ -51,6 +51,42 @@ class RollbackRequest(BaseModel):
     sequence: int
 
 
+class Dependency(BaseModel):
+    """A run of `job_id` waits until the latest run of `depends_on_job_id` meets
+    `condition` (`completed`, `failed` or `finished`); snapshotted when the run starts."""
+
+    id: str
+    job_id: str
+    depends_on_job_id: str
+    condition: str
+    created_at: datetime
+
+
+class ConcurrencySlot(BaseModel):
+    """At most `limit` runs of one `key` (in one project) execute at once; without a limit
+    the key only labels the run."""
+
+    key: str
+    limit: int | None = None
+
+
+class RunSettings(BaseModel):
+    """How a run is admitted and what it says about itself in lists, fixed when it starts:
+    its priority and tags, the batch it belongs to, when it may start (`scheduled_at`, moved
+    by the `reschedule` update) and until when (`expires_at`), the concurrency slot it needs,
+    the runs of other jobs it waits for, and the parent run and step that spawned it."""
+
+    priority: int = 0
+    tags: dict[str, str] = Field(default_factory=dict)
+    batch_id: str | None = None
+    scheduled_at: datetime | None = None
+    expires_at: datetime | None = None
+    concurrency: ConcurrencySlot | None = None
+    dependencies: list[Dependency] = Field(default_factory=list)
+    parent_run_id: str | None = None
+    workflow_step_run_id: str | None = None
+
+
 class ExecutionInput(BaseModel):
     """Everything an execution needs, the definition snapshot included."""
 
@@ -66,6 +102,8 @@ class ExecutionInput(BaseModel):
     restored: RestoredState | None = None
     # Events carry each step's rendered input and output (POST /v1/runs/{id}/debug).
     debug_mode: bool = False
+    # None for runs started before admission existed: they start at once, like before.
+    run: RunSettings | None = None
 
 
 class ExecutionResult(BaseModel):

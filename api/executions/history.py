@@ -251,10 +251,15 @@ _HANDLERS: dict[EventType.ValueType, Callable[[HistoryFolder, HistoryEvent], Non
 }
 
 
-async def fold(handle: WorkflowHandle[Any, Any], converter: DataConverter) -> FoldedHistory:
-    """Read the whole history of `handle` and fold it."""
+async def fold(
+    handle: WorkflowHandle[Any, Any], converter: DataConverter, through: int | None = None
+) -> FoldedHistory:
+    """Read the history of `handle` and fold it: all of it, or its events up to `through`
+    (the length a describe saw, so the fold and that describe's memo tell one moment)."""
     folder = HistoryFolder(converter)
     async for event in handle.fetch_history_events():
+        if through is not None and event.event_id > through:
+            break
         folder.add(event)
     return folder.folded
 

@@ -17,8 +17,6 @@ from typing import Any, Literal, get_args
 
 from temporalio.client import Client
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -29,15 +27,16 @@ from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.errors import Conflict, InvalidInput, temporal_error
-from ferryman.api.executions import payload_index
 from ferryman.settings import Settings
 from ferryman.statuses import Status
-from ferryman.workflows import memo
 from ferryman.workflows import models as m
-from ferryman.workflows.checkpoints import Checkpoint
+from ferryman.workflows import runs
+from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.snapshot import DefinitionSnapshot
+from ferryman.workflows.templating import TemplateError, render
 
 MAX_TAGS_BYTES = 1024  # tags live in a KeywordList attribute (2 KB at most, all of it)
+MAX_CONCURRENCY_KEY = 256  # a Keyword attribute, and part of the gate workflow's id
 # How a run came to be: by hand, a cron schedule, a parent run, a workflow step, a replay
 # or restart, an event.
 TriggeredBy = Literal["manual", "cron", "spawn", "workflow", "retry", "event"]
@@ -102,6 +101,9 @@ class LaunchRequest:
     overrides: Overrides = field(default_factory=Overrides)
     continuation_of: str | None = None
     lineage_depth: int = 0
+    scheduled_at: datetime | None = None
+    expires_at: datetime | None = None
+    concurrency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class Launcher:
             metadata=request.metadata,
             step_output_limit_bytes=self.settings.step_output_limit_bytes,
             debug_mode=request.debug_mode,
+            run=await self._settings(request, resolved.parsed.definition),
         )
         lineage = Lineage(
             triggered_by=request.triggered_by,
@@ -154,7 +157,24 @@ class Launcher:
             depth=request.lineage_depth,
         )
         run = run_record(request, resolved.version_id, snapshot)
-        return await self.start(params, lineage, run=run, request=request)
+        return await self.start(params, lineage, run=run)
+
+    async def _settings(
+        self, request: LaunchRequest, definition: WorkflowDefinition
+    ) -> m.RunSettings:
+        """The run's admission settings: the trigger's, with the definition's concurrency
+        limit (its key rendered over this input) and the job's dependencies."""
+        return m.RunSettings(
+            priority=request.priority,
+            tags=dict(request.tags),
+            batch_id=request.batch_id,
+            scheduled_at=request.scheduled_at,
+            expires_at=request.expires_at,
+            concurrency=concurrency_slot(request, definition),
+            dependencies=await self.definitions.dependencies(
+                request.project_id, request.workflow_id
+            ),
+        )
 
     async def start(
         self,
@@ -163,7 +183,6 @@ class Launcher:
         *,
         rollback: bool = False,
         run: dict[str, Any] | None = None,
-        request: LaunchRequest | None = None,
         supersedes: str | None = None,
     ) -> Launched:
         return await start_run(
@@ -173,23 +192,52 @@ class Launcher:
             lineage,
             rollback=rollback,
             run=run,
-            request=request,
             supersedes=supersedes,
         )
 
 
+def concurrency_slot(
+    request: LaunchRequest, definition: WorkflowDefinition
+) -> m.ConcurrencySlot | None:
+    """The slot a run needs: the definition's `concurrency.limit` per key, the key being the
+    trigger's `concurrency_key`, else the definition's key template rendered over the input,
+    else the job id. A trigger's key without a limit in the definition only labels the run."""
+    limit = definition.concurrency.limit if definition.concurrency else None
+    key = request.concurrency_key
+    if key is None and definition.concurrency is not None:
+        key = concurrency_key(definition.concurrency.key, request) or request.workflow_id
+    if key is None:
+        return None
+    return m.ConcurrencySlot(key=key, limit=limit)
+
+
+def concurrency_key(template: str | None, request: LaunchRequest) -> str | None:
+    if template is None:
+        return None
+    try:
+        key = render(template, {"input": request.input, "metadata": request.metadata})
+    except TemplateError as err:
+        raise InvalidInput(
+            f"the job's concurrency key {template!r} cannot be rendered for this payload: {err}",
+            ErrorCode.VALIDATION_ERROR,
+        ) from err
+    text = "" if key is None else str(key)
+    if len(text) > MAX_CONCURRENCY_KEY:
+        raise InvalidInput(
+            f"the job's concurrency key renders to {len(text)} characters, over the limit "
+            f"of {MAX_CONCURRENCY_KEY}",
+            ErrorCode.VALIDATION_ERROR,
+        )
+    return text or None
+
+
 def check_tags(tags: dict[str, str]) -> None:
-    size = len(json.dumps(tags_attribute(tags)).encode())
+    size = len(json.dumps(sa.tags_value(tags)).encode())
     if size > MAX_TAGS_BYTES:
         raise InvalidInput(
             f"tags take {size} bytes, over the limit of {MAX_TAGS_BYTES}",
             ErrorCode.VALIDATION_ERROR,
         )
-
-
-def tags_attribute(tags: dict[str, str]) -> list[str]:
-    """Tags as the KeywordList filters match: one `key=value` item per tag."""
-    return [f"{key}={value}" for key, value in sorted(tags.items())]
 
 
 def run_record(
@@ -222,14 +270,21 @@ async def start_run(
     *,
     rollback: bool = False,
     run: dict[str, Any] | None = None,
-    request: LaunchRequest | None = None,
     supersedes: str | None = None,
 ) -> Launched:
     """Start a run of the interpreter with its attributes and start memo. A rollback or a
     redrive names the closed run it `supersedes` (deleted once this one has started)."""
     created_at = lineage.created_at or datetime.now(UTC)
-    paused = params.restored is not None and params.restored.paused
-    status = Status.PAUSED if paused else Status.QUEUED
+    status = runs.initial_status(params, datetime.now(UTC))
+    start = runs.RunStart(
+        triggered_by=lineage.triggered_by,
+        status=status,
+        created_at=created_at,
+        lineage_depth=lineage.depth,
+        continuation_of=lineage.continuation_of,
+        supersedes=supersedes,
+        record=run,
+    )
     try:
         # The type is the definition's id (NamedExecutionWorkflow runs it): the Temporal UI
         # and CLI list executions by the workflow users wrote, not one generic type.
@@ -238,9 +293,10 @@ async def start_run(
             params,
             id=params.execution_id,
             task_queue=task_queue,
-            search_attributes=_attributes(params, lineage, status, request, supersedes),
-            memo=_start_memo(params, created_at, run),
+            search_attributes=runs.search_attributes(params, start),
+            memo=runs.start_memo(params, start),
             static_summary=f"{params.workflow_name} v{params.version} ({params.workflow_id})",
+            priority=runs.task_priority(params.run.priority if params.run else 0),
             id_reuse_policy=(
                 WorkflowIDReusePolicy.ALLOW_DUPLICATE
                 if rollback
@@ -261,49 +317,3 @@ async def start_run(
     except RPCError as err:
         raise temporal_error(err) from err
     return Launched(params.execution_id, params.workflow_id, status, created_at)
-
-
-def _attributes(
-    params: m.ExecutionInput,
-    lineage: Lineage,
-    status: Status,
-    request: LaunchRequest | None,
-    supersedes: str | None,
-) -> TypedSearchAttributes:
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(sa.STATUS, status.value),
-        SearchAttributePair(sa.PROJECT, params.project_id),
-        SearchAttributePair(sa.WORKFLOW, params.workflow_id),
-        SearchAttributePair(sa.VERSION, str(params.version)),
-        SearchAttributePair(sa.TRIGGERED_BY, lineage.triggered_by),
-        SearchAttributePair(sa.LINEAGE_DEPTH, lineage.depth),
-        SearchAttributePair(sa.PAYLOAD_INDEX, payload_index.index_tokens(params.input)),
-    ]
-    if lineage.continuation_of:
-        pairs.append(SearchAttributePair(sa.CONTINUATION_OF, lineage.continuation_of))
-    if supersedes:
-        pairs.append(SearchAttributePair(sa.SUPERSEDES, supersedes))
-    if request is not None:
-        pairs.append(SearchAttributePair(sa.PRIORITY, request.priority))
-        if request.tags:
-            pairs.append(SearchAttributePair(sa.TAGS, tags_attribute(request.tags)))
-        if request.batch_id:
-            pairs.append(SearchAttributePair(sa.BATCH, request.batch_id))
-    return TypedSearchAttributes(pairs)
-
-
-def _start_memo(
-    params: m.ExecutionInput, created_at: datetime, run: dict[str, Any] | None
-) -> dict[str, Any]:
-    kept = [Checkpoint.from_inline(d) for d in (params.restored.deltas if params.restored else [])]
-    return memo.start(
-        workflow_name=params.workflow_name,
-        version=params.version,
-        created_at=created_at,
-        input_data=params.input,
-        metadata=params.metadata,
-        wait_signals=sorted(params.definition.wait_signals()),
-        # A restored run lists the checkpoints it keeps before a worker runs it.
-        index=[memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in kept],
-        run=run,
-    )

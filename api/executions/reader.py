@@ -23,10 +23,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, InvalidInput, execution_not_found, temporal_error
-from ferryman.api.executions import payload_index, triage, visibility
+from ferryman.api.executions import triage, visibility
 from ferryman.api.executions.history import FoldedHistory, StepRecord, fold
 from ferryman.api.executions.ids import is_execution_id
 from ferryman.api.executions.view import ExecutionView
@@ -131,8 +132,8 @@ class ExecutionReader:
         cause = f"terminated: {reason}" if reason else "terminated"
         return ErrorRecord(status=Status.CANCELED.value, cause=cause)
 
-    async def fold(self, handle: Handle) -> FoldedHistory:
-        return await fold(handle, self.client.data_converter)
+    async def fold(self, handle: Handle, through: int | None = None) -> FoldedHistory:
+        return await fold(handle, self.client.data_converter, through)
 
     async def fold_described(self, described: Described) -> FoldedHistory:
         """The fold of a described run, cached by its run id and history length."""
@@ -140,7 +141,11 @@ class ExecutionReader:
         key = (described.description.run_id or "", info.history_length)
         folded = self._folds.get(key)
         if folded is None:
-            folded = await self.fold(described.handle)
+            # The described run (not a newer one of the same id), up to what it described.
+            handle = self.client.get_workflow_handle(
+                described.handle.id, run_id=described.description.run_id
+            )
+            folded = await self.fold(handle, through=info.history_length or None)
             self._folds[key] = folded
         return folded
 

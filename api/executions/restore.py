@@ -82,13 +82,16 @@ class Restorer:
         lineage = Lineage(
             triggered_by="retry", continuation_of=execution_id, depth=view.lineage_depth + 1
         )
-        params = _params(folded).model_copy(
-            update={"execution_id": new_execution_id(), "restored": restored}
+        source = _params(folded)
+        params = source.model_copy(
+            update={
+                "execution_id": new_execution_id(),
+                "restored": restored,
+                # A new run of its own: in no batch, admitted again from the start.
+                "run": _settings(source, view).model_copy(update={"batch_id": None}),
+            }
         )
-        carried = replace(_carried(view), created_by=created_by, batch_id=None)
-        return await self.launcher.start(
-            params, lineage, run=_run(view, created_by=created_by), request=carried
-        )
+        return await self.launcher.start(params, lineage, run=_run(view, created_by=created_by))
 
     async def restart(
         self,
@@ -185,12 +188,12 @@ class Restorer:
             depth=view.lineage_depth,
             created_at=view.created_at,
         )
+        source = _params(folded)
         await self.launcher.start(
-            _params(folded).model_copy(update={"restored": restored}),
+            source.model_copy(update={"restored": restored, "run": _settings(source, view)}),
             lineage,
             rollback=True,
             run=_run(view),
-            request=_carried(view),
             supersedes=described.description.run_id,
         )
         client = self.reader.client
@@ -229,6 +232,14 @@ def _carried(view: ExecutionView) -> LaunchRequest:
             retry_max_delay_secs=view.run.overrides.get("retry_max_delay_secs"),
         ),
     )
+
+
+def _settings(params: m.ExecutionInput, view: ExecutionView) -> m.RunSettings:
+    """The run settings a continuing run keeps: its source's, or for a source started
+    before runs carried them, what its attributes say."""
+    if params.run is not None:
+        return params.run
+    return m.RunSettings(priority=view.priority, tags=view.run.tags, batch_id=view.batch_id)
 
 
 def _run(view: ExecutionView, **changes: Any) -> dict[str, Any]:

@@ -20,12 +20,11 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
+from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import BadRequest, InvalidInput, temporal_error
-from ferryman.api.executions import payload_index
 from ferryman.api.executions.ids import is_execution_id
-from ferryman.api.executions.launch import tags_attribute
 from ferryman.statuses import Status, visibility_clause
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -85,7 +84,7 @@ class ListFilter:
         ):
             if value is not None:
                 clauses.append(f"{key.name} = {_escaped(value)}")
-        for tag in tags_attribute(self.tags):
+        for tag in sa.tags_value(self.tags):
             clauses.append(f"{sa.TAGS.name} = {_escaped(tag)}")
         if self.created_after is not None:
             clauses.append(f"StartTime >= '{_instant(self.created_after)}'")

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from sqlalchemy.engine.url import make_url
 
     from ferryman import search_attributes as sa
-    from ferryman.api.executions.payload_index import (
+    from ferryman.payload_index import (
         BUDGET,
         MAX_PARTIAL_TOKENS,
         MAX_TOKENS,
