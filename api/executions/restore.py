@@ -189,8 +189,10 @@ class Restorer:
             created_at=view.created_at,
         )
         source = _params(folded)
+        # A cron run's input names its schedule's id; the run's own id has the firing time.
+        update = {"execution_id": view.id, "restored": restored, "run": _settings(source, view)}
         await self.launcher.start(
-            source.model_copy(update={"restored": restored, "run": _settings(source, view)}),
+            source.model_copy(update=update),
             lineage,
             rollback=True,
             run=_run(view),
