@@ -117,6 +117,16 @@ class Lineage:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A run ready to start: its input, how it relates to others, and the memo's record of
+    what its trigger asked for."""
+
+    params: m.ExecutionInput
+    lineage: Lineage
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Launched:
     execution_id: str
     workflow_id: str
@@ -132,6 +142,13 @@ class Launcher:
 
     async def launch(self, request: LaunchRequest, execution_id: str) -> Launched:
         """Start an execution of a definition. Safe to retry with the same id."""
+        prepared = await self.prepare(request, execution_id)
+        return await self.start(prepared.params, prepared.lineage, run=prepared.record)
+
+    async def prepare(self, request: LaunchRequest, execution_id: str) -> Prepared:
+        """Everything a run of `request` starts with, checked (definition resolved, input
+        against its schema, tags), and nothing started: a trigger starts it at once, a cron
+        schedule makes it the action of every firing."""
         check_tags(request.tags)
         resolved = await self.definitions.resolve(
             request.project_id, request.workflow_id, request.version
@@ -156,8 +173,7 @@ class Launcher:
             continuation_of=request.continuation_of,
             depth=request.lineage_depth,
         )
-        run = run_record(request, resolved.version_id, snapshot)
-        return await self.start(params, lineage, run=run)
+        return Prepared(params, lineage, run_record(request, resolved.version_id, snapshot))
 
     async def _settings(
         self, request: LaunchRequest, definition: WorkflowDefinition
@@ -262,6 +278,11 @@ def run_record(
     }
 
 
+def static_summary(params: m.ExecutionInput) -> str:
+    """What the Temporal UI shows of a run: the definition's name, version and id."""
+    return f"{params.workflow_name} v{params.version} ({params.workflow_id})"
+
+
 async def start_run(
     client: Client,
     task_queue: str,
@@ -295,7 +316,7 @@ async def start_run(
             task_queue=task_queue,
             search_attributes=runs.search_attributes(params, start),
             memo=runs.start_memo(params, start),
-            static_summary=f"{params.workflow_name} v{params.version} ({params.workflow_id})",
+            static_summary=static_summary(params),
             priority=runs.task_priority(params.run.priority if params.run else 0),
             id_reuse_policy=(
                 WorkflowIDReusePolicy.ALLOW_DUPLICATE
