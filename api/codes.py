@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     WORKFLOW_VERSION_NOT_FOUND = "workflow_version_not_found"
     WAIT_STEP_NOT_FOUND = "wait_step_not_found"
     KEY_NOT_FOUND = "key_not_found"
+    SCHEDULE_NOT_FOUND = "schedule_not_found"
     # 405
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # 409

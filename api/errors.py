@@ -106,6 +106,10 @@ def execution_not_found() -> NotFound:
     return NotFound("execution not found", ErrorCode.EXECUTION_NOT_FOUND)
 
 
+def schedule_not_found() -> NotFound:
+    return NotFound("schedule not found", ErrorCode.SCHEDULE_NOT_FOUND)
+
+
 def temporal_error(err: RPCError) -> ApiError:
     """Map a Temporal service error onto the API's vocabulary."""
     if err.status == RPCStatusCode.NOT_FOUND:

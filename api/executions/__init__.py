@@ -5,7 +5,8 @@ It alone talks to Temporal about executions, returns domain objects (the read mo
 serializes what it returns. Modules: `launch` (start), `reader` (read one, list pages),
 `visibility` (queries, cursors), `control` (stop, pause, resume, signal), `restore`
 (checkpoints, replay, rollback), `history` (the history fold), `events` (user events and
-streams), `triage` (failed and stuck), `ids`.
+streams), `triage` (failed and stuck), `schedules` (cron schedules: Temporal Schedules
+whose action starts runs), `ids`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ferryman.api.executions.events import ExecutionEvents
 from ferryman.api.executions.launch import Launcher
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.api.executions.restore import Restorer
+from ferryman.api.executions.schedules import Schedules
 from ferryman.settings import Settings
 
 
@@ -31,6 +33,7 @@ class Executions:
     control: ExecutionControl
     restorer: Restorer
     events: ExecutionEvents
+    schedules: Schedules
 
     @classmethod
     def create(
@@ -44,6 +47,7 @@ class Executions:
             control=ExecutionControl(reader),
             restorer=Restorer(reader, launcher),
             events=ExecutionEvents(reader),
+            schedules=Schedules(client, settings.task_queue, launcher),
         )
 
     async def failures(
