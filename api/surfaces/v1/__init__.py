@@ -1,4 +1,5 @@
-"""The run-management surface, `/v1` (seed 001): jobs, runs, bulk calls, streams, AI records.
+"""The run-management surface, `/v1` (seed 001): jobs, runs, bulk calls, streams, AI records,
+cron schedules.
 
 One module per resource (its routes), `schemas` (wire bodies), `serializer` (the one mapping
 from domain objects to those bodies), `statuses` (its names for statuses: the canonical
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ferryman.api.surfaces.v1 import ai, bulk, jobs, runs, streams
+from ferryman.api.surfaces.v1 import ai, bulk, jobs, runs, schedules, streams
 from ferryman.api.surfaces.v1.statuses import status_name
 
 PREFIX = "/v1"
 
 router = APIRouter(prefix=PREFIX)
-for module in (jobs, bulk, runs, streams, ai):
+for module in (jobs, bulk, runs, streams, ai, schedules):
     router.include_router(module.router)
 
 __all__ = ["PREFIX", "router", "status_name"]

@@ -320,3 +320,84 @@ class Job(BaseModel):
     definition: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+SCHEDULE_ID_EXAMPLE = "sched_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
+
+
+class ScheduleCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "daily-report",
+                    "cron": "0 6 * * 1-5",
+                    "payload": {"team": "growth"},
+                    "timezone": "Europe/Paris",
+                }
+            ]
+        },
+    )
+
+    job_id: str = Field(min_length=1, max_length=63, description="The job each firing runs")
+    cron: str = Field(
+        min_length=1,
+        max_length=256,
+        description=(
+            "One cron expression in Temporal's grammar: 5 fields (minute hour day-of-month "
+            "month day-of-week), 6 (a year after them), 7 (a second before them), "
+            "`@daily`-style shorthands, or `@every 10m`"
+        ),
+    )
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="Every run's payload, checked against the job's schema"
+    )
+    timezone: str = Field(
+        default="UTC", min_length=1, max_length=64, description="An IANA time zone name"
+    )
+
+
+class ScheduleOut(BaseModel):
+    """A cron schedule: every firing starts a run of `job_id` (`triggered_by: cron`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": SCHEDULE_ID_EXAMPLE,
+                    "job_id": "daily-report",
+                    "job_version": 3,
+                    "cron": "0 6 * * 1-5",
+                    "timezone": "Europe/Paris",
+                    "payload": {"team": "growth"},
+                    "paused": False,
+                    "next_run_at": "2026-11-25T05:00:00Z",
+                    "created_at": "2026-11-24T09:12:31Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    job_id: str
+    job_version: int | None = Field(
+        default=None, description="The job version every run starts with (pinned at creation)"
+    )
+    cron: str
+    timezone: str
+    payload: Any = None
+    paused: bool
+    next_run_at: datetime | None = Field(
+        default=None, description="The next firing; null while paused"
+    )
+    created_at: datetime | None = None
+
+
+class ScheduleDeleted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": SCHEDULE_ID_EXAMPLE, "deleted": True}]}
+    )
+
+    id: str
+    deleted: bool = True

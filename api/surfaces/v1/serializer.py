@@ -14,6 +14,7 @@ from ferryman.api.executions.events import Event
 from ferryman.api.executions.history import FoldedHistory, StepRecord
 from ferryman.api.executions.ids import checkpoint_id
 from ferryman.api.executions.reader import LiveState
+from ferryman.api.executions.schedules import ScheduleView
 from ferryman.api.executions.view import ExecutionView
 from ferryman.api.surfaces.v1 import schemas
 from ferryman.workflows.dsl import WorkflowDefinition
@@ -166,6 +167,20 @@ def job(stored: StoredDefinition) -> schemas.Job:
         definition=stored.document,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
+    )
+
+
+def schedule(view: ScheduleView) -> schemas.ScheduleOut:
+    return schemas.ScheduleOut(
+        id=view.id,
+        job_id=view.job_id,
+        job_version=view.job_version,
+        cron=view.cron,
+        timezone=view.timezone,
+        payload=view.payload,
+        paused=view.paused,
+        next_run_at=view.next_run_at,
+        created_at=view.created_at,
     )
 
 
