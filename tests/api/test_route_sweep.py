@@ -18,6 +18,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.polling import eventually
 
+YEARLY = "0 0 1 1 *"  # a schedule the sweep makes never fires during the session
 UNSECURED = {"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"}
 MUTATING = {"POST", "PUT", "DELETE", "PATCH"}
 
@@ -39,6 +40,7 @@ class Fixture:
     workflow_id: str
     execution_id: str
     key_id: str
+    schedule_id: str
 
     def values(self) -> dict[str, str]:
         return {
@@ -48,6 +50,7 @@ class Fixture:
             "run_id": self.execution_id,
             "checkpoint_id": f"chk_{self.execution_id}_0",
             "key_id": self.key_id,
+            "schedule_id": self.schedule_id,
         }
 
 
@@ -96,6 +99,8 @@ def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
         return {"scopes": ["executions:read"], "name": "sweep"}
     if route.template.endswith("/run-async"):
         return {}
+    if route.template == "/v1/schedules" and route.method == "POST":
+        return {"job_id": fixture.workflow_id, "cron": YEARLY}
     return None
 
 
@@ -140,10 +145,21 @@ async def fixture(api: Api) -> AsyncIterator[Fixture]:
         "/api/v1/keys", json={"scopes": ["executions:read"], "name": "target"}, headers=api.admin
     )
     assert key.status_code == 201, key.text
-    yield Fixture(workflow_id=workflow_id, execution_id=execution_id, key_id=key.json()["id"])
+    schedule = await api.http.post(
+        "/v1/schedules", json={"job_id": workflow_id, "cron": YEARLY}, headers=api.admin
+    )
+    assert schedule.status_code == 201, schedule.text
+    schedule_id = schedule.json()["id"]
+    yield Fixture(
+        workflow_id=workflow_id,
+        execution_id=execution_id,
+        key_id=key.json()["id"],
+        schedule_id=schedule_id,
+    )
     await api.http.post(
         f"/api/v1/executions/{execution_id}/stop", params={"force": "true"}, headers=api.admin
     )
+    await api.http.delete(f"/v1/schedules/{schedule_id}", headers=api.admin)
 
 
 async def test_every_secured_route_answers_401_without_a_valid_key(

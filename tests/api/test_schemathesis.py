@@ -35,13 +35,15 @@ async def live_api(
 
 
 def _seed(api: ApiProcess) -> dict[str, str]:
-    """A workflow, an execution of it and a spare key, so half the generated requests name
-    things that exist instead of meeting 404s."""
+    """A workflow, an execution of it, a spare key and a schedule, so half the generated
+    requests name things that exist instead of meeting 404s."""
     with httpx.Client(base_url=api.url, headers=api.headers, timeout=30) as http:
         steps = [{"id": "hold", "kind": "wait", "with": {"signal": "go"}}]
         http.post("/api/v1/workflows", json={"id": "gate", "name": "Gate", "steps": steps})
         created = http.post("/api/v1/executions", json={"workflow_id": "gate"}).json()
         key = http.post("/api/v1/keys", json={"name": "spare", "scopes": ["admin"]}).json()
+        # Fires on new year's day only: nothing the schedule does reaches the session.
+        schedule = http.post("/v1/schedules", json={"job_id": "gate", "cron": "0 0 1 1 *"}).json()
     return {
         "workflow_id": "gate",
         "job_id": "gate",
@@ -49,6 +51,7 @@ def _seed(api: ApiProcess) -> dict[str, str]:
         "run_id": created["id"],
         "checkpoint_id": f"chk_{created['id']}_0",
         "key_id": key["id"],
+        "schedule_id": schedule["id"],
     }
 
 
