@@ -131,6 +131,34 @@ async def test_a_schedule_fires_by_itself_and_its_runs_are_runs(
         assert (missing.status_code, missing.json()["code"]) == (404, "execution_not_found")
 
 
+async def test_a_finished_cron_run_rolls_back_and_replays_under_its_own_id(
+    api: Api, job: str, create: Create
+) -> None:
+    await create(job_id=job, cron=EVERY_SECOND, payload={"name": "Cy"})
+    runs = await eventually(lambda: cron_runs(api, job), bool)
+    run_id = runs[-1]["id"]
+    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "completed")
+    rolled = await api.http.post(
+        f"/api/v1/executions/{run_id}/rollback",
+        json={"checkpoint_id": f"chk_{run_id}_0"},
+        headers=api.admin,
+    )
+    assert rolled.json() == {"execution_id": run_id, "status": "paused"}, rolled.text
+    paused = await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "paused")
+    assert (paused["triggered_by"], paused["payload"]) == ("cron", {"name": "Cy"})
+    # The schedule's own id (the action's) never became a run.
+    base = run_id.split("-", 1)[0]
+    assert (await api.http.get(f"/v1/runs/{base}", headers=api.admin)).status_code == 404
+    replayed = await api.http.post(f"/v1/runs/{run_id}/replay", headers=api.admin)
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.json()["continuation_of"] == run_id
+    assert replayed.json()["triggered_by"] == "retry"
+    resumed = await api.http.post(f"/v1/runs/{run_id}/resume", headers=api.admin)
+    assert resumed.status_code == 200, resumed.text
+    done = await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "completed")
+    assert done["result"] == "hi Cy"
+
+
 async def test_list_read_pause_unpause_delete(
     api: Api, job: str, create: Create, temporal_client: Client
 ) -> None:
