@@ -18,11 +18,12 @@ schedule=$(curl -fsS "${auth[@]}" "${json[@]}" "$API/v1/schedules" \
   -d '{"job_id": "cron-report", "cron": "*/10 * * * * * *", "payload": {"team": "growth"}}')
 echo "$schedule" | python3 -m json.tool
 id=$(echo "$schedule" | field '["id"]')
+since=$(echo "$schedule" | field '["created_at"]')
 trap 'curl -fsS "${auth[@]}" -X DELETE "$API/v1/schedules/$id" >/dev/null && echo "==> deleted $id"' EXIT
 
-echo "==> waiting for its first run (GET /v1/runs?triggered_by=cron)"
+echo "==> waiting for its first run (GET /v1/runs?triggered_by=cron&created_after=...)"
 for _ in $(seq 1 30); do
-  run=$(curl -fsS "${auth[@]}" "$API/v1/runs?job_id=cron-report&triggered_by=cron&status=completed&limit=1" |
+  run=$(curl -fsS "${auth[@]}" "$API/v1/runs?job_id=cron-report&triggered_by=cron&status=completed&created_after=$since&limit=1" |
     python3 -c 'import json,sys; runs=json.load(sys.stdin); print(runs[0]["id"] if runs else "")')
   [ -n "$run" ] && break
   sleep 1
