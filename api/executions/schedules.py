@@ -50,8 +50,8 @@ from ferryman.workflows import models as m
 
 T = TypeVar("T")
 DEFAULT_TIMEZONE = "UTC"
-# A firing missed by more than this (server down, schedule paused) is skipped, as cron
-# skips it, rather than caught up later (Temporal's default window is a year).
+# A firing missed by more than this (Temporal down) is skipped, as cron skips it, rather
+# than caught up later (Temporal's default window is a year).
 CATCHUP_WINDOW = timedelta(minutes=1)
 PAUSE_NOTE = "paused through the ferryman API"
 # Temporal moves a `CRON_TZ=`/`TZ=` prefix into the spec's time zone: ours has one owner.
