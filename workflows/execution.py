@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.statuses import DONE_STEP_STATUSES, TERMINAL_STATUSES, Status, StepStatus
     from ferryman.workflows import memo, steps
     from ferryman.workflows import models as m
+    from ferryman.workflows.admission import Admission, RescheduleRequest
     from ferryman.workflows.checkpoints import (
         ROLLBACK,
         START,
@@ -37,7 +38,8 @@ with workflow.unsafe.imports_passed_through():
         marker,
         step_delta,
     )
-    from ferryman.workflows.errors import StepFailed
+    from ferryman.workflows.errors import RunExpired, StepFailed
+    from ferryman.workflows.gate import GRANT_SIGNAL, SlotGrant
     from ferryman.workflows.snapshot import DefinitionSnapshot, StepSnapshot
     from ferryman.workflows.step_run import StepRunner
     from ferryman.workflows.templating import TemplateError, render, truthy
@@ -72,6 +74,7 @@ class ExecutionInterpreter:
         self.trace: dict[str, float] = {}
         self.started_any = False  # has any step of this run begun
         self.shows_dequeued = False  # set once per run: `dequeued` exists for it
+        self.admission = Admission(self)  # schedule, dependencies, slot: before any step
 
     @property
     def definition(self) -> DefinitionSnapshot:
@@ -101,18 +104,25 @@ class ExecutionInterpreter:
         self.refresh_status()
         running: Running = {}
         try:
+            await self.admission.admit(params)
             await self._run_graph(running)
+        except RunExpired as expired:
+            await self.admission.release()
+            self._expire(expired)
         except StepFailed as failure:
             await self._cancel_all(running)
+            await self.admission.release()
             self._fail(failure)
         except asyncio.CancelledError:
             # A Temporal cancellation request (UI, CLI or the API's stop) is a stop.
             self.stop_requested = True
             await self._cancel_all(running)
+            await self.admission.release()
             self._close(Status.CANCELED)
             raise
+        await self._cancel_all(running)
+        await self.admission.release()
         if self.stop_requested:
-            await self._cancel_all(running)
             self._close(Status.CANCELED)
             return m.ExecutionResult(status=Status.CANCELED)
         try:
@@ -376,6 +386,8 @@ class ExecutionInterpreter:
         statuses = {state.status for state in self.steps.values()}
         if self.paused:
             status = Status.PAUSED
+        elif self.admission.status is not None:
+            status = self.admission.status  # delayed, waiting on other jobs, or queued
         elif self.shows_dequeued and not self.started_any:
             status = Status.DEQUEUED  # picked up by a worker; no step has begun yet
         elif StepStatus.RUNNING in statuses or StepStatus.WAITING not in statuses:
@@ -402,6 +414,16 @@ class ExecutionInterpreter:
         now = workflow.now()
         workflow.upsert_memo(
             memo.completed(now, output) if status == Status.COMPLETED else memo.closed(now)
+        )
+
+    def _expire(self, expired: RunExpired) -> NoReturn:
+        self._set_status(Status.EXPIRED)
+        error = memo.ErrorRecord(
+            status=Status.EXPIRED.value, cause=str(expired), error_type="Expired"
+        )
+        workflow.upsert_memo(memo.failed(workflow.now(), error))
+        raise ApplicationError(
+            str(expired), {"status": Status.EXPIRED}, type="Expired", non_retryable=True
         )
 
     def _fail(self, failure: StepFailed) -> NoReturn:
@@ -452,6 +474,24 @@ class ExecutionInterpreter:
         if request.enabled != self.debug_mode:
             self.debug_mode = request.enabled
             workflow.upsert_memo(memo.debugging(request.enabled))
+
+    @workflow.signal(name=GRANT_SIGNAL)
+    def slot_granted(self, grant: SlotGrant) -> None:
+        """The concurrency gate has given this run a slot."""
+        self.admission.granted = True
+
+    @workflow.update
+    def reschedule(self, request: RescheduleRequest) -> None:
+        """A delayed run's new start time (validated: only while it is delayed)."""
+        self.admission.reschedule(request.scheduled_at)
+
+    @reschedule.validator
+    def _only_delayed(self, request: RescheduleRequest) -> None:
+        if not self.admission.delayed:
+            raise ApplicationError(
+                f"run is {self.status.value}; only a delayed run can be rescheduled",
+                type="NotDelayed",
+            )
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:

@@ -150,7 +150,9 @@ class ExecutionState(BaseModel):
 
 # The workflow's own signals: a `wait` step may not take one of these names, because events
 # for `wait` steps arrive as signals of their own name.
-CONTROL_SIGNALS = frozenset({"pause", "resume", "stop", "rollback", "signal", "debug"})
+CONTROL_SIGNALS = frozenset(
+    {"pause", "resume", "stop", "rollback", "signal", "debug", "slot_granted", "reschedule"}
+)
 
 
 def activity_id(step_id: str, attempt: int) -> str:

@@ -8,19 +8,14 @@ import time
 
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import NotFound
+from ferryman.workflows.runs import run_id
 
 EXECUTION_ID = re.compile(r"^exec_[0-9A-HJKMNP-TV-Z]{26}$")
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_execution_id() -> str:
-    """`exec_` + a ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "exec_" + "".join(reversed(chars))
+    """`exec_` + a ULID (`ferryman.workflows.runs.run_id`): ids sort by time."""
+    return run_id(time.time_ns() // 1_000_000, secrets.randbits(80))
 
 
 def new_batch_id() -> str:

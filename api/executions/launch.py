@@ -104,6 +104,8 @@ class LaunchRequest:
     scheduled_at: datetime | None = None
     expires_at: datetime | None = None
     concurrency_key: str | None = None
+    parent_run_id: str | None = None  # spawned by a parent run's `workflow` step
+    workflow_step_run_id: str | None = None  # `<parent run>:<step>:<attempt>`
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,19 @@ class Launcher:
 
     async def launch(self, request: LaunchRequest, execution_id: str) -> Launched:
         """Start an execution of a definition. Safe to retry with the same id."""
+        params, run = await self.prepare(request, execution_id)
+        lineage = Lineage(
+            triggered_by=request.triggered_by,
+            continuation_of=request.continuation_of,
+            depth=request.lineage_depth,
+        )
+        return await self.start(params, lineage, run=run)
+
+    async def prepare(
+        self, request: LaunchRequest, execution_id: str
+    ) -> tuple[m.ExecutionInput, dict[str, Any]]:
+        """The input of a new run and its trigger record (the memo's `run`), checked: the
+        definition resolved, the input against its schema, the tags within their limit."""
         check_tags(request.tags)
         resolved = await self.definitions.resolve(
             request.project_id, request.workflow_id, request.version
@@ -151,13 +166,7 @@ class Launcher:
             debug_mode=request.debug_mode,
             run=await self._settings(request, resolved.parsed.definition),
         )
-        lineage = Lineage(
-            triggered_by=request.triggered_by,
-            continuation_of=request.continuation_of,
-            depth=request.lineage_depth,
-        )
-        run = run_record(request, resolved.version_id, snapshot)
-        return await self.start(params, lineage, run=run)
+        return params, run_record(request, resolved.version_id, snapshot)
 
     async def _settings(
         self, request: LaunchRequest, definition: WorkflowDefinition
@@ -174,6 +183,8 @@ class Launcher:
             dependencies=await self.definitions.dependencies(
                 request.project_id, request.workflow_id
             ),
+            parent_run_id=request.parent_run_id,
+            workflow_step_run_id=request.workflow_step_run_id,
         )
 
     async def start(

@@ -50,7 +50,26 @@ def test_a_valid_dag_parses_with_aliases() -> None:
         ),
         (definition({"id": "a", "kind": "teleport"}), "unknown kind 'teleport'"),
         (definition({"id": "a", "kind": "llm"}), "does not run yet"),
-        (definition({"id": "a", "kind": "workflow"}), "does not run yet"),
+        (definition({"id": "a", "kind": "workflow"}), "needs `workflow` (a job id)"),
+        (
+            definition({"id": "a", "kind": "transform", "workflow": "other"}),
+            "only steps of kind 'workflow' take",
+        ),
+        (
+            definition({"id": "a", "kind": "workflow", "workflow": "Not A Slug"}),
+            "should match pattern",
+        ),
+        (
+            {**definition(transform("a")), "concurrency": {"limit": 0}},
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                **definition(transform("a")),
+                "concurrency": {"limit": 2, "key": "{{ steps.a.output }}"},
+            },
+            "the concurrency key reads steps.a",
+        ),
         (definition({"id": "a", "kind": "activity"}), "needs `activity`"),
         (definition({"id": "a", "kind": "http", "with": {}}), "needs `with.url`"),
         (
