@@ -3,7 +3,7 @@
 In order, each only when the run's settings ask for it (`ExecutionInput.run`):
 
 1. its schedule: `delayed` until `scheduled_at`, on a durable timer inside the workflow
-   (Temporal's start delay cannot move; the `reschedule` update moves this one);
+   (Temporal's start delay cannot move; the `reschedule` signal moves this one);
 2. the runs of other jobs it depends on: `waiting` until each dependency's condition holds
    (an activity polls visibility and heartbeats: no history grows while it waits);
 3. its concurrency slot: `queued` until the key's gate (`ferryman.workflows.gate`) grants it.
@@ -47,7 +47,7 @@ class DependencyWait(BaseModel):
 
 
 class RescheduleRequest(BaseModel):
-    """Input of the `reschedule` update: the delayed run's new start time."""
+    """Input of the `reschedule` signal: the delayed run's new start time."""
 
     scheduled_at: datetime
 

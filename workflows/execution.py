@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -93,18 +93,21 @@ class ExecutionInterpreter:
         self.debug_mode = params.debug_mode
         self.shows_dequeued = workflow.patched(DEQUEUED_PATCH)
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
-        # Rides on the first checkpoint's memo upsert: one visibility write, not two.
-        self.pending_memo.update(memo.started(workflow.now()))
         if params.restored is None or params.restored.label == "replay":
             self._trace_queue_wait()
-        if params.restored is None:
-            self._record(marker(self.log.next_sequence, START, workflow.now()))
-        else:
-            self._restore(params.restored)
+        # A new run with admission settings starts (and says so) once admitted; runs from
+        # before those existed record their start first, as their histories say.
+        starts_after_admission = params.restored is None and params.run is not None
+        if params.restored is not None:
+            self._start(self._restore, params.restored)
+        elif not starts_after_admission:
+            self._start(self._record_start)
         self.refresh_status()
         running: Running = {}
         try:
             await self.admission.admit(params)
+            if starts_after_admission and not self.stop_requested:
+                self._start(self._record_start)
             await self._run_graph(running)
         except RunExpired as expired:
             await self.admission.release()
@@ -339,6 +342,15 @@ class ExecutionInterpreter:
             self.waiting_on[step_id] = detail
             workflow.upsert_memo(memo.waiting(self.waiting_on))
 
+    def _start(self, record: Callable[..., None], *args: Any) -> None:
+        """Record the run's first checkpoint; `started_at` rides on its memo upsert (one
+        visibility write, not two)."""
+        self.pending_memo.update(memo.started(workflow.now()))
+        record(*args)
+
+    def _record_start(self) -> None:
+        self._record(marker(self.log.next_sequence, START, workflow.now()))
+
     def _restore(self, restored: m.RestoredState) -> None:
         self.log.restore(restored.deltas, restored.next_sequence)
         self._apply_log()
@@ -480,18 +492,11 @@ class ExecutionInterpreter:
         """The concurrency gate has given this run a slot."""
         self.admission.granted = True
 
-    @workflow.update
+    @workflow.signal
     def reschedule(self, request: RescheduleRequest) -> None:
-        """A delayed run's new start time (validated: only while it is delayed)."""
-        self.admission.reschedule(request.scheduled_at)
-
-    @reschedule.validator
-    def _only_delayed(self, request: RescheduleRequest) -> None:
-        if not self.admission.delayed:
-            raise ApplicationError(
-                f"run is {self.status.value}; only a delayed run can be rescheduled",
-                type="NotDelayed",
-            )
+        """A delayed run's new start time; too late once the run has left `delayed`."""
+        if self.admission.delayed:
+            self.admission.reschedule(request.scheduled_at)
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:

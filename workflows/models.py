@@ -73,7 +73,7 @@ class ConcurrencySlot(BaseModel):
 class RunSettings(BaseModel):
     """How a run is admitted and what it says about itself in lists, fixed when it starts:
     its priority and tags, the batch it belongs to, when it may start (`scheduled_at`, moved
-    by the `reschedule` update) and until when (`expires_at`), the concurrency slot it needs,
+    by the `reschedule` signal) and until when (`expires_at`), the concurrency slot it needs,
     the runs of other jobs it waits for, and the parent run and step that spawned it."""
 
     priority: int = 0

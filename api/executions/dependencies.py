@@ -57,3 +57,26 @@ async def latest_run(
     if not rows:
         return None
     return await reader.view_of(max(rows, key=lambda row: (row.start_time, row.id)))
+
+
+@dataclass(frozen=True)
+class RunDependencies:
+    view: ExecutionView
+    states: list[DependencyState]
+    satisfied: bool
+
+
+async def of_run(reader: ExecutionReader, project_id: str, run_id: str) -> RunDependencies:
+    """A run's dependencies as they stand now. `satisfied`: once the run went past waiting,
+    whether they held (a run that closed before they did: false); while it waits, whether
+    every one holds at this moment."""
+    view = (await reader.describe(project_id, run_id)).view
+    dependencies = [m.Dependency.model_validate(raw) for raw in view.run.dependencies]
+    states = await evaluate(reader, project_id, dependencies, view.batch_id)
+    if not dependencies or view.dependencies_met_at is not None:
+        satisfied = True
+    elif view.status in TERMINAL_STATUSES:
+        satisfied = False
+    else:
+        satisfied = all(state.satisfied for state in states)
+    return RunDependencies(view, states, satisfied)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from ferryman.statuses import Status as RunStatus
 
@@ -123,6 +123,38 @@ class TriggerRequest(RunOverrides):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     debug_mode: bool = False
+    scheduled_at: AwareDatetime | None = Field(
+        default=None,
+        description="Start no earlier than this (RFC 3339 with a zone): `delayed` until then; "
+        "`POST /v1/runs/{id}/reschedule` moves it",
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="If no step has started by then (still delayed, waiting or queued), the "
+        "run ends `expired`",
+    )
+    concurrency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The job's concurrency limit applies per key; default: the job's "
+        "`concurrency.key` rendered over the payload, else the job id",
+    )
+
+    @field_validator("concurrency_key")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(char) < 0x20 for char in value):
+            raise ValueError("may not contain control characters")
+        return value
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"scheduled_at": "2026-12-01T09:00:00Z"}]}
+    )
+
+    scheduled_at: AwareDatetime = Field(description="The delayed run's new start time")
 
 
 class BatchTriggerRequest(BaseModel):
@@ -285,12 +317,39 @@ class Dependency(BaseModel):
     created_at: datetime
 
 
+class DependencyState(Dependency):
+    """One dependency of a run's job, and how it stands now."""
+
+    satisfied: bool = Field(description="Whether the latest run meets the condition now")
+    latest_run_id: str | None = Field(
+        default=None, description="The latest run of `depends_on_job_id` (in the run's batch)"
+    )
+    latest_run_status: RunStatus | None = None
+
+
 class DependencyStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": RUN_ID_EXAMPLE,
+                    "job_id": "publish-report",
+                    "status": "waiting",
+                    "dependencies": [],
+                    "dependencies_satisfied": False,
+                }
+            ]
+        }
+    )
+
     run_id: str
     job_id: str
     status: RunStatus
-    dependencies: list[Dependency]
-    dependencies_satisfied: bool
+    dependencies: list[DependencyState]
+    dependencies_satisfied: bool = Field(
+        description="While the run waits: whether every dependency holds now. Once it has "
+        "gone past waiting: whether they held (true), or it expired first (false)"
+    )
 
 
 class JobDefaults(BaseModel):
