@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from ferryman.statuses import Status as RunStatus
 
 RUN_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
+
+
+def _rfc3339_text(value: object) -> object:
+    # Not a bare number: an epoch would be read in seconds or milliseconds by guess.
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time with a timezone")
+    return value
+
+
+# A moment a caller names: RFC 3339 text with a timezone.
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 Backoff = Literal["exponential", "linear", "fixed"]
 
 
@@ -123,12 +141,12 @@ class TriggerRequest(RunOverrides):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     debug_mode: bool = False
-    scheduled_at: AwareDatetime | None = Field(
+    scheduled_at: Moment | None = Field(
         default=None,
         description="Start no earlier than this (RFC 3339 with a zone): `delayed` until then; "
         "`POST /v1/runs/{id}/reschedule` moves it",
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Moment | None = Field(
         default=None,
         description="If no step has started by then (still delayed, waiting or queued), the "
         "run ends `expired`",
@@ -154,7 +172,7 @@ class RescheduleRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"scheduled_at": "2026-12-01T09:00:00Z"}]}
     )
 
-    scheduled_at: AwareDatetime = Field(description="The delayed run's new start time")
+    scheduled_at: Moment = Field(description="The delayed run's new start time")
 
 
 class BatchTriggerRequest(BaseModel):
