@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.errors import ApiError
+from ferryman.api.store.errors import StoreError
 from ferryman.api.executions.dependencies import evaluate
 from ferryman.api.executions.launch import Launcher, LaunchRequest
 from ferryman.api.executions.reader import ExecutionReader
@@ -108,8 +109,8 @@ class Coordination:
             params, record = await self.launcher.prepare(
                 _launch_request(request, "spawn"), request.execution_id
             )
-        except ApiError as err:
-            raise ApplicationError(str(err), type=err.code.value, non_retryable=True) from err
+        except (ApiError, StoreError) as err:
+            raise refusal(err) from err
         return ChildPlan(params=params, record=record)
 
     @activity.defn(name=START_ACTIVITY)
@@ -118,8 +119,14 @@ class Coordination:
         request = _launch_request(start.request, "workflow")
         try:
             await self.launcher.launch(request, start.request.execution_id)
-        except ApiError as err:
-            raise ApplicationError(str(err), type=err.code.value, non_retryable=True) from err
+        except (ApiError, StoreError) as err:
+            raise refusal(err) from err
+
+
+def refusal(err: ApiError | StoreError) -> ApplicationError:
+    """A launch the API would refuse (unknown job, disabled, bad input): retrying cannot
+    change that, so the step fails at once with the API's sentence."""
+    return ApplicationError(str(err), type=err.code.value, non_retryable=True)
 
 
 def _launch_request(request: ChildRequest, triggered_by: str) -> LaunchRequest:
