@@ -96,6 +96,8 @@ def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
         return {"scopes": ["executions:read"], "name": "sweep"}
     if route.template.endswith("/run-async"):
         return {}
+    if route.template.endswith("/reschedule"):
+        return {"scheduled_at": "2030-01-01T00:00:00Z"}
     return None
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from ferryman.workflows.dsl import WorkflowDefinition, slugify
 from ferryman.workflows.snapshot import RetrySnapshot
 from ferryman.workflows.templating import TemplateError, referenced_steps, render
+from tests.support.paths import ROOT
 
 
 def definition(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -205,3 +208,11 @@ def test_templated_parameters_are_checked_when_they_run_not_before() -> None:
         )
     )
     assert [step.id for step in parsed.steps] == ["a", "b"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_definition_is_valid(path: Path) -> None:
+    """The README's examples register as written (their scripts run them)."""
+    document = yaml.safe_load(path.read_text())
+    definition = WorkflowDefinition.model_validate(document)
+    assert definition.id == path.stem
