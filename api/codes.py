@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     EXECUTION_NOT_PAUSED = "execution_not_paused"
     EXECUTION_CHANGED = "execution_changed"
     RUN_NOT_DEAD_LETTERED = "run_not_dead_lettered"
+    RUN_NOT_DELAYED = "run_not_delayed"
     EXECUTION_EXISTS = "execution_exists"
     WORKFLOW_EXISTS = "workflow_exists"
     WORKFLOW_DISABLED = "workflow_disabled"

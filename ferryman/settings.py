@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # `http` steps may not call loopback, private, link-local or cloud-metadata addresses.
     http_block_private_networks: bool = False
 
+    # Coordination: a concurrency gate checks for holders that closed without releasing
+    # (terminated from outside) this often while runs wait for its slots; a run waiting on
+    # other jobs' runs checks them this often.
+    gate_reconcile_secs: float = Field(default=15.0, gt=0, le=3600)
+    dependency_poll_secs: float = Field(default=2.0, gt=0, le=3600)
+
     metadata_cache_secs: float = 5.0  # keys and definitions an API process may reuse
     stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
     retention_days: int = 30

@@ -19,12 +19,14 @@ from datetime import timedelta
 from typing import NoReturn
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman.activities import http, registry
+from ferryman.activities.coordination import Coordination
 from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
 from ferryman.activities.secrets import redact_log_records
@@ -32,12 +34,13 @@ from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.execution import ExecutionWorkflow, NamedExecutionWorkflow
+from ferryman.workflows.gate import ConcurrencyGate
 
 log = structlog.get_logger("ferryman.worker")
 
 # Every execution runs under its definition's id (dynamic); executions started before that
-# run as ExecutionWorkflow and must finish.
-WORKFLOWS = (NamedExecutionWorkflow, ExecutionWorkflow)
+# run as ExecutionWorkflow and must finish. Each concurrency key has a gate.
+WORKFLOWS = (NamedExecutionWorkflow, ExecutionWorkflow, ConcurrencyGate)
 BUILTIN_ACTIVITY_MODULES = ("ferryman.activities.examples",)
 # Pure modules the workflow imports: passing them through the sandbox skips re-importing
 # them on every workflow run, which is most of the cost of a first activation.
@@ -67,16 +70,25 @@ def build_replayer() -> Replayer:
     )
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Worker:
+    """The worker: the workflows, the steps' activities and the coordination activities
+    (which read the metadata store through `sessions`)."""
     activities = registry.registered()
     redact_log_records()
     http.configure(settings.http_block_private_networks)
+    coordination = Coordination(client, settings, sessions)
     return Worker(
         client,
         interceptors=[StepGuard()],
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=[http_request, *(entry.defn for entry in activities.values())],
+        activities=[
+            http_request,
+            *coordination.activities(),
+            *(entry.defn for entry in activities.values()),
+        ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
         identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
@@ -104,21 +116,22 @@ async def run_worker(
     client = await connect(settings)
     await check_search_attributes(client)
     load_activities(settings)
-    worker = build_worker(client, settings)
-    await publish_activities(settings, worker.config()["identity"] or "worker")
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in stop_signals:
-        loop.add_signal_handler(sig, stopping.set)
-    log.info(
-        "worker started",
-        task_queue=settings.task_queue,
-        temporal=settings.temporal_address,
-        activities=sorted(registry.registered()),
-    )
-    async with worker:
-        await stopping.wait()
-        log.info("worker draining", timeout_secs=settings.graceful_shutdown_secs)
+    async with db.open_store(settings.resolved_database_url) as store:
+        worker = build_worker(client, settings, store.sessions)
+        await publish_activities(settings, worker.config()["identity"] or "worker")
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in stop_signals:
+            loop.add_signal_handler(sig, stopping.set)
+        log.info(
+            "worker started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            activities=sorted(registry.registered()),
+        )
+        async with worker:
+            await stopping.wait()
+            log.info("worker draining", timeout_secs=settings.graceful_shutdown_secs)
     await close_http_client()
     log.info("worker stopped")
 

@@ -72,6 +72,16 @@ class Step(BaseModel):
     kind: str
     name: str | None = None
     activity: str | None = None
+    workflow: str | None = Field(
+        default=None, pattern=SLUG, description="`workflow` steps: the job a child run runs"
+    )
+    version: int | None = Field(
+        default=None, ge=1, description="`workflow` steps: the job's version (default latest)"
+    )
+    detach: bool = Field(
+        default=False,
+        description="`workflow` steps: start the run and go on; it outlives this run",
+    )
     depends_on: list[str] = Field(default_factory=list)
     if_: str | bool | None = Field(default=None, alias="if")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")

@@ -24,3 +24,11 @@ class StepFailed(Exception):
         self.error_type = error_type
         self.status = status
         self.attempts = attempts
+
+
+class RunExpired(Exception):
+    """The run's `expires_at` passed before its first step started (while `phase`)."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(f"expired while {phase}: expires_at passed before its first step started")
+        self.phase = phase

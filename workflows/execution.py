@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.statuses import DONE_STEP_STATUSES, TERMINAL_STATUSES, Status, StepStatus
     from ferryman.workflows import memo, steps
     from ferryman.workflows import models as m
+    from ferryman.workflows.admission import Admission, RescheduleRequest
     from ferryman.workflows.checkpoints import (
         ROLLBACK,
         START,
@@ -37,7 +38,8 @@ with workflow.unsafe.imports_passed_through():
         marker,
         step_delta,
     )
-    from ferryman.workflows.errors import StepFailed
+    from ferryman.workflows.errors import RunExpired, StepFailed
+    from ferryman.workflows.gate import GRANT_SIGNAL, SlotGrant
     from ferryman.workflows.snapshot import DefinitionSnapshot, StepSnapshot
     from ferryman.workflows.step_run import StepRunner
     from ferryman.workflows.templating import TemplateError, render, truthy
@@ -72,6 +74,7 @@ class ExecutionInterpreter:
         self.trace: dict[str, float] = {}
         self.started_any = False  # has any step of this run begun
         self.shows_dequeued = False  # set once per run: `dequeued` exists for it
+        self.admission = Admission(self)  # schedule, dependencies, slot: before any step
 
     @property
     def definition(self) -> DefinitionSnapshot:
@@ -90,29 +93,39 @@ class ExecutionInterpreter:
         self.debug_mode = params.debug_mode
         self.shows_dequeued = workflow.patched(DEQUEUED_PATCH)
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
-        # Rides on the first checkpoint's memo upsert: one visibility write, not two.
-        self.pending_memo.update(memo.started(workflow.now()))
         if params.restored is None or params.restored.label == "replay":
             self._trace_queue_wait()
-        if params.restored is None:
-            self._record(marker(self.log.next_sequence, START, workflow.now()))
-        else:
-            self._restore(params.restored)
+        # A new run with admission settings starts (and says so) once admitted; runs from
+        # before those existed record their start first, as their histories say.
+        starts_after_admission = params.restored is None and params.run is not None
+        if params.restored is not None:
+            self._start(self._restore, params.restored)
+        elif not starts_after_admission:
+            self._start(self._record_start)
         self.refresh_status()
         running: Running = {}
         try:
+            await self.admission.admit(params)
+            if starts_after_admission and not self.stop_requested:
+                self._start(self._record_start)
             await self._run_graph(running)
+        except RunExpired as expired:
+            await self.admission.release()
+            self._expire(expired)
         except StepFailed as failure:
             await self._cancel_all(running)
+            await self.admission.release()
             self._fail(failure)
         except asyncio.CancelledError:
             # A Temporal cancellation request (UI, CLI or the API's stop) is a stop.
             self.stop_requested = True
             await self._cancel_all(running)
+            await self.admission.release()
             self._close(Status.CANCELED)
             raise
+        await self._cancel_all(running)
+        await self.admission.release()
         if self.stop_requested:
-            await self._cancel_all(running)
             self._close(Status.CANCELED)
             return m.ExecutionResult(status=Status.CANCELED)
         try:
@@ -329,6 +342,15 @@ class ExecutionInterpreter:
             self.waiting_on[step_id] = detail
             workflow.upsert_memo(memo.waiting(self.waiting_on))
 
+    def _start(self, record: Callable[..., None], *args: Any) -> None:
+        """Record the run's first checkpoint; `started_at` rides on its memo upsert (one
+        visibility write, not two)."""
+        self.pending_memo.update(memo.started(workflow.now()))
+        record(*args)
+
+    def _record_start(self) -> None:
+        self._record(marker(self.log.next_sequence, START, workflow.now()))
+
     def _restore(self, restored: m.RestoredState) -> None:
         self.log.restore(restored.deltas, restored.next_sequence)
         self._apply_log()
@@ -376,6 +398,8 @@ class ExecutionInterpreter:
         statuses = {state.status for state in self.steps.values()}
         if self.paused:
             status = Status.PAUSED
+        elif self.admission.status is not None:
+            status = self.admission.status  # delayed, waiting on other jobs, or queued
         elif self.shows_dequeued and not self.started_any:
             status = Status.DEQUEUED  # picked up by a worker; no step has begun yet
         elif StepStatus.RUNNING in statuses or StepStatus.WAITING not in statuses:
@@ -402,6 +426,16 @@ class ExecutionInterpreter:
         now = workflow.now()
         workflow.upsert_memo(
             memo.completed(now, output) if status == Status.COMPLETED else memo.closed(now)
+        )
+
+    def _expire(self, expired: RunExpired) -> NoReturn:
+        self._set_status(Status.EXPIRED)
+        error = memo.ErrorRecord(
+            status=Status.EXPIRED.value, cause=str(expired), error_type="Expired"
+        )
+        workflow.upsert_memo(memo.failed(workflow.now(), error))
+        raise ApplicationError(
+            str(expired), {"status": Status.EXPIRED}, type="Expired", non_retryable=True
         )
 
     def _fail(self, failure: StepFailed) -> NoReturn:
@@ -452,6 +486,17 @@ class ExecutionInterpreter:
         if request.enabled != self.debug_mode:
             self.debug_mode = request.enabled
             workflow.upsert_memo(memo.debugging(request.enabled))
+
+    @workflow.signal(name=GRANT_SIGNAL)
+    def slot_granted(self, grant: SlotGrant) -> None:
+        """The concurrency gate has given this run a slot."""
+        self.admission.granted = True
+
+    @workflow.signal
+    def reschedule(self, request: RescheduleRequest) -> None:
+        """A delayed run's new start time; too late once the run has left `delayed`."""
+        if self.admission.delayed:
+            self.admission.reschedule(request.scheduled_at)
 
     @workflow.signal(name="signal")
     def deliver(self, signal: m.StepSignal) -> None:

@@ -38,6 +38,7 @@ class Key(StrEnum):
     RUN = "run"  # what the trigger asked for: tags, idempotency key, creator, overrides...
     DEBUG_MODE = "debug_mode"  # switched while the run runs (the `debug` signal)
     TRACE = "trace"  # timings the workflow measures: queue wait, http connect/ttfb/transfer
+    DEPENDENCIES_MET = "dependencies_met_at"  # when the run's dependencies all held
 
 
 def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
@@ -141,6 +142,10 @@ def debugging(enabled: bool) -> dict[str, Any]:
     return {Key.DEBUG_MODE: enabled}
 
 
+def dependencies_met(now: datetime) -> dict[str, Any]:
+    return {Key.DEPENDENCIES_MET: now.isoformat()}
+
+
 def traced(trace: dict[str, float]) -> dict[str, Any]:
     return {Key.TRACE: dict(trace)}
 
@@ -183,6 +188,7 @@ class ExecutionMemo:
     run: dict[str, Any] = field(default_factory=dict)
     debug_mode: bool | None = None
     trace: dict[str, float] = field(default_factory=dict)
+    dependencies_met_at: datetime | None = None
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
@@ -204,6 +210,7 @@ class ExecutionMemo:
             run=dict(raw.get(Key.RUN) or {}),
             debug_mode=raw.get(Key.DEBUG_MODE),
             trace=dict(raw.get(Key.TRACE) or {}),
+            dependencies_met_at=_time(raw.get(Key.DEPENDENCIES_MET)),
         )
 
 

@@ -73,7 +73,7 @@ class ConcurrencySlot(BaseModel):
 class RunSettings(BaseModel):
     """How a run is admitted and what it says about itself in lists, fixed when it starts:
     its priority and tags, the batch it belongs to, when it may start (`scheduled_at`, moved
-    by the `reschedule` update) and until when (`expires_at`), the concurrency slot it needs,
+    by the `reschedule` signal) and until when (`expires_at`), the concurrency slot it needs,
     the runs of other jobs it waits for, and the parent run and step that spawned it."""
 
     priority: int = 0
@@ -150,7 +150,9 @@ class ExecutionState(BaseModel):
 
 # The workflow's own signals: a `wait` step may not take one of these names, because events
 # for `wait` steps arrive as signals of their own name.
-CONTROL_SIGNALS = frozenset({"pause", "resume", "stop", "rollback", "signal", "debug"})
+CONTROL_SIGNALS = frozenset(
+    {"pause", "resume", "stop", "rollback", "signal", "debug", "slot_granted", "reschedule"}
+)
 
 
 def activity_id(step_id: str, attempt: int) -> str:

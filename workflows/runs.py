@@ -113,3 +113,17 @@ def start_memo(params: m.ExecutionInput, start: RunStart) -> dict[str, Any]:
         index=[memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in kept],
         run=record or None,
     )
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def run_id(epoch_ms: int, random_bits: int) -> str:
+    """`exec_` + a ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time.
+    The API draws the bits from `secrets`; workflow code from `workflow.random()`."""
+    value = (epoch_ms & (2**48 - 1)) << 80 | (random_bits & (2**80 - 1))
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "exec_" + "".join(reversed(chars))

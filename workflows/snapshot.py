@@ -58,6 +58,9 @@ class StepSnapshot(_Inert):
     kind: str
     name: str | None = None
     activity: str | None = None
+    workflow: str | None = None
+    version: int | None = None
+    detach: bool = False
     depends_on: list[str] = Field(default_factory=list)
     if_: str | bool | None = Field(default=None, alias="if")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")

@@ -9,19 +9,35 @@ its own, the backoff is exact, and a pause holds between attempts.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    TimeoutType,
+)
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from ferryman import search_attributes as sa
     from ferryman.activities.registry import StepTask
     from ferryman.statuses import Status, StepStatus
     from ferryman.workflows import models as m
+    from ferryman.workflows import runs
+    from ferryman.workflows.children import (
+        PLAN_ACTIVITY,
+        START_ACTIVITY,
+        ChildPlan,
+        ChildRequest,
+        DetachedStart,
+    )
     from ferryman.workflows.errors import StepFailed
     from ferryman.workflows.snapshot import StepSnapshot
     from ferryman.workflows.steps.base import ParamsT, parse_params
@@ -90,24 +106,17 @@ class StepRunner:
         return signals[name].pop(0)
 
     async def activity(self, name: str, params: dict[str, Any]) -> Any:
-        execution, step, state = self.execution, self.step, self.state
+        execution, step = self.execution, self.step
         assert execution.params is not None
+        execution_id = execution.params.execution_id
         retry = execution.definition.retry_for(step)
         timeout = timedelta(seconds=execution.definition.timeout_for(step))
         heartbeat = execution.definition.heartbeat_for(step)
-        for attempt in range(1, retry.max_attempts + 1):
-            await execution.gate()
-            state.status = StepStatus.RUNNING
-            state.attempts = attempt
-            state.next_retry_at = None
-            state.started_at = state.started_at or workflow.now()
-            execution.refresh_status()
-            activity_id = m.activity_id(step.id, attempt)
+
+        async def attempt(number: int) -> Any:
+            activity_id = m.activity_id(step.id, number)
             task = StepTask(
-                execution_id=execution.params.execution_id,
-                step_id=step.id,
-                attempt=attempt,
-                params=params,
+                execution_id=execution_id, step_id=step.id, attempt=number, params=params
             )
             try:
                 result = await workflow.execute_activity(
@@ -117,36 +126,170 @@ class StepRunner:
                     start_to_close_timeout=timeout,
                     heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
                     retry_policy=RetryPolicy(maximum_attempts=1),
-                    summary=f"{step.title} ({step.kind}) attempt {attempt}/{retry.max_attempts}",
+                    summary=f"{step.title} ({step.kind}) attempt {number}/{retry.max_attempts}",
                 )
-                if attempt > 1:
+            except ActivityError as err:
+                failure = _classify(
+                    step, err, number, retry.max_attempts, execution.definition.dead_letter
+                )
+                raise failure or _Retry() from err
+            self.activity_id = activity_id
+            return result
+
+        return await self._attempts(attempt)
+
+    async def child(
+        self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool
+    ) -> Any:
+        execution, step = self.execution, self.step
+        assert execution.params is not None
+        parent = execution.params
+        retry = execution.definition.retry_for(step)
+
+        async def attempt(number: int) -> Any:
+            now = workflow.now()
+            request = ChildRequest(
+                execution_id=runs.run_id(
+                    int(now.timestamp() * 1000), workflow.random().getrandbits(80)
+                ),
+                project_id=parent.project_id,
+                job_id=job_id,
+                version=version,
+                input=input_data,
+                priority=parent.run.priority if parent.run else 0,
+                debug_mode=execution.debug_mode,
+                parent_run_id=parent.execution_id,
+                workflow_step_run_id=f"{parent.execution_id}:{step.id}:{number}",
+            )
+            self.wait_on(run_id=request.execution_id)
+            if detach:
+                await self._coordinate(START_ACTIVITY, DetachedStart(request=request), None)
+                return {"run_id": request.execution_id}
+            plan = await self._coordinate(PLAN_ACTIVITY, request, ChildPlan)
+            try:
+                result = await start_child(plan, now)
+            except ChildWorkflowError as err:
+                failure = _classify_child(
+                    step, err, number, retry.max_attempts, execution.definition.dead_letter
+                )
+                raise failure or _Retry() from err
+            if result.status != Status.COMPLETED:  # the child was stopped: canceled
+                raise self.fail(
+                    f"child run {request.execution_id} ended {result.status}", "ChildCanceled"
+                )
+            return result.output
+
+        return await self._attempts(attempt)
+
+    async def _coordinate(self, name: str, arg: Any, result_type: type[Any] | None) -> Any:
+        """A coordination activity; a refusal (unknown job, bad input) fails the step."""
+        try:
+            return await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5),
+                summary=f"{self.step.title}: {name}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, CancelledError):
+                raise asyncio.CancelledError() from err
+            raise self.fail(
+                f"step {self.step.id!r}: {cause or err}",
+                cause.type or "ChildRefused"
+                if isinstance(cause, ApplicationError)
+                else "ChildRefused",
+            ) from err
+
+    async def _attempts(self, attempt: Callable[[int], Awaitable[Any]]) -> Any:
+        """Run `attempt(1)`, `attempt(2)`, ... under the step's retry policy: a durable timer
+        between attempts (exact backoff, an event each, a pause holds between them)."""
+        execution, step, state = self.execution, self.step, self.state
+        retry = execution.definition.retry_for(step)
+        for number in range(1, retry.max_attempts + 1):
+            await execution.gate()
+            state.status = StepStatus.RUNNING
+            state.attempts = number
+            state.next_retry_at = None
+            state.started_at = state.started_at or workflow.now()
+            execution.refresh_status()
+            try:
+                result = await attempt(number)
+            except _Retry:
+                pass
+            else:
+                if number > 1:
                     workflow.upsert_search_attributes(
                         [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
                     )
-                self.activity_id = activity_id
                 return result
-            except ActivityError as err:
-                failure = _classify(
-                    step, err, attempt, retry.max_attempts, execution.definition.dead_letter
-                )
-                if failure is not None:
-                    raise failure from err
-            delay = retry.delay_before(attempt + 1)
+            if number == retry.max_attempts:
+                raise AssertionError("unreachable: the last attempt either returns or raises")
+            delay = retry.delay_before(number + 1)
             state.status = StepStatus.WAITING
             state.next_retry_at = workflow.now() + timedelta(seconds=delay)
             # Visible to lists and to stuck detection without reading the history.
             workflow.upsert_search_attributes(
                 [
-                    sa.ATTEMPT.value_set(attempt + 1),
+                    sa.ATTEMPT.value_set(number + 1),
                     sa.NEXT_RETRY_AT.value_set(state.next_retry_at),
                 ]
             )
             execution.refresh_status()
             await workflow.sleep(
                 timedelta(seconds=delay),
-                summary=f"{step.title}: retry {attempt + 1}/{retry.max_attempts} in {delay}s",
+                summary=f"{step.title}: retry {number + 1}/{retry.max_attempts} in {delay}s",
             )
         raise AssertionError("unreachable: the last attempt either returns or raises")
+
+
+class _Retry(Exception):
+    """An attempt failed in a way the next attempt may not."""
+
+
+async def start_child(plan: ChildPlan, now: datetime) -> m.ExecutionResult:
+    """Start the planned run as a child workflow and wait for its result. A parent that
+    closes (or is stopped) asks its children to cancel."""
+    params = plan.params
+    start = runs.RunStart(
+        triggered_by="spawn",
+        status=runs.initial_status(params, now),
+        created_at=now,
+        record=plan.record,
+    )
+    result: m.ExecutionResult = await workflow.execute_child_workflow(
+        params.workflow_id,
+        params,
+        id=params.execution_id,
+        task_queue=workflow.info().task_queue,
+        result_type=m.ExecutionResult,
+        search_attributes=runs.search_attributes(params, start),
+        memo=runs.start_memo(params, start),
+        parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        priority=runs.task_priority(params.run.priority if params.run else 0),
+        static_summary=f"{params.workflow_name} v{params.version} ({params.workflow_id})",
+    )
+    return result
+
+
+def _classify_child(
+    step: StepSnapshot, err: ChildWorkflowError, attempt: int, max_attempts: int, dead_letter: bool
+) -> StepFailed | None:
+    """None when another attempt (a new child) may succeed; otherwise the step's failure.
+    A child canceled on its own was meant to stop: the step fails at once."""
+    cause = err.cause
+    message = f"child run failed: {cause or err}"
+    if isinstance(cause, CancelledError):
+        return StepFailed(
+            step.id, "child run was canceled", "ChildCanceled", Status.FAILED, attempt
+        )
+    error_type = cause.type if isinstance(cause, ApplicationError) and cause.type else "ChildFailed"
+    if attempt < max_attempts:
+        return None
+    status = Status.DEAD_LETTER if dead_letter else Status.FAILED
+    return StepFailed(step.id, message, error_type, status, attempt)
 
 
 def _classify(

@@ -8,6 +8,7 @@ too, never a 404.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio.service import RPCError, RPCStatusCode
@@ -17,6 +18,7 @@ from ferryman.api.errors import ApiError, Conflict, InvalidState, NotFound, temp
 from ferryman.api.executions.reader import Described, ExecutionReader, Handle
 from ferryman.statuses import TERMINAL_STATUSES, Status
 from ferryman.workflows import models as m
+from ferryman.workflows.admission import RescheduleRequest
 from ferryman.workflows.execution import ExecutionWorkflow
 
 LEGACY_TYPE = "ExecutionWorkflow"
@@ -92,6 +94,23 @@ class ExecutionControl:
         """Events of the run's later steps carry their rendered input and output, or not."""
         described = await self._open(project_id, execution_id)
         await signal(described.handle, ExecutionWorkflow.debug, m.DebugRequest(enabled=enabled))
+
+    async def reschedule(self, project_id: str, execution_id: str, scheduled_at: datetime) -> None:
+        """Move a delayed run's start (409 unless it is delayed). A signal, so it holds while
+        no worker runs; one that lands after the run's time has come changes nothing."""
+        described = await self.reader.describe(project_id, execution_id)
+        status = described.view.status
+        if status != Status.DELAYED:
+            raise InvalidState(
+                "run is {status}; only a delayed run can be rescheduled",
+                status,
+                ErrorCode.RUN_NOT_DELAYED,
+            )
+        await signal(
+            described.handle,
+            ExecutionWorkflow.reschedule,
+            RescheduleRequest(scheduled_at=scheduled_at),
+        )
 
     async def _open(self, project_id: str, execution_id: str) -> Described:
         described = await self.reader.describe(project_id, execution_id)

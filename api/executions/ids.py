@@ -8,38 +8,28 @@ import time
 
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import NotFound
+from ferryman.workflows.runs import run_id
 
 _ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
 # A cron schedule's action names one `exec_<ULID>`; Temporal appends each firing's time
 # (UTC, whole seconds) to it, and that whole id is the run's.
 EXECUTION_ID = re.compile(rf"exec_{_ULID}(-\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}Z)?")
 SCHEDULE_ID = re.compile(rf"sched_{_ULID}")
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def _ulid() -> str:
-    """A ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
 
 
 def new_execution_id() -> str:
-    """`exec_` + a ULID."""
-    return "exec_" + _ulid()
+    """`exec_` + a ULID (`ferryman.workflows.runs.run_id`): ids sort by time."""
+    return run_id(time.time_ns() // 1_000_000, secrets.randbits(80))
 
 
 def new_batch_id() -> str:
-    """`batch_` + a ULID."""
-    return "batch_" + _ulid()
+    """`batch_` + the same sortable unique id."""
+    return "batch_" + new_execution_id().removeprefix("exec_")
 
 
 def new_schedule_id() -> str:
-    """`sched_` + a ULID."""
-    return "sched_" + _ulid()
+    """`sched_` + the same sortable unique id."""
+    return "sched_" + new_execution_id().removeprefix("exec_")
 
 
 def is_execution_id(value: str) -> bool:

@@ -104,6 +104,8 @@ class LaunchRequest:
     scheduled_at: datetime | None = None
     expires_at: datetime | None = None
     concurrency_key: str | None = None
+    parent_run_id: str | None = None  # spawned by a parent run's `workflow` step
+    workflow_step_run_id: str | None = None  # `<parent run>:<step>:<attempt>`
 
 
 @dataclass(frozen=True)
@@ -114,16 +116,6 @@ class Lineage:
     continuation_of: str | None = None
     depth: int = 0
     created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A run ready to start: its input, how it relates to others, and the memo's record of
-    what its trigger asked for."""
-
-    params: m.ExecutionInput
-    lineage: Lineage
-    record: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -142,13 +134,19 @@ class Launcher:
 
     async def launch(self, request: LaunchRequest, execution_id: str) -> Launched:
         """Start an execution of a definition. Safe to retry with the same id."""
-        prepared = await self.prepare(request, execution_id)
-        return await self.start(prepared.params, prepared.lineage, run=prepared.record)
+        params, run = await self.prepare(request, execution_id)
+        lineage = Lineage(
+            triggered_by=request.triggered_by,
+            continuation_of=request.continuation_of,
+            depth=request.lineage_depth,
+        )
+        return await self.start(params, lineage, run=run)
 
-    async def prepare(self, request: LaunchRequest, execution_id: str) -> Prepared:
-        """Everything a run of `request` starts with, checked (definition resolved, input
-        against its schema, tags), and nothing started: a trigger starts it at once, a cron
-        schedule makes it the action of every firing."""
+    async def prepare(
+        self, request: LaunchRequest, execution_id: str
+    ) -> tuple[m.ExecutionInput, dict[str, Any]]:
+        """The input of a new run and its trigger record (the memo's `run`), checked: the
+        definition resolved, the input against its schema, the tags within their limit."""
         check_tags(request.tags)
         resolved = await self.definitions.resolve(
             request.project_id, request.workflow_id, request.version
@@ -168,12 +166,7 @@ class Launcher:
             debug_mode=request.debug_mode,
             run=await self._settings(request, resolved.parsed.definition),
         )
-        lineage = Lineage(
-            triggered_by=request.triggered_by,
-            continuation_of=request.continuation_of,
-            depth=request.lineage_depth,
-        )
-        return Prepared(params, lineage, run_record(request, resolved.version_id, snapshot))
+        return params, run_record(request, resolved.version_id, snapshot)
 
     async def _settings(
         self, request: LaunchRequest, definition: WorkflowDefinition
@@ -190,6 +183,8 @@ class Launcher:
             dependencies=await self.definitions.dependencies(
                 request.project_id, request.workflow_id
             ),
+            parent_run_id=request.parent_run_id,
+            workflow_step_run_id=request.workflow_step_run_id,
         )
 
     async def start(

@@ -43,7 +43,7 @@ from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import InvalidInput, schedule_not_found, temporal_error
 from ferryman.api.executions.ids import is_schedule_id, new_execution_id, new_schedule_id
-from ferryman.api.executions.launch import Launcher, LaunchRequest, Prepared, static_summary
+from ferryman.api.executions.launch import Launcher, LaunchRequest, static_summary
 from ferryman.api.executions.visibility import CURSOR_REFUSALS, decode_cursor, encode_cursor
 from ferryman.workflows import memo, runs
 from ferryman.workflows import models as m
@@ -141,7 +141,7 @@ class Schedules:
         """Check everything a manual trigger would, then hand the schedule to Temporal."""
         check_timezone(request.timezone)
         check_cron(request.cron)
-        prepared = await self.launcher.prepare(
+        params, record = await self.launcher.prepare(
             LaunchRequest(
                 project_id=request.project_id,
                 workflow_id=request.job_id,
@@ -156,7 +156,7 @@ class Schedules:
             handle = await self.client.create_schedule(
                 schedule_id,
                 Schedule(
-                    action=self._action(prepared),
+                    action=self._action(params, record),
                     spec=ScheduleSpec(
                         cron_expressions=[request.cron], time_zone_name=request.timezone
                     ),
@@ -169,21 +169,22 @@ class Schedules:
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(sa.PROJECT, request.project_id)]
                 ),
-                memo=_memo(request, prepared.params.version),
+                memo=_memo(request, params.version),
             )
         except RPCError as err:
             raise (spec_error(err, request) or temporal_error(err)) from err
         return await self.get(request.project_id, handle.id)
 
-    def _action(self, prepared: Prepared) -> ScheduleActionStartWorkflow:
+    def _action(
+        self, params: m.ExecutionInput, record: dict[str, Any]
+    ) -> ScheduleActionStartWorkflow:
         """The start of every firing's run: what `start_run` passes for a trigger, except
         the creation time, which only each firing knows (its run's start time)."""
-        params = prepared.params
         start = runs.RunStart(
-            triggered_by=prepared.lineage.triggered_by,
+            triggered_by="cron",
             status=runs.initial_status(params, datetime.now(UTC)),
             created_at=None,
-            record=prepared.record,
+            record=record,
         )
         return ScheduleActionStartWorkflow(
             params.workflow_id,

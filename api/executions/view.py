@@ -76,6 +76,7 @@ class WaitingOn:
     since: datetime | None
     signal: str | None = None
     until: datetime | None = None
+    run_id: str | None = None  # a child run (`workflow` steps)
 
     @classmethod
     def of(cls, step_id: str, raw: dict[str, Any]) -> WaitingOn:
@@ -85,6 +86,7 @@ class WaitingOn:
             since=_time(raw.get("since")),
             signal=raw.get("signal"),
             until=_time(raw.get("until")),
+            run_id=raw.get("run_id"),
         )
 
 
@@ -100,6 +102,9 @@ class RunRecord:
     retry: dict[str, Any]
     timeout_secs: float | None
     debug_mode: bool
+    workflow_step_run_id: str | None = None  # the parent's step attempt that spawned it
+    concurrency_limit: int | None = None
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
 
     def encode(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -115,6 +120,9 @@ class RunRecord:
             retry=dict(raw.get("retry") or {}),
             timeout_secs=raw.get("timeout_secs"),
             debug_mode=bool(raw.get("debug_mode")),
+            workflow_step_run_id=raw.get("workflow_step_run_id"),
+            concurrency_limit=raw.get("concurrency_limit"),
+            dependencies=list(raw.get("dependencies") or []),
         )
 
 
@@ -188,6 +196,7 @@ class ExecutionView:
     concurrency_key: str | None = None
     scheduled_at: datetime | None = None
     expires_at: datetime | None = None
+    dependencies_met_at: datetime | None = None  # when the run's job dependencies all held
     closed_at: datetime | None = None  # Temporal's own close time
     # Read of one run only (`ExecutionReader.detail`): the last activity heartbeat, and what
     # its history times (first workflow task, schedule-to-start of its activities).
@@ -269,6 +278,7 @@ class ExecutionView:
             concurrency_key=attributes.get(sa.CONCURRENCY_KEY),
             scheduled_at=attributes.get(sa.SCHEDULED_AT),
             expires_at=attributes.get(sa.EXPIRES_AT),
+            dependencies_met_at=memo.dependencies_met_at,
             closed_at=execution.close_time,
         )
 

@@ -227,7 +227,7 @@ async def test_checkpoints_of_a_finished_execution_need_no_worker(api: Api) -> N
 
     resources = api.app.state.resources
     settings = resources.settings.model_copy(update={"task_queue": f"solo-{uuid.uuid4().hex}"})
-    solo = build_worker(resources.client, settings)
+    solo = build_worker(resources.client, settings, resources.sessions)
     running = asyncio.create_task(solo.run())
     execution_id = new_execution_id()
     await start_execution(

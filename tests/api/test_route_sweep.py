@@ -99,6 +99,8 @@ def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
         return {"scopes": ["executions:read"], "name": "sweep"}
     if route.template.endswith("/run-async"):
         return {}
+    if route.template.endswith("/reschedule"):
+        return {"scheduled_at": "2030-01-01T00:00:00Z"}
     if route.template == "/v1/schedules" and route.method == "POST":
         return {"job_id": fixture.workflow_id, "cron": YEARLY}
     return None

@@ -69,6 +69,7 @@ async def test_sleep_and_wait_steps_show_their_status_start_and_what_they_wait_o
         "since": waiting["since"],
         "signal": "approve",
         "until": waiting["until"],
+        "run_id": None,
     }
     events = (
         await api.http.get(f"/api/v1/executions/{execution_id}/events", headers=api.admin)

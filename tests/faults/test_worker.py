@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
+from ferryman import search_attributes as sa
 from ferryman.settings import Settings
 from ferryman.temporal import has_pollers
+from ferryman.workflows import models as m
 from ferryman.workflows.memo import Key
 from tests.support.executions import start_execution
 from tests.support.polling import eventually
@@ -187,3 +189,54 @@ async def test_fifty_executions_survive_two_worker_kills_mid_step(
 def _started(marks: Path, step: str) -> set[str]:
     """`execution.step` of the attempts of `step` that have started."""
     return {p.name.rsplit(".", 1)[0] for p in marks.glob(f"*.{step}.1")}
+
+
+async def test_a_slot_held_by_a_run_whose_worker_dies_is_freed_when_that_run_ends(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    """Limit 1: the holder's worker is SIGKILLed mid-step. The run lives on (Temporal hands
+    it to the new worker), its lost last attempt ends it `crashed`, and that close frees
+    its slot: the queued run starts and completes. No slot leaks, none is given twice."""
+    slot = m.ConcurrencySlot(key=f"faults-{uuid.uuid4().hex[:8]}", limit=1)
+    holder_document = {
+        "name": "Holder",
+        "defaults": {"heartbeat_secs": 2, "retry": {"max_attempts": 1}},
+        "steps": [
+            {
+                "id": "work",
+                "kind": "activity",
+                "activity": "test.quiet",
+                "with": {"seconds": 120, "marks": str(tmp_path)},
+            }
+        ],
+    }
+    waiter_document = {
+        "name": "Waiter",
+        "steps": [{"id": "done", "kind": "transform", "with": {"value": 1}}],
+        "output": "{{ steps.done.output }}",
+    }
+    workers.append(spawn_worker(worker_settings))
+    holder = await start_execution(
+        temporal_client, worker_settings, holder_document, run=m.RunSettings(concurrency=slot)
+    )
+    await eventually(lambda: asyncio.to_thread(lambda: list(tmp_path.iterdir())), bool)
+    waiter = await start_execution(
+        temporal_client, worker_settings, waiter_document, run=m.RunSettings(concurrency=slot)
+    )
+    queued = await eventually(
+        lambda: waiter.describe(), lambda d: d.typed_search_attributes.get(sa.STATUS) == "queued"
+    )
+    assert queued.typed_search_attributes.get(sa.CONCURRENCY_KEY) == slot.key
+
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    workers.append(spawn_worker(worker_settings))
+    with pytest.raises(WorkflowFailureError):
+        await holder.result()
+    error = (await (await holder.describe()).memo())[Key.ERROR]
+    assert error["error"] == "crashed"
+    result = await waiter.result()
+    assert result.status == "completed" and result.output == 1

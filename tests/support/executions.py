@@ -26,6 +26,7 @@ async def start_execution(
     execution_id: str | None = None,
     project_id: str = "p",
     workflow_id: str = "test",
+    run: m.RunSettings | None = None,
     **input_data: Any,
 ) -> ExecutionHandle:
     """Start `document` (named "Test" unless it says otherwise) on `settings.task_queue`,
@@ -40,6 +41,7 @@ async def start_execution(
         version=1,
         definition=DefinitionSnapshot.of(definition, settings.heartbeat_secs),
         input=input_data,
+        run=run,
     )
     await start_run(client, settings.task_queue, params, Lineage())
     return client.get_workflow_handle_for(ExecutionWorkflow.run, execution_id)

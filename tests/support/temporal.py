@@ -31,6 +31,9 @@ def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactor
         task_queue=f"ferryman-test-{uuid.uuid4().hex[:8]}",
         activity_modules=["tests.support.activities"],
         graceful_shutdown_secs=3,
+        # Terminated slot holders are noticed, and dependencies seen, within a test's patience.
+        gate_reconcile_secs=1.0,
+        dependency_poll_secs=0.3,
     )
 
 
@@ -44,12 +47,14 @@ async def temporal_client(base_settings: Settings) -> AsyncIterator[Client]:
 @pytest_asyncio.fixture(scope="session")
 async def worker(temporal_client: Client, base_settings: Settings) -> AsyncIterator[None]:
     """One in-process worker for the session, with the test activities registered."""
+    from ferryman.api.store import db
     from ferryman.worker import build_worker, load_activities, publish_activities
 
     load_activities(base_settings)
-    running = build_worker(temporal_client, base_settings)
-    await publish_activities(base_settings, "test-worker")
-    task = asyncio.create_task(running.run())
-    yield
-    await running.shutdown()
-    await task
+    async with db.open_store(base_settings.resolved_database_url) as store:
+        running = build_worker(temporal_client, base_settings, store.sessions)
+        await publish_activities(base_settings, "test-worker")
+        task = asyncio.create_task(running.run())
+        yield
+        await running.shutdown()
+        await task

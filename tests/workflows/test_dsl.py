@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from ferryman.workflows.dsl import WorkflowDefinition, slugify
 from ferryman.workflows.snapshot import RetrySnapshot
 from ferryman.workflows.templating import TemplateError, referenced_steps, render
+from tests.support.paths import ROOT
 
 
 def definition(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -50,7 +53,26 @@ def test_a_valid_dag_parses_with_aliases() -> None:
         ),
         (definition({"id": "a", "kind": "teleport"}), "unknown kind 'teleport'"),
         (definition({"id": "a", "kind": "llm"}), "does not run yet"),
-        (definition({"id": "a", "kind": "workflow"}), "does not run yet"),
+        (definition({"id": "a", "kind": "workflow"}), "needs `workflow` (a job id)"),
+        (
+            definition({"id": "a", "kind": "transform", "workflow": "other"}),
+            "only steps of kind 'workflow' take",
+        ),
+        (
+            definition({"id": "a", "kind": "workflow", "workflow": "Not A Slug"}),
+            "should match pattern",
+        ),
+        (
+            {**definition(transform("a")), "concurrency": {"limit": 0}},
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                **definition(transform("a")),
+                "concurrency": {"limit": 2, "key": "{{ steps.a.output }}"},
+            },
+            "the concurrency key reads steps.a",
+        ),
         (definition({"id": "a", "kind": "activity"}), "needs `activity`"),
         (definition({"id": "a", "kind": "http", "with": {}}), "needs `with.url`"),
         (
@@ -186,3 +208,11 @@ def test_templated_parameters_are_checked_when_they_run_not_before() -> None:
         )
     )
     assert [step.id for step in parsed.steps] == ["a", "b"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_definition_is_valid(path: Path) -> None:
+    """The README's examples register as written (their scripts run them)."""
+    document = yaml.safe_load(path.read_text())
+    definition = WorkflowDefinition.model_validate(document)
+    assert definition.id == path.stem

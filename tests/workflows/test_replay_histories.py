@@ -18,15 +18,18 @@ import json
 import os
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
+from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.worker import build_replayer
 from ferryman.workflows import models as m
+from ferryman.workflows.admission import RescheduleRequest
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.polling import eventually
@@ -40,7 +43,11 @@ MAX_HISTORY_BYTES = 100 * 1024
 
 
 async def start(
-    client: Client, settings: Settings, name: str, document: dict[str, Any]
+    client: Client,
+    settings: Settings,
+    name: str,
+    document: dict[str, Any],
+    run: m.RunSettings | None = None,
 ) -> ExecutionHandle:
     return await start_execution(
         client,
@@ -49,6 +56,7 @@ async def start(
         execution_id=f"exec_history_{name}_{uuid.uuid4().hex[:8]}",
         project_id="default",
         workflow_id=f"history-{name}",
+        run=run,
         n=5,
         who="ada",
     )
@@ -194,6 +202,63 @@ async def debugged_named(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
+async def admitted_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since scheduling: delayed, rescheduled sooner, queued for a slot of a concurrency gate
+    (limit 1), granted, run, and the slot released at the close."""
+    handle = await start(
+        client,
+        settings,
+        "admitted_named",
+        {"steps": [{"id": "echo", "kind": "transform", "with": {"value": "{{ input.n }}"}}]},
+        run=m.RunSettings(
+            priority=3,
+            scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+            expires_at=datetime.now(UTC) + timedelta(hours=2),
+            concurrency=m.ConcurrencySlot(key=f"history-{uuid.uuid4().hex[:8]}", limit=1),
+        ),
+    )
+    await eventually(lambda: state(handle), lambda s: s.status == "delayed")
+    soon = datetime.now(UTC) + timedelta(seconds=0.5)
+    await handle.signal(ExecutionWorkflow.reschedule, RescheduleRequest(scheduled_at=soon))
+    result = await handle.result()
+    assert result.status == "completed"
+    return handle
+
+
+async def spawned_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since child runs: a `workflow` step whose child (a job in the store) completes."""
+    child = f"history-child-{uuid.uuid4().hex[:8]}"
+    document = {
+        "id": child,
+        "name": "Child",
+        "steps": [{"id": "twice", "kind": "transform", "with": {"value": "{{ input.n * 2 }}"}}],
+        "output": "{{ steps.twice.output }}",
+    }
+    async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
+        await repository.ensure_project(session, "default")
+        await repository.create_workflow(session, "default", child, "Child", document)
+    handle = await start(
+        client,
+        settings,
+        "spawned_named",
+        {
+            "steps": [
+                {
+                    "id": "spawn",
+                    "kind": "workflow",
+                    "workflow": child,
+                    "with": {"n": "{{ input.n }}"},
+                }
+            ],
+            "output": "{{ steps.spawn.output }}",
+        },
+        run=m.RunSettings(),
+    )
+    result = await handle.result()
+    assert result.output == 10
+    return handle
+
+
 async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
     """In-place rollback to the checkpoint after the first step, then resume and finish."""
     handle = await start(
@@ -294,6 +359,10 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     "rollback_named": rollback,
     # Since run management: dequeued, the trace, debug mode.
     "debugged_named": debugged_named,
+    # Since scheduling and coordination: admission (delay, reschedule, a gate's slot) and a
+    # child run.
+    "admitted_named": admitted_named,
+    "spawned_named": spawned_named,
 }
 
 

@@ -11,11 +11,12 @@ from ferryman.workflows.steps.http import Http
 from ferryman.workflows.steps.sleep import Sleep
 from ferryman.workflows.steps.transform import Transform
 from ferryman.workflows.steps.wait import Wait
+from ferryman.workflows.steps.workflow import Workflow
 
 KINDS: dict[str, StepKind] = {
-    kind.name: kind for kind in (Activity(), Http(), Transform(), Sleep(), Wait())
+    kind.name: kind for kind in (Activity(), Http(), Transform(), Sleep(), Wait(), Workflow())
 }
 # Kinds the definition language names that this version does not run yet.
-PLANNED = frozenset({"llm", "workflow"})
+PLANNED = frozenset({"llm"})
 
 __all__ = ["KINDS", "PLANNED", "StepKind", "StepRun"]

@@ -56,6 +56,12 @@ class StepRun(Protocol):
         """The payload of the next `name` signal (buffered ones first)."""
         ...
 
+    async def child(
+        self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool
+    ) -> Any:
+        """Run job `job_id` as a child run under the step's retry policy; its output."""
+        ...
+
     def fail(self, message: str, error_type: str) -> StepFailed:
         """The failure that ends the execution (raise it)."""
         ...
@@ -80,6 +86,12 @@ class StepKind:
         if not self.names_activity and step.activity:
             raise DefinitionError(
                 f"step {step.id!r} names an activity but has kind {self.name!r}", step.id
+            )
+        if self.name != "workflow" and (step.workflow or step.version or step.detach):
+            raise DefinitionError(
+                f"step {step.id!r} has `workflow`, `version` or `detach`, which only steps "
+                f"of kind 'workflow' take (it has kind {self.name!r})",
+                step.id,
             )
         if self.params is not None:
             check_literal_params(step.id, self.name, self.params, step.with_)

@@ -67,8 +67,12 @@ async def run_async(
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    # The webhook-style entry point (the body is the event itself): `triggered_by: event`.
     request = LaunchRequest(
-        project_id=principal.project_id, workflow_id=workflow_id, input=input_data or {}
+        project_id=principal.project_id,
+        workflow_id=workflow_id,
+        input=input_data or {},
+        triggered_by="event",
     )
 
     async def produce(execution_id: str) -> tuple[int, dict[str, Any]]:

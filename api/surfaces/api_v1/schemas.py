@@ -124,13 +124,15 @@ class Stuck(BaseModel):
 
 
 class WaitingOn(BaseModel):
-    """A step waiting on a timer (`until`), an event (`signal`), or an event with a timeout."""
+    """A step waiting on a timer (`until`), an event (`signal`), an event with a timeout, or
+    a child run (`run_id`)."""
 
     step: str = Field(examples=["approval"])
     kind: str = Field(examples=["wait"])
     since: datetime | None = None
     signal: str | None = Field(default=None, examples=["approve"])
     until: datetime | None = None
+    run_id: str | None = Field(default=None, description="The child run a `workflow` step waits on")
 
 
 class Execution(BaseModel):

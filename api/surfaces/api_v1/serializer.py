@@ -60,7 +60,12 @@ def execution(view: ExecutionView) -> schemas.Execution:
         stuck=stuck(view.stuck) if view.stuck else None,
         waiting_on=[
             schemas.WaitingOn(
-                step=w.step_id, kind=w.kind, since=w.since, signal=w.signal, until=w.until
+                step=w.step_id,
+                kind=w.kind,
+                since=w.since,
+                signal=w.signal,
+                until=w.until,
+                run_id=w.run_id,
             )
             for w in view.waiting_on
         ],

@@ -77,6 +77,9 @@ def launch_request(
         idempotency_key=body.idempotency_key,
         created_by=principal.key_id,
         debug_mode=body.debug_mode,
+        scheduled_at=body.scheduled_at,
+        expires_at=body.expires_at,
+        concurrency_key=body.concurrency_key,
         overrides=Overrides(
             max_attempts=body.max_attempts_override,
             timeout_secs=body.timeout_secs_override,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 
 from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep, IdempotencyDep
+from ferryman.api.executions import dependencies
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep
@@ -175,14 +176,24 @@ async def run_children(
 async def run_dependency_status(
     run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
 ) -> schemas.DependencyStatus:
-    view = (await executions.reader.describe(principal.project_id, run_id)).view
-    return schemas.DependencyStatus(
-        run_id=view.id,
-        job_id=view.workflow_id,
-        status=view.status,
-        dependencies=[],
-        dependencies_satisfied=True,
+    return serializer.dependency_status(
+        await dependencies.of_run(executions.reader, principal.project_id, run_id)
     )
+
+
+@router.post(
+    "/runs/{run_id}/reschedule",
+    response_model=schemas.Run,
+    responses=ERRORS,
+    summary="Move a delayed run's start time (409 unless the run is delayed)",
+)
+async def reschedule_run(
+    run_id: RunId, body: schemas.RescheduleRequest, principal: Execute, executions: ExecutionsDep
+) -> schemas.Run:
+    await executions.control.reschedule(principal.project_id, run_id, body.scheduled_at)
+    run = await _run(executions, principal.project_id, run_id)
+    # The run applies the signal on its next workflow task: show what it was told.
+    return run.model_copy(update={"scheduled_at": body.scheduled_at})
 
 
 @router.delete(

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from ferryman.statuses import Status as RunStatus
 
 RUN_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
+
+
+def _rfc3339_text(value: object) -> object:
+    # Not a bare number: an epoch would be read in seconds or milliseconds by guess.
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time with a timezone")
+    return value
+
+
+# A moment a caller names: RFC 3339 text with a timezone.
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 Backoff = Literal["exponential", "linear", "fixed"]
 
 
@@ -123,6 +141,38 @@ class TriggerRequest(RunOverrides):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     debug_mode: bool = False
+    scheduled_at: Moment | None = Field(
+        default=None,
+        description="Start no earlier than this (RFC 3339 with a zone): `delayed` until then; "
+        "`POST /v1/runs/{id}/reschedule` moves it",
+    )
+    expires_at: Moment | None = Field(
+        default=None,
+        description="If no step has started by then (still delayed, waiting or queued), the "
+        "run ends `expired`",
+    )
+    concurrency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The job's concurrency limit applies per key; default: the job's "
+        "`concurrency.key` rendered over the payload, else the job id",
+    )
+
+    @field_validator("concurrency_key")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(char) < 0x20 for char in value):
+            raise ValueError("may not contain control characters")
+        return value
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"scheduled_at": "2026-12-01T09:00:00Z"}]}
+    )
+
+    scheduled_at: Moment = Field(description="The delayed run's new start time")
 
 
 class BatchTriggerRequest(BaseModel):
@@ -285,12 +335,39 @@ class Dependency(BaseModel):
     created_at: datetime
 
 
+class DependencyState(Dependency):
+    """One dependency of a run's job, and how it stands now."""
+
+    satisfied: bool = Field(description="Whether the latest run meets the condition now")
+    latest_run_id: str | None = Field(
+        default=None, description="The latest run of `depends_on_job_id` (in the run's batch)"
+    )
+    latest_run_status: RunStatus | None = None
+
+
 class DependencyStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": RUN_ID_EXAMPLE,
+                    "job_id": "publish-report",
+                    "status": "waiting",
+                    "dependencies": [],
+                    "dependencies_satisfied": False,
+                }
+            ]
+        }
+    )
+
     run_id: str
     job_id: str
     status: RunStatus
-    dependencies: list[Dependency]
-    dependencies_satisfied: bool
+    dependencies: list[DependencyState]
+    dependencies_satisfied: bool = Field(
+        description="While the run waits: whether every dependency holds now. Once it has "
+        "gone past waiting: whether they held (true), or it expired first (false)"
+    )
 
 
 class JobDefaults(BaseModel):

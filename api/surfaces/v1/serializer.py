@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ferryman.api.definitions import StoredDefinition
 from ferryman.api.executions.bulk import Outcome
+from ferryman.api.executions.dependencies import RunDependencies
 from ferryman.api.executions.events import Event
 from ferryman.api.executions.history import FoldedHistory, StepRecord
 from ferryman.api.executions.ids import checkpoint_id
@@ -43,7 +44,7 @@ def run(view: ExecutionView) -> schemas.Run:
         priority=view.priority,
         idempotency_key=view.run.idempotency_key,
         job_version=view.version,
-        workflow_step_run_id=None,
+        workflow_step_run_id=view.run.workflow_step_run_id,
         max_attempts_override=overrides.get("max_attempts"),
         timeout_secs_override=overrides.get("timeout_secs"),
         retry_backoff=retry.get("backoff"),
@@ -59,6 +60,25 @@ def run(view: ExecutionView) -> schemas.Run:
         batch_id=view.batch_id,
         concurrency_key=view.concurrency_key,
         created_at=view.created_at,
+    )
+
+
+def dependency_status(found: RunDependencies) -> schemas.DependencyStatus:
+    view = found.view
+    return schemas.DependencyStatus(
+        run_id=view.id,
+        job_id=view.workflow_id,
+        status=view.status,
+        dependencies=[
+            schemas.DependencyState(
+                **state.dependency.model_dump(),
+                satisfied=state.satisfied,
+                latest_run_id=state.latest.id if state.latest else None,
+                latest_run_status=state.latest.status if state.latest else None,
+            )
+            for state in found.states
+        ],
+        dependencies_satisfied=found.satisfied,
     )
 
 
