@@ -299,7 +299,7 @@ async def test_every_refusal_is_a_clear_4xx(api: Api, job: str) -> None:
 
 
 async def test_the_cron_report_example_runs_on_its_schedule(api: Api, create: Create) -> None:
-    document = yaml.safe_load((ROOT / "examples/cron-report/report.yaml").read_text())
+    document = yaml.safe_load((ROOT / "examples/cron-report.yaml").read_text())
     document["id"] = job_id()
     created = await api.http.post("/v1/jobs", json=document, headers=api.admin)
     assert created.status_code == 201, created.text
