@@ -351,24 +351,11 @@ class DependencyRequest(BaseModel):
 class Dependency(BaseModel):
     """A job's runs wait until the latest run of `depends_on_job_id` meets `condition`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "dep_01JD3ZK8Q4V7M2N5P8R1T4W7Y0",
-                    "job_id": "ship-orders",
-                    "depends_on_job_id": "import-orders",
-                    "condition": "completed",
-                    "created_at": "2026-01-15T10:30:00Z",
-                }
-            ]
-        }
-    )
-
-    id: str
-    job_id: str
-    depends_on_job_id: str
-    condition: Condition
+    # Examples per field: `DependencyState` extends this body.
+    id: str = Field(examples=["dep_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"])
+    job_id: str = Field(examples=["ship-orders"], description="The job whose runs wait")
+    depends_on_job_id: str = Field(examples=["import-orders"])
+    condition: Condition = Field(examples=[Condition.COMPLETED])
     created_at: datetime
 
 

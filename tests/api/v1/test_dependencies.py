@@ -1,5 +1,6 @@
-"""`/v1/jobs/{id}/dependencies`: created, listed and read back as a run's snapshot; every way a
-dependency is refused (unknown jobs, itself, cycles, twice, bad bodies, another project)."""
+"""`/v1/jobs/{id}/dependencies`: created, listed, read back as a run's snapshot and waited on by
+a triggered run; every way a dependency is refused (unknown jobs, itself, cycles, twice, bad
+bodies, another project, scopes)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any
 
 import httpx
 
+from ferryman.api.dependencies import Condition
 from ferryman.api.deps import Resources
+from ferryman.api.executions.dependencies import CONDITIONS
 from tests.support.api import Api
+from tests.support.polling import eventually
 
 DEPENDENCY_ID = re.compile(r"^dep_[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -93,6 +97,27 @@ async def test_dependencies_are_created_listed_and_snapshotted_by_runs(api: Api)
         (b["id"], ship, b["depends_on_job_id"], b["condition"], fromisoformat(b["created_at"]))
         for b in created
     ]
+
+
+async def test_a_triggered_run_waits_on_the_stored_dependencies(api: Api) -> None:
+    first, then = await jobs(api, 2)
+    created = (await depend(api, then, first)).json()
+    run = (await api.http.post(f"/v1/jobs/{then}/trigger", json={}, headers=api.admin)).json()
+    status_url = f"/v1/runs/{run['id']}/dependency-status"
+
+    async def status() -> dict[str, Any]:
+        return dict((await api.http.get(status_url, headers=api.admin)).json())
+
+    waiting = await eventually(status, lambda s: s["status"] == "waiting", timeout=20)
+    assert not waiting["dependencies_satisfied"]
+    assert [d["id"] for d in waiting["dependencies"]] == [created["id"]]
+    await api.http.post(f"/v1/jobs/{first}/trigger", json={}, headers=api.admin)
+    done = await eventually(status, lambda s: s["status"] == "completed", timeout=30)
+    assert done["dependencies_satisfied"]
+
+
+def test_the_stored_conditions_are_the_ones_runs_evaluate() -> None:
+    assert set(CONDITIONS) == {condition.value for condition in Condition}
 
 
 async def test_a_dependency_on_failed_and_a_diamond_are_accepted(api: Api) -> None:
