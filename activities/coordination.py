@@ -18,10 +18,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.errors import ApiError
-from ferryman.api.store.errors import StoreError
 from ferryman.api.executions.dependencies import evaluate
 from ferryman.api.executions.launch import Launcher, LaunchRequest
 from ferryman.api.executions.reader import ExecutionReader
+from ferryman.api.store.errors import StoreError
 from ferryman.settings import Settings
 from ferryman.workflows import gate
 from ferryman.workflows.admission import DEPENDENCIES_ACTIVITY, DependencyWait

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     WORKFLOW_EXISTS = "workflow_exists"
     WORKFLOW_DISABLED = "workflow_disabled"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    DEPENDENCY_EXISTS = "dependency_exists"
     # 413
     BODY_TOO_LARGE = "body_too_large"
     INPUT_TOO_LARGE = "input_too_large"
@@ -51,6 +52,7 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_FILTER = "invalid_filter"
     PAGE_TOO_DEEP = "page_too_deep"
+    DEPENDENCY_CYCLE = "dependency_cycle"  # a job on itself, or a loop: runs would wait forever
     # 5xx
     INTERNAL_ERROR = "internal_error"
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ferryman.api import dependencies as job_dependencies
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
 from ferryman.api.store import repository
@@ -125,6 +126,10 @@ class DefinitionService:
         # What `resolve` found lately; writes through this process clear it at once, other
         # API processes see a new version or a disable within FERRYMAN_METADATA_CACHE_SECS.
         self._resolved: TTLCache[tuple[str, str, int | None], Resolved] = TTLCache(
+            PARSED_CACHE_SIZE, settings.metadata_cache_secs
+        )
+        # A job's dependencies, read on every trigger: the same rule as `_resolved`.
+        self._dependencies: TTLCache[tuple[str, str], tuple[m.Dependency, ...]] = TTLCache(
             PARSED_CACHE_SIZE, settings.metadata_cache_secs
         )
 
@@ -269,8 +274,25 @@ class DefinitionService:
         return parsed
 
     async def dependencies(self, project_id: str, slug: str) -> list[m.Dependency]:
-        """The dependencies a new run of job `slug` waits on (`POST /v1/jobs/{id}/dependencies`)."""
-        return []
+        """The dependencies a new run of job `slug` waits on, oldest first (404 for a job
+        the project does not have)."""
+        cached = self._dependencies.get((project_id, slug))
+        if cached is None:
+            async with self.sessions() as session:
+                cached = tuple(await job_dependencies.of_job(session, project_id, slug))
+            self._dependencies[(project_id, slug)] = cached
+        return list(cached)
+
+    async def add_dependency(
+        self, project_id: str, slug: str, depends_on: str, condition: job_dependencies.Condition
+    ) -> m.Dependency:
+        """Job `slug`'s runs will wait on `depends_on` (`job_dependencies.add` says when not)."""
+        async with self.sessions() as session:
+            dependency = await job_dependencies.add(
+                session, project_id, slug, depends_on, condition
+            )
+        self._dependencies.pop((project_id, slug), None)
+        return dependency
 
     def check_input(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ferryman.api.dependencies import Condition
 from ferryman.api.executions import visibility
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.api.executions.view import ExecutionView
@@ -19,9 +20,9 @@ from ferryman.statuses import FAILURE_STATUSES, TERMINAL_STATUSES, Status
 from ferryman.workflows import models as m
 
 CONDITIONS: dict[str, frozenset[Status]] = {
-    "completed": frozenset({Status.COMPLETED}),
-    "failed": FAILURE_STATUSES | {Status.TIMED_OUT},
-    "finished": TERMINAL_STATUSES,
+    Condition.COMPLETED: frozenset({Status.COMPLETED}),
+    Condition.FAILED: FAILURE_STATUSES | {Status.TIMED_OUT},
+    Condition.FINISHED: TERMINAL_STATUSES,
 }
 # Rows read to find the latest run: Temporal lists open runs first (newest start first),
 # then closed ones by close time, so the newest start is among the first few.

@@ -1,7 +1,8 @@
 """The metadata database: what Temporal does not hold.
 
 Projects, API keys (SHA-256 digests only), workflow definitions and their versions, the
-activities workers publish, and idempotency keys. Execution state lives in Temporal alone.
+dependencies between jobs, the activities workers publish, and idempotency keys. Execution
+state lives in Temporal alone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     String,
     Text,
@@ -91,6 +93,29 @@ class WorkflowVersion(Base):
     workflow_pk: Mapped[int] = mapped_column(ForeignKey("workflows.pk"))
     version: Mapped[int]
     document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobDependency(Base):
+    """A run of job `job_slug` waits on the latest run of `depends_on_slug`, a job of the
+    same project, until that run meets `condition`. Both ends are workflows' own keys."""
+
+    __tablename__ = "job_dependencies"
+    __table_args__ = (
+        UniqueConstraint("project_id", "job_slug", "depends_on_slug"),
+        ForeignKeyConstraint(
+            ["project_id", "job_slug"], ["workflows.project_id", "workflows.slug"]
+        ),
+        ForeignKeyConstraint(
+            ["project_id", "depends_on_slug"], ["workflows.project_id", "workflows.slug"]
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # dep_<ULID>
+    project_id: Mapped[str] = mapped_column(String(63))
+    job_slug: Mapped[str] = mapped_column(String(63))
+    depends_on_slug: Mapped[str] = mapped_column(String(63))
+    condition: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

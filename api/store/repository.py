@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from ferryman.api.store.errors import Conflict, NotFound
 from ferryman.api.store.models import (
     ApiKey,
     IdempotencyKey,
+    JobDependency,
     Project,
     WorkerActivity,
     Workflow,
@@ -247,6 +248,75 @@ async def set_workflow_disabled(
     workflow.updated_at = utcnow()
     await session.commit()
     return workflow
+
+
+# ---- job dependencies -----------------------------------------------------------------
+
+
+async def create_job_dependency(
+    session: AsyncSession,
+    dependency: JobDependency,
+    accept: Callable[[Sequence[JobDependency]], None],
+) -> JobDependency:
+    """Store `dependency` unless `accept`, shown every dependency of its project (this one
+    included), raises; then nothing is stored. 409 for a pair of jobs already linked.
+
+    A cycle is a property of the whole graph, which no constraint guards: writes of one
+    project are serialized instead (its row locked on PostgreSQL; SQLite's single writer
+    holds from the insert on), so two concurrent writes cannot close one together.
+    """
+    await session.execute(
+        select(Project.id).where(Project.id == dependency.project_id).with_for_update()
+    )
+    session.add(dependency)
+    try:
+        await session.flush()
+    except IntegrityError as err:
+        await session.rollback()
+        if not await _linked(session, dependency):
+            raise  # a job that does not exist: the caller checks that first
+        raise Conflict(
+            f"job {dependency.job_slug!r} already depends on {dependency.depends_on_slug!r} "
+            "(one dependency per pair of jobs)",
+            ErrorCode.DEPENDENCY_EXISTS,
+        ) from err
+    try:
+        accept(await _project_dependencies(session, dependency.project_id))
+    except Exception:
+        await session.rollback()
+        raise
+    await session.commit()
+    return dependency
+
+
+async def list_job_dependencies(
+    session: AsyncSession, project_id: str, job_slug: str
+) -> list[JobDependency]:
+    """The dependencies of one job, oldest first."""
+    rows = await session.scalars(
+        select(JobDependency)
+        .where(JobDependency.project_id == project_id, JobDependency.job_slug == job_slug)
+        .order_by(JobDependency.created_at, JobDependency.id)
+    )
+    return list(rows)
+
+
+async def _linked(session: AsyncSession, dependency: JobDependency) -> bool:
+    found = await session.scalar(
+        select(JobDependency.id).where(
+            JobDependency.project_id == dependency.project_id,
+            JobDependency.job_slug == dependency.job_slug,
+            JobDependency.depends_on_slug == dependency.depends_on_slug,
+        )
+    )
+    return found is not None
+
+
+async def _project_dependencies(session: AsyncSession, project_id: str) -> list[JobDependency]:
+    rows = await session.scalars(
+        select(JobDependency).where(JobDependency.project_id == project_id)
+    )
+    return list(rows)
 
 
 # ---- worker activities ----------------------------------------------------------------

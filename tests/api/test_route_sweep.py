@@ -85,6 +85,8 @@ def body_for(route: Route, fixture: Fixture) -> dict[str, Any] | None:
         return {"items": [{"payload": {}}]}
     if route.template.endswith("/debug"):
         return {"enabled": True}
+    if route.template.endswith("/dependencies") and route.method == "POST":
+        return {"depends_on_job_id": fixture.workflow_id, "condition": "completed"}
     if route.template.endswith(("/bulk-cancel", "/bulk-replay")):
         return {"run_ids": [fixture.execution_id]}
     if route.template == "/api/v1/workflows/{workflow_id}" and route.method == "PUT":

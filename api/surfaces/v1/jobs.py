@@ -1,4 +1,5 @@
-"""`/v1/jobs`: jobs (workflow definitions with their run defaults) and their triggers."""
+"""`/v1/jobs`: jobs (workflow definitions with their run defaults), their triggers and their
+dependencies."""
 
 from __future__ import annotations
 
@@ -59,6 +60,38 @@ async def get_job(
     job_id: JobId, principal: ReadWorkflows, definitions: DefinitionsDep
 ) -> schemas.Job:
     return serializer.job(await definitions.get(principal.project_id, job_id, None))
+
+
+@router.post(
+    "/jobs/{job_id}/dependencies",
+    status_code=201,
+    response_model=schemas.Dependency,
+    responses=ERRORS,
+    summary="Make the job's runs wait on the latest run of another job",
+)
+async def create_job_dependency(
+    job_id: JobId,
+    body: schemas.DependencyRequest,
+    principal: WriteWorkflows,
+    definitions: DefinitionsDep,
+) -> schemas.Dependency:
+    dependency = await definitions.add_dependency(
+        principal.project_id, job_id, body.depends_on_job_id, body.condition
+    )
+    return serializer.dependency(dependency)
+
+
+@router.get(
+    "/jobs/{job_id}/dependencies",
+    response_model=list[schemas.Dependency],
+    responses=ERRORS,
+    summary="List the job's dependencies",
+)
+async def list_job_dependencies(
+    job_id: JobId, principal: ReadWorkflows, definitions: DefinitionsDep
+) -> list[schemas.Dependency]:
+    stored = await definitions.dependencies(principal.project_id, job_id)
+    return [serializer.dependency(d) for d in stored]
 
 
 def launch_request(

@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from ferryman.api.dependencies import Condition
 from ferryman.statuses import Status as RunStatus
 
 RUN_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
@@ -327,11 +328,34 @@ class DebugBundle(BaseModel):
     )
 
 
+CONDITIONS = (
+    "`completed`, `failed` or `finished` (either): what the latest run of `depends_on_job_id` "
+    "(in the same batch when the run has one) must have done before a run of the job starts"
+)
+
+
+class DependencyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"depends_on_job_id": "import-orders", "condition": "completed"}]
+        },
+    )
+
+    depends_on_job_id: str = Field(
+        min_length=1, max_length=63, description="The job waited on, of the same project"
+    )
+    condition: Condition = Field(description=CONDITIONS)
+
+
 class Dependency(BaseModel):
-    id: str
-    job_id: str
-    depends_on_job_id: str
-    condition: str
+    """A job's runs wait until the latest run of `depends_on_job_id` meets `condition`."""
+
+    # Examples per field: `DependencyState` extends this body.
+    id: str = Field(examples=["dep_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"])
+    job_id: str = Field(examples=["ship-orders"], description="The job whose runs wait")
+    depends_on_job_id: str = Field(examples=["import-orders"])
+    condition: Condition = Field(examples=[Condition.COMPLETED])
     created_at: datetime
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ferryman.api.definitions import StoredDefinition
+from ferryman.api.dependencies import Condition
 from ferryman.api.executions.bulk import Outcome
 from ferryman.api.executions.dependencies import RunDependencies
 from ferryman.api.executions.events import Event
@@ -18,6 +19,7 @@ from ferryman.api.executions.reader import LiveState
 from ferryman.api.executions.schedules import ScheduleView
 from ferryman.api.executions.view import ExecutionView
 from ferryman.api.surfaces.v1 import schemas
+from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
 
 
@@ -187,6 +189,16 @@ def job(stored: StoredDefinition) -> schemas.Job:
         definition=stored.document,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
+    )
+
+
+def dependency(stored: m.Dependency) -> schemas.Dependency:
+    return schemas.Dependency(
+        id=stored.id,
+        job_id=stored.job_id,
+        depends_on_job_id=stored.depends_on_job_id,
+        condition=Condition(stored.condition),
+        created_at=stored.created_at,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,11 +13,14 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, text, update
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ferryman.api.codes import ErrorCode
+from ferryman.api.dependencies import cycle_through
 from ferryman.api.store import db, repository
 from ferryman.api.store.errors import Conflict, NotFound
-from ferryman.api.store.models import ApiKey, IdempotencyKey, utcnow
+from ferryman.api.store.models import ApiKey, IdempotencyKey, JobDependency, utcnow
 from ferryman.settings import normalise_database_url
 from tests.support.postgres import postgres_url
 
@@ -69,7 +72,7 @@ async def test_migrations_are_idempotent_and_race_safe(engine: AsyncEngine) -> N
     await db.check(engine)
     async with engine.connect() as connection:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0001"
+    assert version == "0002"
 
 
 async def test_keys_store_digests_only(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -151,6 +154,102 @@ async def test_concurrent_versions_get_distinct_numbers(
 
     numbers = await asyncio.gather(*(add(n) for n in range(4)))
     assert sorted(numbers) == [2, 3, 4, 5]
+
+
+async def _jobs(sessions: async_sessionmaker[AsyncSession], project: str, *slugs: str) -> None:
+    async with sessions() as session:
+        await repository.ensure_project(session, project)
+        for slug in slugs:
+            await repository.create_workflow(session, project, slug, slug, {})
+
+
+def _edge(project: str, job: str, depends_on: str, condition: str = "completed") -> JobDependency:
+    return JobDependency(
+        id=f"dep_{uuid.uuid4().hex}",
+        project_id=project,
+        job_slug=job,
+        depends_on_slug=depends_on,
+        condition=condition,
+    )
+
+
+class CycleError(Exception):
+    pass
+
+
+def no_cycle(job: str, depends_on: str) -> Callable[[Sequence[JobDependency]], None]:
+    def accept(rows: Sequence[JobDependency]) -> None:
+        if cycle_through([(r.job_slug, r.depends_on_slug) for r in rows], job, depends_on):
+            raise CycleError(f"{job} -> {depends_on}")
+
+    return accept
+
+
+def accept_all(rows: Sequence[JobDependency]) -> None:
+    pass
+
+
+async def test_job_dependencies_are_stored_per_project_once_per_pair(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _jobs(sessions, "p", "ship", "pack", "pay")
+    await _jobs(sessions, "q", "ship", "pack")
+    async with sessions() as session:
+        first = await repository.create_job_dependency(
+            session, _edge("p", "ship", "pack"), accept_all
+        )
+        first_id = first.id  # a later rollback in this session expires `first`
+        await repository.create_job_dependency(
+            session, _edge("p", "ship", "pay", "failed"), accept_all
+        )
+        await repository.create_job_dependency(session, _edge("q", "ship", "pack"), accept_all)
+        with pytest.raises(Conflict, match="'ship' already depends on 'pack'") as raised:
+            await repository.create_job_dependency(
+                session, _edge("p", "ship", "pack", "finished"), accept_all
+            )
+        assert raised.value.code == ErrorCode.DEPENDENCY_EXISTS
+        with pytest.raises(IntegrityError):  # both ends must be jobs of the project
+            await repository.create_job_dependency(session, _edge("q", "ship", "pay"), accept_all)
+        with pytest.raises(CycleError):  # refused by `accept`: nothing is stored
+            await repository.create_job_dependency(
+                session, _edge("p", "pack", "ship"), no_cycle("pack", "ship")
+            )
+    async with sessions() as session:
+        mine = await repository.list_job_dependencies(session, "p", "ship")
+        assert [(d.depends_on_slug, d.condition) for d in mine] == [
+            ("pack", "completed"),
+            ("pay", "failed"),
+        ]
+        assert mine[0].id == first_id and mine[0].created_at.tzinfo is not None
+        assert await repository.list_job_dependencies(session, "p", "pack") == []
+        theirs = await repository.list_job_dependencies(session, "q", "ship")
+        assert [d.depends_on_slug for d in theirs] == ["pack"]
+
+
+async def test_concurrent_dependencies_cannot_close_a_cycle_together(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    pairs = [(f"a{n}", f"b{n}") for n in range(5)]
+    await _jobs(sessions, "p", *(job for pair in pairs for job in pair))
+
+    async def link(job: str, depends_on: str) -> bool:
+        async with sessions() as session:
+            try:
+                await repository.create_job_dependency(
+                    session, _edge("p", job, depends_on), no_cycle(job, depends_on)
+                )
+            except CycleError:
+                return False
+            return True
+
+    for a, b in pairs:  # each pair raced both ways at once: exactly one direction stands
+        results = await asyncio.gather(link(a, b), link(b, a))
+        assert sorted(results) == [False, True], (a, b)
+    async with sessions() as session:
+        for a, b in pairs:
+            stored = await repository.list_job_dependencies(session, "p", a)
+            stored += await repository.list_job_dependencies(session, "p", b)
+            assert len(stored) == 1
 
 
 async def test_activities_are_upserted(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -187,7 +187,7 @@ async def test_a_detached_run_outlives_the_step_that_started_it(api: Api) -> Non
 
 async def test_a_child_that_cannot_start_fails_the_step_with_a_sentence(api: Api) -> None:
     child_job = await double_job(api)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"id": "spawn", "kind": "workflow", "workflow": "no-such-job"}, "not found"),
         (
             {"id": "spawn", "kind": "workflow", "workflow": child_job, "with": {"n": "x"}},
