@@ -29,6 +29,7 @@ from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition, slugify
 from ferryman.workflows.snapshot import DefinitionSnapshot
 from ferryman.workflows.steps.activity import check_published
+from ferryman.workflows.steps.llm import check_tools
 
 PARSED_CACHE_SIZE = 1024
 # The worker decodes the whole workflow input (definition included) with pydantic, whose
@@ -156,15 +157,19 @@ class DefinitionService:
         return definition
 
     async def _check_activities(self, definition: WorkflowDefinition) -> None:
-        """Each activity step names a published activity and fits its input schema."""
+        """Each activity step names a published activity and fits its input schema; each
+        tool of an `llm` step is a published activity."""
         wanted = definition.activity_steps()
-        if not wanted:
+        tools = [(step, step.with_.get("tools")) for step in definition.steps if step.kind == "llm"]
+        if not wanted and not any(isinstance(names, list) and names for _, names in tools):
             return
         async with self.sessions() as session:
             published = await repository.published_activities(session)
         schemas = {name: row.input_schema for name, row in published.items()}
         for step in wanted:
             check_published(step, schemas)
+        for step, names in tools:
+            check_tools(step, names if isinstance(names, list) else [], schemas)
 
     async def create(self, project_id: str, document: dict[str, Any]) -> StoredDefinition:
         definition = await self.validate(document)

@@ -69,6 +69,11 @@ class Checkpoint:
         return str(value) if value is not None else None
 
     @property
+    def details(self) -> dict[str, Any]:
+        value = self.delta.get("details")
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    @property
     def rollback_to(self) -> int | None:
         value = self.delta.get("rollback_to")
         return int(value) if value is not None else None
@@ -93,9 +98,11 @@ def step_delta(
     activity_id: str | None = None,
     output: Any = None,
     debug_input: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Checkpoint:
     """A step's checkpoint. Completed activity steps name their activity, others inline.
-    In debug mode the step's rendered input rides along (`input`)."""
+    In debug mode the step's rendered input rides along (`input`); a kind's `details` (an
+    `llm` step's model, parameters, schema) too."""
     delta: dict[str, Any] = {
         "sequence": sequence,
         "step_id": step_id,
@@ -111,6 +118,8 @@ def step_delta(
             delta["output"] = output
         if debug_input is not None:
             delta["input"] = debug_input
+        if details:
+            delta["details"] = details
     return Checkpoint(delta, output)
 
 

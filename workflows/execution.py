@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RawValue
+from temporalio.contrib.workflow_streams import WorkflowStream
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -75,6 +76,11 @@ class ExecutionInterpreter:
         self.started_any = False  # has any step of this run begun
         self.shows_dequeued = False  # set once per run: `dequeued` exists for it
         self.admission = Admission(self)  # schedule, dependencies, slot: before any step
+        self.usage: dict[str, int] = {}  # model usage and cost of the completed llm steps
+        # Streamed LLM deltas reach outside observers through this (batched signals in,
+        # long-poll updates out: `GET /v1/runs/{id}/stream/chunks`). Only handlers: runs that
+        # never stream issue no command for it.
+        self.stream = WorkflowStream()
 
     @property
     def definition(self) -> DefinitionSnapshot:
@@ -222,12 +228,14 @@ class ExecutionInterpreter:
         state.completed_at = workflow.now()
         self.outputs[step.id] = output
         self._trace_step(kind.timing(output) if kind is not None else {})
+        self._count_usage(run.details.get("usage"))
         checkpoint = self._step_checkpoint(
             step.id,
             StepStatus.COMPLETED,
             run.activity_id,
             output,
             debug_input=run.params if self.debug_mode else None,
+            details=run.details,
         )
         self._record(checkpoint)
 
@@ -293,6 +301,7 @@ class ExecutionInterpreter:
         activity_id: str | None = None,
         output: Any = None,
         debug_input: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> Checkpoint:
         state = self.steps[step_id]
         return step_delta(
@@ -305,6 +314,7 @@ class ExecutionInterpreter:
             activity_id=activity_id,
             output=output,
             debug_input=debug_input,
+            details=details,
         )
 
     def _trace_queue_wait(self) -> None:
@@ -324,6 +334,14 @@ class ExecutionInterpreter:
         for name, value in timing.items():
             self.trace[name] = round(self.trace.get(name, 0.0) + value, 3)
         self.pending_memo.update(memo.traced(self.trace))
+
+    def _count_usage(self, usage: dict[str, int] | None) -> None:
+        """An llm step's tokens and cost, summed into the run's (rides its checkpoint)."""
+        if not usage:
+            return
+        for name, value in usage.items():
+            self.usage[name] = self.usage.get(name, 0) + value
+        self.pending_memo.update(memo.used(self.usage))
 
     def _record(self, checkpoint: Checkpoint) -> None:
         """Into the log, and its delta into the memo with the index of what is in force."""

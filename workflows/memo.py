@@ -39,6 +39,7 @@ class Key(StrEnum):
     DEBUG_MODE = "debug_mode"  # switched while the run runs (the `debug` signal)
     TRACE = "trace"  # timings the workflow measures: queue wait, http connect/ttfb/transfer
     DEPENDENCIES_MET = "dependencies_met_at"  # when the run's dependencies all held
+    USAGE = "usage"  # tokens and cost of the run's completed llm steps
 
 
 def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
@@ -146,6 +147,10 @@ def dependencies_met(now: datetime) -> dict[str, Any]:
     return {Key.DEPENDENCIES_MET: now.isoformat()}
 
 
+def used(usage: dict[str, int]) -> dict[str, Any]:
+    return {Key.USAGE: dict(usage)}
+
+
 def traced(trace: dict[str, float]) -> dict[str, Any]:
     return {Key.TRACE: dict(trace)}
 
@@ -189,6 +194,7 @@ class ExecutionMemo:
     debug_mode: bool | None = None
     trace: dict[str, float] = field(default_factory=dict)
     dependencies_met_at: datetime | None = None
+    usage: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
@@ -211,6 +217,7 @@ class ExecutionMemo:
             debug_mode=raw.get(Key.DEBUG_MODE),
             trace=dict(raw.get(Key.TRACE) or {}),
             dependencies_met_at=_time(raw.get(Key.DEPENDENCIES_MET)),
+            usage=dict(raw.get(Key.USAGE) or {}),
         )
 
 

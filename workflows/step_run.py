@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.workflows.snapshot import StepSnapshot
     from ferryman.workflows.steps.base import ParamsT, parse_params
 
+T = TypeVar("T")
 # What the SDK raises on a worker that lacks the activity a step names.
 UNREGISTERED_ACTIVITY = "NotFoundError"
 
@@ -64,6 +65,7 @@ class StepRunner:
         self.state = state
         self.params = params
         self.activity_id: str | None = None  # the attempt whose result is the output
+        self.details: dict[str, Any] = {}  # what the checkpoint carries beside the output
 
     def parse(self, model: type[ParamsT]) -> ParamsT:
         try:
@@ -84,6 +86,14 @@ class StepRunner:
         self.execution.wait_on(
             self.step.id, {"kind": self.step.kind, "since": since.isoformat(), **detail}
         )
+
+    @property
+    def execution_id(self) -> str:
+        assert self.execution.params is not None
+        return self.execution.params.execution_id
+
+    def note(self, **details: Any) -> None:
+        self.details.update(details)
 
     def fail(self, message: str, error_type: str) -> StepFailed:
         return StepFailed(
@@ -106,37 +116,62 @@ class StepRunner:
         return signals[name].pop(0)
 
     async def activity(self, name: str, params: dict[str, Any]) -> Any:
+        assert self.execution.params is not None
+        execution_id, step_id = self.execution.params.execution_id, self.step.id
+
+        def task(attempt: int) -> StepTask:
+            return StepTask(
+                execution_id=execution_id, step_id=step_id, attempt=attempt, params=params
+            )
+
+        result, self.activity_id = await self._activity(name, task, None, None)
+        return result
+
+    async def call(
+        self, name: str, arg: Callable[[int], Any], label: str, result_type: type[T] | None = None
+    ) -> T:
+        """One of several activities of this step (`label` tells them apart in its activity
+        ids: `<step>.<label>#<attempt>`), under the step's retry policy; its result."""
+        result, _ = await self._activity(name, arg, label, result_type)
+        return cast(T, result)
+
+    async def _activity(
+        self,
+        name: str,
+        arg: Callable[[int], Any],
+        label: str | None,
+        result_type: type[Any] | None,
+    ) -> tuple[Any, str]:
+        """Run activity `name` one attempt at a time; its result and the successful
+        attempt's activity id. A retryable failure may say when to try again (an LLM
+        provider's `Retry-After`): the retry waits at least that long."""
         execution, step = self.execution, self.step
-        assert execution.params is not None
-        execution_id = execution.params.execution_id
         retry = execution.definition.retry_for(step)
         timeout = timedelta(seconds=execution.definition.timeout_for(step))
         heartbeat = execution.definition.heartbeat_for(step)
+        what = f"{step.title} ({step.kind})" if label is None else f"{step.title}: {label}"
 
-        async def attempt(number: int) -> Any:
-            activity_id = m.activity_id(step.id, number)
-            task = StepTask(
-                execution_id=execution_id, step_id=step.id, attempt=number, params=params
-            )
+        async def attempt(number: int) -> tuple[Any, str]:
+            activity_id = m.activity_id(step.id if label is None else f"{step.id}.{label}", number)
             try:
                 result = await workflow.execute_activity(
                     name,
-                    task,
+                    arg(number),
                     activity_id=activity_id,
+                    result_type=result_type,
                     start_to_close_timeout=timeout,
                     heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
                     retry_policy=RetryPolicy(maximum_attempts=1),
-                    summary=f"{step.title} ({step.kind}) attempt {number}/{retry.max_attempts}",
+                    summary=f"{what} attempt {number}/{retry.max_attempts}",
                 )
             except ActivityError as err:
                 failure = _classify(
                     step, err, number, retry.max_attempts, execution.definition.dead_letter
                 )
-                raise failure or _Retry() from err
-            self.activity_id = activity_id
-            return result
+                raise failure or _Retry(_retry_after(err)) from err
+            return result, activity_id
 
-        return await self._attempts(attempt)
+        return cast(tuple[Any, str], await self._attempts(attempt))
 
     async def child(
         self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool
@@ -217,8 +252,8 @@ class StepRunner:
             execution.refresh_status()
             try:
                 result = await attempt(number)
-            except _Retry:
-                pass
+            except _Retry as retry_after:
+                wait_at_least = retry_after.delay
             else:
                 if number > 1:
                     workflow.upsert_search_attributes(
@@ -227,7 +262,7 @@ class StepRunner:
                 return result
             if number == retry.max_attempts:
                 raise AssertionError("unreachable: the last attempt either returns or raises")
-            delay = retry.delay_before(number + 1)
+            delay = max(retry.delay_before(number + 1), wait_at_least or 0.0)
             state.status = StepStatus.WAITING
             state.next_retry_at = workflow.now() + timedelta(seconds=delay)
             # Visible to lists and to stuck detection without reading the history.
@@ -246,7 +281,19 @@ class StepRunner:
 
 
 class _Retry(Exception):
-    """An attempt failed in a way the next attempt may not."""
+    """An attempt failed in a way the next attempt may not; `delay`: not before (seconds)."""
+
+    def __init__(self, delay: float | None = None) -> None:
+        super().__init__()
+        self.delay = delay
+
+
+def _retry_after(err: ActivityError) -> float | None:
+    """The delay a retryable failure asked for (`ApplicationError.next_retry_delay`)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.next_retry_delay is not None:
+        return cause.next_retry_delay.total_seconds()
+    return None
 
 
 async def start_child(plan: ChildPlan, now: datetime) -> m.ExecutionResult:

@@ -19,6 +19,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle
 from temporalio.converter import DataConverter
 
+from ferryman.api.executions.ai import AiActivity, AiFolder, AiRecords, step_of
 from ferryman.statuses import StepStatus
 from ferryman.workflows import models as m
 from ferryman.workflows.checkpoints import Checkpoint, CheckpointLog
@@ -36,9 +37,13 @@ class StepRecord:
     output: Any = None
     error: str | None = None
     activity: str | None = None
+    # What the kind noted beside the output (an `llm` step's model and prompt parameters),
+    # and the model version its provider answered with.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, checkpoint: Checkpoint) -> None:
         """The step as its checkpoint says."""
+        self.details = {**self.details, **checkpoint.details}
         self.status = checkpoint.step_status
         self.completed_at = checkpoint.created_at
         self.started_at = checkpoint.started_at or self.started_at
@@ -80,6 +85,7 @@ class FoldedHistory:
     result: Any = None
     failure: str | None = None
     timings: Timings = field(default_factory=Timings)
+    ai: AiRecords = field(default_factory=AiRecords)
 
     def state_at(self, sequence: int) -> dict[str, Any]:
         """The whole state at checkpoint `sequence`: input, outputs and step statuses."""
@@ -108,6 +114,8 @@ class HistoryFolder:
         self._scheduled: dict[int, tuple[str, str]] = {}  # event id -> (activity id, step)
         self._activity_results: dict[str, Any] = {}
         self._scheduled_at: dict[int, datetime] = {}
+        self._ai = AiFolder()
+        self.folded.ai = self._ai.records
 
     def _decode(self, payload: Payload) -> Any:
         return self.converter.payload_converter.from_payload(payload)
@@ -135,6 +143,21 @@ class HistoryFolder:
     def _scheduled_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
         parsed = m.parse_activity_id(attrs.activity_id)
+        labelled = step_of(parsed[0]) if parsed else None
+        if parsed is not None and labelled is not None:
+            # One of an `llm` step's model or tool calls: a record, and the step running.
+            parsed = (labelled[0], parsed[1])
+            self._ai.scheduled(
+                event.event_id,
+                AiActivity(
+                    activity_id=attrs.activity_id,
+                    step_id=labelled[0],
+                    label=labelled[1],
+                    activity_type=attrs.activity_type.name,
+                    input=self._decode(attrs.input.payloads[0]) if attrs.input.payloads else None,
+                    scheduled_at=_time(event),
+                ),
+            )
         record = self.folded.steps.get(parsed[0]) if parsed else None
         if parsed is None or record is None:
             return
@@ -147,6 +170,7 @@ class HistoryFolder:
 
     def _started_activity(self, event: HistoryEvent) -> None:
         scheduled = event.activity_task_started_event_attributes.scheduled_event_id
+        self._ai.started(scheduled, _time(event))
         since = self._scheduled_at.get(scheduled)
         waited = _ms(since, _time(event))
         if waited is not None:
@@ -163,16 +187,23 @@ class HistoryFolder:
     def _completed_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_completed_event_attributes
         scheduled = self._scheduled.get(attrs.scheduled_event_id)
+        result = self._decode(attrs.result.payloads[0]) if attrs.result.payloads else None
         if scheduled and attrs.result.payloads:
-            self._activity_results[scheduled[0]] = self._decode(attrs.result.payloads[0])
+            self._activity_results[scheduled[0]] = result
+        answered = self._ai.completed(attrs.scheduled_event_id, result, _time(event))
+        if answered is not None and answered.step_id in self.folded.steps:
+            self.folded.steps[answered.step_id].details["version"] = answered.model
 
     def _failed_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_failed_event_attributes
         self._attempt_failed(attrs.scheduled_event_id, attrs.failure.message)
+        self._ai.failed(attrs.scheduled_event_id, attrs.failure.message, _time(event))
 
     def _timed_out_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_timed_out_event_attributes
-        self._attempt_failed(attrs.scheduled_event_id, attrs.failure.message or "timed out")
+        message = attrs.failure.message or "timed out"
+        self._attempt_failed(attrs.scheduled_event_id, message)
+        self._ai.failed(attrs.scheduled_event_id, message, _time(event))
 
     def _attempt_failed(self, scheduled_event_id: int, message: str) -> None:
         scheduled = self._scheduled.get(scheduled_event_id)
@@ -199,7 +230,9 @@ class HistoryFolder:
                 if activity_id is not None
                 else delta.get("output")
             )
-            self._record(Checkpoint(delta, output))
+            checkpoint = Checkpoint(delta, output)
+            self._record(checkpoint)
+            self._ai.checkpoint(checkpoint)
         if Key.ERROR in fields:
             error = ErrorRecord.decode(self._decode(fields[Key.ERROR]) or {})
             record = self.folded.steps.get(str(error.step_id))

@@ -139,6 +139,7 @@ class StepView:
     output: Any
     error: str | None
     activity: str | None
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def primary(self) -> Any:
@@ -157,6 +158,7 @@ class StepView:
             output=record.output,
             error=record.error,
             activity=record.activity,
+            details=dict(record.details),
         )
 
 
@@ -197,6 +199,7 @@ class ExecutionView:
     scheduled_at: datetime | None = None
     expires_at: datetime | None = None
     dependencies_met_at: datetime | None = None  # when the run's job dependencies all held
+    usage: dict[str, int] = field(default_factory=dict)  # tokens and cost of its llm steps
     closed_at: datetime | None = None  # Temporal's own close time
     # Read of one run only (`ExecutionReader.detail`): the last activity heartbeat, and what
     # its history times (first workflow task, schedule-to-start of its activities).
@@ -279,6 +282,7 @@ class ExecutionView:
             scheduled_at=attributes.get(sa.SCHEDULED_AT),
             expires_at=attributes.get(sa.EXPIRES_AT),
             dependencies_met_at=memo.dependencies_met_at,
+            usage=memo.usage,
             closed_at=execution.close_time,
         )
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 from ferryman.workflows.steps.activity import Activity
 from ferryman.workflows.steps.base import StepKind, StepRun
 from ferryman.workflows.steps.http import Http
+from ferryman.workflows.steps.llm import Llm
 from ferryman.workflows.steps.sleep import Sleep
 from ferryman.workflows.steps.transform import Transform
 from ferryman.workflows.steps.wait import Wait
 from ferryman.workflows.steps.workflow import Workflow
 
 KINDS: dict[str, StepKind] = {
-    kind.name: kind for kind in (Activity(), Http(), Transform(), Sleep(), Wait(), Workflow())
+    kind.name: kind
+    for kind in (Activity(), Http(), Transform(), Sleep(), Wait(), Workflow(), Llm())
 }
-# Kinds the definition language names that this version does not run yet.
-PLANNED = frozenset({"llm"})
-
-__all__ = ["KINDS", "PLANNED", "StepKind", "StepRun"]
+__all__ = ["KINDS", "StepKind", "StepRun"]

@@ -9,7 +9,7 @@ sentence: nothing waits forever on a bad value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ferryman.workflows.snapshot import StepSnapshot
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
+T = TypeVar("T")
 
 
 class StepRun(Protocol):
@@ -30,6 +31,9 @@ class StepRun(Protocol):
 
     @property
     def step(self) -> StepSnapshot: ...
+
+    @property
+    def execution_id(self) -> str: ...
 
     @property
     def params(self) -> dict[str, Any]:
@@ -54,6 +58,18 @@ class StepRun(Protocol):
 
     async def signal(self, name: str, timeout_secs: float | None) -> Any:
         """The payload of the next `name` signal (buffered ones first)."""
+        ...
+
+    async def call(
+        self, name: str, arg: Callable[[int], Any], label: str, result_type: type[T] | None = None
+    ) -> T:
+        """One of several activities of the step (`arg(attempt)` is its input), under the
+        step's retry policy; its result."""
+        ...
+
+    def note(self, **details: Any) -> None:
+        """Details the step's checkpoint carries beside its output (an `llm` step's model,
+        parameters and output schema)."""
         ...
 
     async def child(

@@ -7,6 +7,8 @@ Seeds 000 and 002 name some fields twice (`id`/`execution_id`, `input_data`/`inp
 
 from __future__ import annotations
 
+from typing import Any
+
 from ferryman.api.definitions import DefinitionVersion, StoredDefinition
 from ferryman.api.executions.events import Event, EventPage
 from ferryman.api.executions.launch import Launched
@@ -138,9 +140,18 @@ def step_result(index: int, step: StepView) -> schemas.StepResult:
 
 
 def step_output(step: StepView) -> schemas.StepOutput:
-    metadata = {"kind": step.kind, "attempts": step.attempts}
+    metadata: dict[str, Any] = {"kind": step.kind, "attempts": step.attempts}
     if step.activity:
         metadata["activity"] = step.activity
+    llm = step.details.get("llm")
+    if isinstance(llm, dict):
+        # Seed 003's shape for model steps: the model, the version its provider answered
+        # with, and the prompt's parameters.
+        metadata |= {
+            "model": llm.get("model"),
+            "version": step.details.get("version"),
+            "params": llm.get("params") or {},
+        }
     return schemas.StepOutput(
         step_id=step.step_id,
         status=step_status(step.status),

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from ferryman.api.auth import ReadExecutions
 from ferryman.api.deps import ExecutionsDep
+from ferryman.api.executions.ai import AiRecords
 from ferryman.api.surfaces.common import ERRORS
-from ferryman.api.surfaces.v1 import schemas
+from ferryman.api.surfaces.v1 import schemas, serializer
 from ferryman.api.surfaces.v1.params import RunId
 
 router = APIRouter(tags=["ai"])
@@ -22,8 +23,8 @@ router = APIRouter(tags=["ai"])
 async def run_usage(
     run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
 ) -> list[schemas.Usage]:
-    await executions.reader.describe(principal.project_id, run_id)
-    return []  # a run without `llm` steps made no model call
+    records = await _records(executions, principal.project_id, run_id)
+    return serializer.usage(run_id, records)
 
 
 @router.get(
@@ -35,8 +36,8 @@ async def run_usage(
 async def run_tool_calls(
     run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
 ) -> list[schemas.ToolCall]:
-    await executions.reader.describe(principal.project_id, run_id)
-    return []
+    records = await _records(executions, principal.project_id, run_id)
+    return serializer.tool_calls(run_id, records)
 
 
 @router.get(
@@ -48,5 +49,12 @@ async def run_tool_calls(
 async def run_outputs(
     run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
 ) -> list[schemas.StructuredOutput]:
-    await executions.reader.describe(principal.project_id, run_id)
-    return []
+    records = await _records(executions, principal.project_id, run_id)
+    return serializer.outputs(run_id, records)
+
+
+async def _records(executions: ExecutionsDep, project_id: str, run_id: str) -> AiRecords:
+    """What the run's `llm` steps did, folded from its history (empty for a run without)."""
+    reader = executions.reader
+    folded = await reader.fold_described(await reader.describe(project_id, run_id))
+    return folded.ai

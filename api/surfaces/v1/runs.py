@@ -243,8 +243,8 @@ async def debug_bundle(
         run=serializer.run(view),
         events=await all_events(executions, principal.project_id, run_id),
         checkpoints=serializer.checkpoints(run_id, folded),
-        usage=[],
-        tool_calls=[],
-        outputs=[],
+        usage=serializer.usage(run_id, folded.ai),
+        tool_calls=serializer.tool_calls(run_id, folded.ai),
+        outputs=serializer.outputs(run_id, folded.ai),
         history=serializer.history_json(history.to_json()),
     )

@@ -48,6 +48,14 @@ class ExecutionTrace(BaseModel):
     dispatch_ms: float | None = None
 
 
+class RunUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_microusd: int = 0
+    calls: int = Field(default=0, description="Model calls")
+
+
 class Run(BaseModel):
     """One run (an execution), as seed 001 shows it."""
 
@@ -108,6 +116,9 @@ class Run(BaseModel):
     batch_id: str | None = None
     concurrency_key: str | None = None
     created_at: datetime | None = None
+    usage: RunUsage | None = Field(
+        default=None, description="Tokens and cost of the run's completed `llm` steps"
+    )
 
 
 class RunOverrides(BaseModel):
@@ -283,8 +294,11 @@ class RunState(BaseModel):
 
 
 class Usage(BaseModel):
-    id: str
+    """One model call: its tokens and cost (`FERRYMAN_LLM_PRICES`)."""
+
+    id: str = Field(description="The model call's activity id: `<step>.call<n>#<attempt>`")
     run_id: str
+    step_id: str
     provider: str
     model: str
     prompt_tokens: int
@@ -295,13 +309,16 @@ class Usage(BaseModel):
 
 
 class ToolCall(BaseModel):
-    id: str
+    """One tool call a model made, run as the activity of its name."""
+
+    id: str = Field(description="The tool call's activity id: `<step>.tool<n>#<attempt>`")
     run_id: str
+    step_id: str
     tool_name: str
     input: Any = None
     output: Any = None
-    duration_ms: float
-    status: str
+    duration_ms: float | None = Field(description="Null while it runs")
+    status: str = Field(description="running, completed, or failed (the model was told why)")
     created_at: datetime
 
 

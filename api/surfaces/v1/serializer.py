@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ferryman.api.definitions import StoredDefinition
 from ferryman.api.dependencies import Condition
+from ferryman.api.executions.ai import AiRecords
 from ferryman.api.executions.bulk import Outcome
 from ferryman.api.executions.dependencies import RunDependencies
 from ferryman.api.executions.events import Event
@@ -62,7 +63,57 @@ def run(view: ExecutionView) -> schemas.Run:
         batch_id=view.batch_id,
         concurrency_key=view.concurrency_key,
         created_at=view.created_at,
+        usage=schemas.RunUsage(**view.usage) if view.usage else None,
     )
+
+
+def usage(run_id: str, records: AiRecords) -> list[schemas.Usage]:
+    return [
+        schemas.Usage(
+            id=call.id,
+            run_id=run_id,
+            step_id=call.step_id,
+            provider=call.provider,
+            model=call.model,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            total_tokens=call.total_tokens,
+            cost_microusd=call.cost_microusd,
+            created_at=call.created_at,
+        )
+        for call in records.model_calls
+    ]
+
+
+def tool_calls(run_id: str, records: AiRecords) -> list[schemas.ToolCall]:
+    return [
+        schemas.ToolCall(
+            id=call.id,
+            run_id=run_id,
+            step_id=call.step_id,
+            tool_name=call.tool_name,
+            input=call.input,
+            output=call.output,
+            duration_ms=call.duration_ms,
+            status=call.status,
+            created_at=call.created_at,
+        )
+        for call in records.tool_calls
+    ]
+
+
+def outputs(run_id: str, records: AiRecords) -> list[schemas.StructuredOutput]:
+    return [
+        schemas.StructuredOutput(
+            id=output.id,
+            run_id=run_id,
+            output_key=output.step_id,
+            schema_=output.schema,
+            value=output.value,
+            created_at=output.created_at,
+        )
+        for output in records.outputs
+    ]
 
 
 def dependency_status(found: RunDependencies) -> schemas.DependencyStatus:
