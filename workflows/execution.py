@@ -435,6 +435,10 @@ class ExecutionInterpreter:
         )
 
     def _set_status(self, status: Status) -> None:
+        if status in TERMINAL_STATUSES:
+            # Chunk subscribers long-polling this run get what is there and stop polling;
+            # after the close, a query drains the rest.
+            self.stream.detach_pollers()
         if status != self.status:
             self.status = status
             workflow.upsert_search_attributes([sa.STATUS.value_set(status.value)])

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.converter import DataConverter
 
 from ferryman import search_attributes as sa
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
+from ferryman.workflows.ai import CHUNKS_TOPIC, Chunk
 from ferryman.workflows.memo import Key
+
+# How often a caught-up chunk subscriber polls again: each poll is an update in the run's
+# history, so not a busy loop; deltas arrive in the publisher's batches anyway.
+CHUNK_POLL_COOLDOWN = timedelta(milliseconds=250)
 
 UserEvent = tuple[str, str, str, dict[str, Any]]  # type, level, message, data
 
@@ -300,3 +306,27 @@ class ExecutionEvents:
                         yield translated
 
         return events()
+
+    async def chunks(
+        self, project_id: str, execution_id: str, after: int | None
+    ) -> AsyncIterator[tuple[int, Chunk]]:
+        """The text deltas of the run's streamed `llm` calls after offset `after`, as they
+        come (each item's offset is its SSE id), until the run closes; then what is left.
+
+        They travel through the run's workflow stream (`temporalio.contrib.workflow_streams`):
+        the worker publishes batches by signal, this long-polls with updates, and after the
+        run closes a query drains the rest. Checked first, so an unknown id is a 404.
+        """
+        await self.reader.describe(project_id, execution_id)
+        stream = WorkflowStreamClient.create(self.reader.client, execution_id)
+
+        async def chunks() -> AsyncIterator[tuple[int, Chunk]]:
+            async for item in stream.subscribe(
+                CHUNKS_TOPIC,
+                from_offset=0 if after is None else after + 1,
+                result_type=Chunk,
+                poll_cooldown=CHUNK_POLL_COOLDOWN,
+            ):
+                yield item.offset, item.data
+
+        return chunks()

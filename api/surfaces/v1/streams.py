@@ -62,7 +62,9 @@ async def list_run_checkpoints(
     "/runs/{run_id}/stream",
     responses=SSE,
     summary="Server-Sent Events: each new event of the run as it happens",
-    description="Ends when the run closes; reconnect with `Last-Event-ID` to resume.",
+    description="Each event is `chunk`: `{step_id, call, attempt, text}` (a batch of deltas; "
+    "`attempt` > 1 restarts that call's text). Ends when the run closes; reconnect with "
+    "`Last-Event-ID` to resume after that chunk.",
 )
 async def stream_run(
     run_id: RunId,
@@ -86,7 +88,9 @@ async def stream_run(
     "/runs/{run_id}/stream/chunks",
     responses=SSE,
     summary="Server-Sent Events of the tokens `llm` steps produce, as they are produced",
-    description="Ends when the run closes; reconnect with `Last-Event-ID` to resume.",
+    description="Each event is `chunk`: `{step_id, call, attempt, text}` (a batch of deltas; "
+    "`attempt` > 1 restarts that call's text). Ends when the run closes; reconnect with "
+    "`Last-Event-ID` to resume after that chunk.",
 )
 async def stream_chunks(
     run_id: RunId,
@@ -94,13 +98,10 @@ async def stream_chunks(
     executions: ExecutionsDep,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> EventSourceResponse:
-    # A run of a job without `llm` steps produces no chunks: the stream ends when it closes.
-    events = await executions.events.stream(principal.project_id, run_id, last_event_id or 0)
+    chunks = await executions.events.chunks(principal.project_id, run_id, last_event_id)
 
     async def messages() -> AsyncIterator[dict[str, Any]]:
-        async for _ in events:
-            continue
-        return
-        yield  # an async generator that yields nothing until `llm` steps produce chunks
+        async for offset, chunk in chunks:
+            yield {"id": str(offset), "event": "chunk", "data": chunk.model_dump_json()}
 
     return EventSourceResponse(messages(), ping=15)
