@@ -123,7 +123,16 @@ async def test_invalid_definitions_get_422_naming_the_step(api: Api) -> None:
             [{"id": "t", "kind": "transform", "with": {"value": "{{ input. }}"}}],
             "step 't'",
         ),
-        "llm not yet": ([{"id": "ask", "kind": "llm"}], "step 'ask' has kind 'llm'"),
+        "llm without a model": (
+            [
+                {
+                    "id": "ask",
+                    "kind": "llm",
+                    "with": {"messages": [{"role": "user", "content": "hi"}]},
+                }
+            ],
+            "step 'ask' of kind 'llm' needs `with.model`",
+        ),
         "duplicate": (
             [{"id": "a", "kind": "transform", "with": {"value": 1}}] * 2,
             "step 'a' is defined more than once",

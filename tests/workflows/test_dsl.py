@@ -52,7 +52,31 @@ def test_a_valid_dag_parses_with_aliases() -> None:
             "part of a cycle",
         ),
         (definition({"id": "a", "kind": "teleport"}), "unknown kind 'teleport'"),
-        (definition({"id": "a", "kind": "llm"}), "does not run yet"),
+        (definition({"id": "a", "kind": "llm"}), "needs `with.model`"),
+        (
+            definition(
+                {
+                    "id": "a",
+                    "kind": "llm",
+                    "with": {"model": "m", "messages": [], "output_schema": {"type": 5}},
+                }
+            ),
+            "with.messages",
+        ),
+        (
+            definition(
+                {
+                    "id": "a",
+                    "kind": "llm",
+                    "with": {
+                        "model": "m",
+                        "messages": [{"role": "user", "content": "hi"}],
+                        "output_schema": {"type": 5},
+                    },
+                }
+            ),
+            "not a valid JSON Schema",
+        ),
         (definition({"id": "a", "kind": "workflow"}), "needs `workflow` (a job id)"),
         (
             definition({"id": "a", "kind": "transform", "workflow": "other"}),

@@ -19,6 +19,8 @@ RUN_KEYS = {
     "retry_backoff", "retry_initial_delay_secs", "retry_max_delay_secs", "execution_trace",
     "debug_mode", "continuation_of", "lineage_depth", "tags", "job_version_id", "created_by",
     "batch_id", "concurrency_key", "created_at",
+    # Beyond the seed: the totals of the run's model calls (null without `llm` steps).
+    "usage",
 }  # fmt: skip
 TRACE_KEYS = {
     "queue_wait_ms", "dequeue_ms", "connect_ms", "ttfb_ms", "transfer_ms", "total_ms",
