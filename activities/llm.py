@@ -182,13 +182,7 @@ class LlmChat:
     def _target(self, call: LlmCall) -> _Target:
         configured = httpx.URL(self.settings.llm_base_url)
         base_url = (call.base_url or self.settings.llm_base_url).rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
-            raise ApplicationError(
-                f"base_url must start with http:// or https:// (got {base_url[:60]!r})",
-                type="LlmInvalidCall",
-                non_retryable=True,
-            )
-        url = httpx.URL(base_url)
+        url = _base_url(base_url)
         trusted = (url.scheme, url.host, url.port) == (
             configured.scheme,
             configured.host,
@@ -210,6 +204,16 @@ class LlmChat:
         key = self.settings.llm_api_key.get_secret_value()
         remember_secret(DEFAULT_KEY_NAME, key)
         return DEFAULT_KEY_NAME, key
+
+
+def _base_url(base_url: str) -> httpx.URL:
+    problem = "must start with http:// or https://"
+    if base_url.startswith(("http://", "https://")):
+        try:
+            return httpx.URL(base_url)
+        except httpx.InvalidURL as err:
+            problem = f"is not a URL ({err})"
+    raise _invalid(f"base_url {base_url[:80]!r} {problem}", "LlmInvalidCall")
 
 
 @dataclass
@@ -364,9 +368,14 @@ class _Answer:
 
     @property
     def tool_calls(self) -> list[ToolRequest]:
+        # A provider that gives no id still gets its results back under one it can match.
         return [
-            ToolRequest(id=slot.id, name=slot.name, arguments="".join(slot.arguments) or "{}")
-            for _, slot in sorted(self.tools.items())
+            ToolRequest(
+                id=slot.id or f"call_{index}",
+                name=slot.name,
+                arguments="".join(slot.arguments) or "{}",
+            )
+            for index, slot in sorted(self.tools.items())
         ]
 
     def add(self, chunk: _Completion) -> str:
