@@ -160,6 +160,12 @@ async def _send(request: httpx.Request) -> httpx.Response:
     )
 
 
+async def check_egress(request: httpx.Request) -> None:
+    """The egress check of `http` steps, for other activities that send to a URL a
+    definition chose (an `llm` step's own `base_url`)."""
+    await _check_egress(request)
+
+
 async def _check_egress(request: httpx.Request) -> None:
     if not _block_private_networks:
         return

@@ -43,6 +43,12 @@ def resolve_secrets(value: Any, lookup: Mapping[str, str] | None = None) -> Any:
     return value
 
 
+def secret_value(name: str) -> str:
+    """The value of secret `name`, as `{{ secrets.NAME }}` resolves it (and remembered for
+    redaction the same way); `SecretMissing`, not retryable, when the worker lacks it."""
+    return _lookup(_environment_secrets(), name)
+
+
 def _environment_secrets() -> dict[str, str]:
     return {
         key[len(ENV_PREFIX) :]: value
@@ -58,10 +64,16 @@ def _lookup(source: Mapping[str, str], name: str) -> str:
             type="SecretMissing",
             non_retryable=True,
         )
+    remember_secret(name, source[name])
+    return source[name]
+
+
+def remember_secret(name: str, value: str) -> None:
+    """Have the running activity's redactor take `value` out of whatever leaves it, as
+    `[secret:NAME]` (for a secret the activity got some other way than a placeholder)."""
     redactor = CURRENT.get()
     if redactor is not None:
-        redactor.remember(name, source[name])
-    return source[name]
+        redactor.remember(name, value)
 
 
 class Redactor:

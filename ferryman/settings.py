@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ferryman.validation import error_sentence
+
 IDEMPOTENCY_WINDOW_HOURS = 24
+
+
+class LlmPrice(BaseModel):
+    """What one model costs, in US dollars per million tokens (`FERRYMAN_LLM_PRICES`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_per_million_usd: float = Field(ge=0)
+    completion_per_million_usd: float = Field(ge=0)
+
+
+_PRICES = TypeAdapter(dict[str, LlmPrice])
 
 
 class Settings(BaseSettings):
@@ -43,6 +67,13 @@ class Settings(BaseSettings):
     # `http` steps may not call loopback, private, link-local or cloud-metadata addresses.
     http_block_private_networks: bool = False
 
+    # `llm` steps: the OpenAI-compatible endpoint and its key (a step may name another base
+    # URL and a secret of its own), what each model costs, how long to wait for an answer.
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_api_key: SecretStr | None = None
+    llm_prices: Annotated[dict[str, LlmPrice], NoDecode] = Field(default_factory=dict)
+    llm_timeout_secs: float = Field(default=120.0, gt=0, le=3600)
+
     # Coordination: a concurrency gate checks for holders that closed without releasing
     # (terminated from outside) this often while runs wait for its slots; a run waiting on
     # other jobs' runs checks them this often.
@@ -63,6 +94,30 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_base_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"FERRYMAN_LLM_BASE_URL must start with http:// or https:// ({url!r})")
+        return url.rstrip("/")
+
+    @field_validator("llm_prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        """A JSON object from the environment; refused in one sentence that names it."""
+        try:
+            if isinstance(value, str):
+                value = json.loads(value) if value.strip() else {}
+            return _PRICES.validate_python(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"FERRYMAN_LLM_PRICES is not JSON: {err}") from err
+        except ValidationError as err:
+            raise ValueError(
+                "FERRYMAN_LLM_PRICES must be a JSON object of model -> "
+                "{prompt_per_million_usd, completion_per_million_usd}: "
+                + error_sentence(err, limit=3)
+            ) from err
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:

@@ -29,6 +29,7 @@ from ferryman.activities import http, registry
 from ferryman.activities.coordination import Coordination
 from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
+from ferryman.activities.llm import LlmChat, close_llm_client
 from ferryman.activities.secrets import redact_log_records
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
@@ -74,7 +75,8 @@ def build_worker(
     client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> Worker:
     """The worker: the workflows, the steps' activities and the coordination activities
-    (which read the metadata store through `sessions`)."""
+    (which read the metadata store through `sessions`). The built-in step activities
+    (`http`, `llm`) are not in the registry: they are not published as user activities."""
     activities = registry.registered()
     redact_log_records()
     http.configure(settings.http_block_private_networks)
@@ -86,6 +88,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=[
             http_request,
+            LlmChat(settings).chat,
             *coordination.activities(),
             *(entry.defn for entry in activities.values()),
         ],
@@ -133,6 +136,7 @@ async def run_worker(
             await stopping.wait()
             log.info("worker draining", timeout_secs=settings.graceful_shutdown_secs)
     await close_http_client()
+    await close_llm_client()
     log.info("worker stopped")
 
 

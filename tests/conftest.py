@@ -9,5 +9,6 @@ pytest_plugins = [
     "tests.support.temporal",
     "tests.support.api",
     "tests.support.http_target",
+    "tests.support.llm_server",
     "tests.support.up",
 ]

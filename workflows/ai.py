@@ -26,6 +26,9 @@ class LlmCall(BaseModel):
     execution_id: str
     step_id: str
     call: int = 1  # 1, 2, ... within the step: tool rounds and repairs add calls
+    # The step's attempt of this call, for its chunks: the workflow drives retries with one
+    # activity attempt each, so `activity.info().attempt` alone would always say 1.
+    attempt: int = 1
     base_url: str | None = None  # None: FERRYMAN_LLM_BASE_URL
     api_key_secret: str | None = (
         None  # a secret's name (FERRYMAN_SECRET_<NAME>); None: FERRYMAN_LLM_API_KEY

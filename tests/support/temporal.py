@@ -14,6 +14,7 @@ from temporalio.client import Client
 from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect, ensure_retention
+from tests.support.llm_server import LlmServer
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -23,7 +24,9 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 
 @pytest.fixture(scope="session")
-def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def base_settings(
+    dev_server: DevServer, tmp_path_factory: pytest.TempPathFactory, llm_server: LlmServer
+) -> Settings:
     data_dir = tmp_path_factory.mktemp("ferryman")
     return Settings(
         data_dir=data_dir,
@@ -34,6 +37,8 @@ def base_settings(dev_server: DevServer, tmp_path_factory: pytest.TempPathFactor
         # Terminated slot holders are noticed, and dependencies seen, within a test's patience.
         gate_reconcile_secs=1.0,
         dependency_poll_secs=0.3,
+        # `llm` steps talk to the local OpenAI-compatible server (tests/support/llm_server.py).
+        llm_base_url=llm_server.base_url,
     )
 
 

@@ -1,0 +1,565 @@
+"""The `ferryman.llm.chat` activity: one OpenAI-compatible chat completion per call.
+
+`POST {base_url}/chat/completions`, streamed (SSE) or not; the workflow drives the
+conversation (`workflows/ai.py` is the contract). Decisions worth knowing:
+
+- **Where it goes, and with which key.** `FERRYMAN_LLM_BASE_URL` is the operator's and is
+  trusted: no egress check (a local model on loopback works) and `FERRYMAN_LLM_API_KEY` goes
+  with it. A step's own `base_url` on another origin is a URL a definition chose, as an
+  `http` step's is: it passes the `http` egress check (`FERRYMAN_HTTP_BLOCK_PRIVATE_NETWORKS`)
+  and never receives `FERRYMAN_LLM_API_KEY`, only the secret the step names
+  (`api_key_secret`), so a definition cannot send the operator's key to a host of its own.
+- **The key never leaves.** It is known to the worker's redactor (`activities/guard.py`) as
+  `[secret:LLM_API_KEY]` or `[secret:<NAME>]`, and the messages built here from the
+  provider's words are redacted before they are raised.
+- **Failures.** 408, 429, 5xx, timeouts and broken connections are retryable
+  (`LlmRateLimited`, `LlmUnavailable`) with `next_retry_delay` from `Retry-After`
+  (`retry-after-ms`, seconds or an HTTP date) when the provider sends one; any other 4xx is
+  `LlmRejected` with the provider's message; an answer that is not a chat completion is
+  `LlmBadAnswer`. The last two are not retryable.
+- **Cost.** `FERRYMAN_LLM_PRICES` priced by the model asked for, else by the model that
+  answered (providers answer dated names: `gpt-4o` -> `gpt-4o-2024-08-06`); neither: 0.
+- **Streaming.** Text deltas are gathered into one `Chunk` per `CHUNK_INTERVAL` on the
+  calling workflow's stream (`CHUNKS_TOPIC`), so its history grows by batches, not tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import math
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from temporalio import activity
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from ferryman.activities import registry
+from ferryman.activities.http import check_egress
+from ferryman.activities.secrets import Redactor, remember_secret, secret_value
+from ferryman.settings import LlmPrice, Settings
+from ferryman.workflows.ai import (
+    CHAT_ACTIVITY,
+    CHUNKS_TOPIC,
+    Chunk,
+    LlmCall,
+    LlmReply,
+    ToolRequest,
+    Usage,
+    tool_function_name,
+)
+
+log = structlog.get_logger("ferryman.llm")
+
+CHUNK_INTERVAL = timedelta(milliseconds=150)
+DEFAULT_KEY_NAME = "LLM_API_KEY"  # the settings key's marker: `[secret:LLM_API_KEY]`
+MESSAGE_LIMIT = 500  # characters of a provider's error message kept in ours
+DESCRIPTION_LIMIT = 1024  # providers cap a function's description
+
+ChunkSink = Callable[[Chunk], Awaitable[None]]
+ChunkStream = Callable[[], ChunkSink]
+
+# A pool of its own: a streamed answer holds its connection for a minute, which should not
+# starve `http` steps of theirs.
+_client: httpx.AsyncClient | None = None
+
+
+def _llm_client() -> httpx.AsyncClient:
+    global _client
+    if _client is None or _client.is_closed:
+        _client = httpx.AsyncClient(follow_redirects=False)
+    return _client
+
+
+async def close_llm_client() -> None:
+    global _client
+    if _client is not None:
+        await _client.aclose()
+        _client = None
+
+
+def workflow_chunks() -> ChunkSink:
+    """Chunks to the stream of the workflow that called this activity, a signal each.
+
+    `_Batcher` times them, so the stream client's own background flusher is not started
+    (`async with`): stopping it as a flush is due can hang on Python 3.11, whose
+    `asyncio.wait_for` swallows a cancellation that lands as its wait ends.
+    """
+    stream = WorkflowStreamClient.from_within_activity()
+    topic = stream.topic(CHUNKS_TOPIC, type=Chunk)
+
+    async def send(chunk: Chunk) -> None:
+        topic.publish(chunk)
+        try:
+            await stream.flush()
+        except (RPCError, TimeoutError) as err:
+            # The client keeps the batch for the next flush; the answer matters more.
+            log.warning("llm chunks not delivered yet", step=chunk.step_id, error=str(err))
+
+    return send
+
+
+class LlmChat:
+    """The chat activity with the worker's LLM settings; `chunks` is where streamed text
+    goes (the calling workflow's stream; tests hand in a list)."""
+
+    def __init__(self, settings: Settings, chunks: ChunkStream = workflow_chunks) -> None:
+        self.settings = settings
+        self.chunks = chunks
+
+    @activity.defn(name=CHAT_ACTIVITY)
+    async def chat(self, call: LlmCall) -> LlmReply:
+        """One chat completion, classified for the workflow's retries."""
+        target = self._target(call)
+        request = _llm_client().build_request(
+            "POST",
+            f"{target.base_url}/chat/completions",
+            json=request_body(call),
+            headers=target.headers,
+            timeout=self.settings.llm_timeout_secs,
+        )
+        if not target.trusted:
+            await check_egress(request)
+        started = time.perf_counter()
+        try:
+            answer = await self._exchange(request, call, target)
+        except httpx.TimeoutException as err:
+            raise _unavailable(
+                f"{target.provider} did not answer within {self.settings.llm_timeout_secs}s"
+            ) from err
+        except httpx.TransportError as err:
+            raise _unavailable(
+                f"the call to {target.provider} failed: {type(err).__name__}: "
+                + target.redactor.text(str(err))
+            ) from err
+        usage = answer.usage
+        return LlmReply(
+            provider=target.provider,
+            model=answer.model or call.model,
+            content=answer.content,
+            tool_calls=answer.tool_calls,
+            finish_reason=answer.finish_reason,
+            usage=usage,
+            cost_microusd=cost_microusd(self.settings.llm_prices, call.model, answer.model, usage),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    async def _exchange(self, request: httpx.Request, call: LlmCall, target: _Target) -> _Answer:
+        response = await _llm_client().send(request, stream=True)
+        try:
+            await _raise_for_status(response, target)
+            if call.stream:
+                return await self._streamed(response, call, target)
+            return _completion(await response.aread(), target)
+        finally:
+            await response.aclose()
+
+    async def _streamed(self, response: httpx.Response, call: LlmCall, target: _Target) -> _Answer:
+        answer = _Answer()
+        attempt = max(call.attempt, activity.info().attempt)
+        events = contextlib.aclosing(server_sent_data(response))
+        async with _Batcher(self.chunks(), call, attempt) as batcher, events as data_of_events:
+            async for data in data_of_events:
+                activity.heartbeat()
+                if data == "[DONE]":
+                    answer.done = True
+                    break
+                batcher.add(answer.add(_stream_chunk(data, target)))
+        if not (answer.done or answer.finish_reason):
+            raise _unavailable(f"{target.provider} broke off the stream before its end")
+        return answer
+
+    def _target(self, call: LlmCall) -> _Target:
+        configured = httpx.URL(self.settings.llm_base_url)
+        base_url = (call.base_url or self.settings.llm_base_url).rstrip("/")
+        url = _base_url(base_url)
+        trusted = (url.scheme, url.host, url.port) == (
+            configured.scheme,
+            configured.host,
+            configured.port,
+        )
+        target = _Target(base_url, url.netloc.decode("ascii"), trusted)
+        key_name, key = self._key(call, trusted)
+        if key:
+            target.headers["Authorization"] = f"Bearer {key}"
+            target.redactor.remember(key_name, key)
+        return target
+
+    def _key(self, call: LlmCall, trusted: bool) -> tuple[str, str | None]:
+        """The step's own secret, else the settings' key (only for the configured origin)."""
+        if call.api_key_secret:
+            return call.api_key_secret, secret_value(call.api_key_secret)
+        if not trusted or self.settings.llm_api_key is None:
+            return DEFAULT_KEY_NAME, None
+        key = self.settings.llm_api_key.get_secret_value()
+        remember_secret(DEFAULT_KEY_NAME, key)
+        return DEFAULT_KEY_NAME, key
+
+
+def _base_url(base_url: str) -> httpx.URL:
+    problem = "must start with http:// or https://"
+    if base_url.startswith(("http://", "https://")):
+        try:
+            return httpx.URL(base_url)
+        except httpx.InvalidURL as err:
+            problem = f"is not a URL ({err})"
+    raise _invalid(f"base_url {base_url[:80]!r} {problem}", "LlmInvalidCall")
+
+
+@dataclass
+class _Target:
+    base_url: str
+    provider: str  # host[:port]
+    trusted: bool  # the configured base URL's origin
+    headers: dict[str, str] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+def request_body(call: LlmCall) -> dict[str, Any]:
+    """The `/chat/completions` body of `call` (fields left unset are not sent)."""
+    body: dict[str, Any] = {"model": call.model, "messages": call.messages}
+    if call.temperature is not None:
+        body["temperature"] = call.temperature
+    if call.max_tokens is not None:
+        body["max_tokens"] = call.max_tokens
+    if call.tools:
+        body["tools"] = tool_definitions(call.tools)
+    if call.response_format is not None:
+        body["response_format"] = call.response_format
+    if call.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def tool_definitions(names: list[str]) -> list[dict[str, Any]]:
+    """OpenAI function definitions of registered activities, under provider-safe names."""
+    entries = registry.registered()
+    named: dict[str, str] = {}  # function name -> activity name
+    tools: list[dict[str, Any]] = []
+    for name in names:
+        entry = entries.get(name)
+        if entry is None:
+            raise _invalid(
+                f"tool {name!r} is not an activity this worker runs "
+                "(register it with @step_activity in a FERRYMAN_ACTIVITY_MODULES module)",
+                "LlmUnknownTool",
+            )
+        function = tool_function_name(name)
+        if function in named:
+            if named[function] == name:  # named twice
+                continue
+            raise _invalid(
+                f"tools {named[function]!r} and {name!r} share the function name {function!r}",
+                "LlmToolNameClash",
+            )
+        named[function] = name
+        description = entry.description or f"The {name} activity."
+        tools.append(
+            {
+                "type": "function",
+                "function": {
+                    "name": function,
+                    "description": description[:DESCRIPTION_LIMIT],
+                    "parameters": entry.input_schema or {"type": "object"},
+                },
+            }
+        )
+    return tools
+
+
+def cost_microusd(
+    prices: dict[str, LlmPrice], asked: str, answered: str | None, usage: Usage
+) -> int:
+    """Tokens x dollars per million = micro-dollars; 0 for a model without a price."""
+    price = prices.get(asked) or (prices.get(answered) if answered else None)
+    if price is None:
+        return 0
+    return round(
+        usage.prompt_tokens * price.prompt_per_million_usd
+        + usage.completion_tokens * price.completion_per_million_usd
+    )
+
+
+# The answer as the wire has it. Lenient: compatible servers leave out what OpenAI sends.
+
+
+class _Function(BaseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        # Some compatible servers send the arguments as an object, not as JSON text.
+        return json.dumps(value) if isinstance(value, dict) else value
+
+
+class _WireToolCall(BaseModel):
+    index: int | None = None
+    id: str | None = None
+    function: _Function = Field(default_factory=_Function)
+
+
+class _Message(BaseModel):
+    content: str | None = None
+    tool_calls: list[_WireToolCall] | None = None
+
+
+class _Choice(BaseModel):
+    index: int = 0
+    message: _Message | None = None  # a completion
+    delta: _Message | None = None  # a streamed chunk
+    finish_reason: str | None = None
+
+
+class _WireUsage(BaseModel):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+    def usage(self) -> Usage:
+        prompt, completion = self.prompt_tokens or 0, self.completion_tokens or 0
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=self.total_tokens or prompt + completion,
+        )
+
+
+class _Completion(BaseModel):
+    model: str | None = None
+    choices: list[_Choice] | None = None
+    usage: _WireUsage | None = None
+    error: Any = None  # a failure reported inside a stream
+
+
+@dataclass
+class _ToolSlot:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Answer:
+    """A completion as it comes in: whole, or assembled from streamed chunks."""
+
+    model: str | None = None
+    text: list[str] = field(default_factory=list)
+    tools: dict[int, _ToolSlot] = field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    done: bool = False  # `data: [DONE]` seen
+
+    @property
+    def content(self) -> str | None:
+        return "".join(self.text) if self.text else None
+
+    @property
+    def tool_calls(self) -> list[ToolRequest]:
+        # A provider that gives no id still gets its results back under one it can match.
+        return [
+            ToolRequest(
+                id=slot.id or f"call_{index}",
+                name=slot.name,
+                arguments="".join(slot.arguments) or "{}",
+            )
+            for index, slot in sorted(self.tools.items())
+        ]
+
+    def add(self, chunk: _Completion) -> str:
+        """Take in one chunk (or a whole completion); returns the text it added."""
+        self.model = chunk.model or self.model
+        if chunk.usage is not None:
+            self.usage = chunk.usage.usage()
+        added = ""
+        for choice in chunk.choices or []:
+            message = choice.delta or choice.message
+            if choice.index != 0:  # one choice asked for (no `n`)
+                continue
+            self.finish_reason = choice.finish_reason or self.finish_reason
+            if message is None:
+                continue
+            if message.content:
+                self.text.append(message.content)
+                added += message.content
+            for position, call in enumerate(message.tool_calls or []):
+                self._add_tool_call(call, position)
+        return added
+
+    def _add_tool_call(self, call: _WireToolCall, position: int) -> None:
+        # Streamed: the id and name come with a call's first piece, its arguments in pieces
+        # under the same index. Whole: one piece per call, maybe without an index.
+        slot = self.tools.setdefault(position if call.index is None else call.index, _ToolSlot())
+        slot.id = slot.id or call.id or ""
+        slot.name = slot.name or call.function.name or ""
+        if call.function.arguments:
+            slot.arguments.append(call.function.arguments)
+
+
+def _completion(body: bytes, target: _Target) -> _Answer:
+    completion = _parse(body, target)
+    if not completion.choices or completion.choices[0].message is None:
+        raise _bad_answer(f"{target.provider} answered a completion without a message")
+    answer = _Answer()
+    answer.add(completion)
+    return answer
+
+
+def _stream_chunk(data: str, target: _Target) -> _Completion:
+    chunk = _parse(data.encode(), target)
+    if chunk.error is not None:
+        said = target.redactor.text(_provider_message(data))
+        raise _unavailable(f"{target.provider} failed mid-stream: {said}")
+    return chunk
+
+
+def _parse(body: bytes, target: _Target) -> _Completion:
+    try:
+        return _Completion.model_validate_json(body)
+    except ValidationError as err:
+        sample = target.redactor.text(body[:200].decode("utf-8", errors="replace"))
+        raise _bad_answer(
+            f"{target.provider} answered something that is not a chat completion: {sample!r}"
+        ) from err
+
+
+async def server_sent_data(response: httpx.Response) -> AsyncGenerator[str, None]:
+    """The `data` of each server-sent event (several `data:` lines of one event joined by
+    newlines); comments (keep-alives) and the other fields say nothing to a completion."""
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            data.append(line[len("data:") :].removeprefix(" "))
+        elif not line and data:
+            yield "\n".join(data)
+            data = []
+    if data:
+        yield "\n".join(data)
+
+
+class _Batcher:
+    """Streamed text gathered into one `Chunk` per `CHUNK_INTERVAL`, sent by a task of its
+    own, and what is left at the end (also after a failure: the next attempt's chunks say
+    that the text starts again)."""
+
+    def __init__(self, sink: ChunkSink, call: LlmCall, attempt: int) -> None:
+        self.sink = sink
+        self.call = call
+        self.attempt = attempt
+        self.pending: list[str] = []
+        self.stopping = asyncio.Event()
+        self.ticker: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> _Batcher:
+        self.ticker = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        # Not cancelled: a send cut off halfway would leave its chunk in the client's buffer.
+        self.stopping.set()
+        if self.ticker is not None:
+            await self.ticker
+        await self._send()
+
+    def add(self, text: str) -> None:
+        if text:
+            self.pending.append(text)
+
+    async def _send(self) -> None:
+        if not self.pending:
+            return
+        text, self.pending = "".join(self.pending), []
+        chunk = Chunk(
+            step_id=self.call.step_id, call=self.call.call, attempt=self.attempt, text=text
+        )
+        await self.sink(chunk)
+
+    async def _tick(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CHUNK_INTERVAL.total_seconds()):
+                    await self.stopping.wait()
+            await self._send()
+
+
+async def _raise_for_status(response: httpx.Response, target: _Target) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    said = target.redactor.text(_provider_message(await response.aread()))
+    message = f"{target.provider} answered {status}: {said}"
+    details = {"status": status}
+    if status == 429:
+        delay = retry_after(response.headers)
+        raise ApplicationError(message, details, type="LlmRateLimited", next_retry_delay=delay)
+    if status >= 500 or status == 408:
+        delay = retry_after(response.headers)
+        raise ApplicationError(message, details, type="LlmUnavailable", next_retry_delay=delay)
+    raise ApplicationError(message, details, type="LlmRejected", non_retryable=True)
+
+
+def _provider_message(body: bytes | str) -> str:
+    """`error.message` of an OpenAI-style error body, else the body itself; truncated."""
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    try:
+        error = json.loads(text).get("error")
+        said = error.get("message") if isinstance(error, dict) else error
+        text = said if isinstance(said, str) and said else text
+    except (ValueError, AttributeError):
+        pass
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+def retry_after(headers: httpx.Headers) -> timedelta | None:
+    """When the provider asks to be called again: `retry-after-ms` (OpenAI's), else
+    `Retry-After` in seconds or as an HTTP date; None when it does not say (or says
+    something unreadable)."""
+    millis = _finite(headers.get("retry-after-ms"))
+    if millis is not None:
+        return timedelta(milliseconds=max(millis, 0.0))
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _finite(value)
+    if seconds is not None:
+        return timedelta(seconds=max(seconds, 0.0))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - datetime.now(UTC), timedelta(0))
+
+
+def _finite(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _unavailable(message: str) -> ApplicationError:
+    return ApplicationError(message, type="LlmUnavailable")
+
+
+def _bad_answer(message: str) -> ApplicationError:
+    return ApplicationError(message, type="LlmBadAnswer", non_retryable=True)
+
+
+def _invalid(message: str, error_type: str) -> ApplicationError:
+    return ApplicationError(message, type=error_type, non_retryable=True)
