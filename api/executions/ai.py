@@ -67,6 +67,10 @@ class AiActivity:
     scheduled_at: datetime
     started_at: datetime | None = None
 
+    @property
+    def is_tool(self) -> bool:
+        return self.label.startswith("tool")
+
 
 @dataclass
 class AiRecords:
@@ -76,9 +80,9 @@ class AiRecords:
 
 
 def step_of(activity_step: str) -> tuple[str, str] | None:
-    """(step id, `call` or `tool`) of an `llm` step's labelled activity, else None."""
+    """(step id, label: `call<n>` or `tool<n>`) of an `llm` step's activity, else None."""
     match = _LABELLED.match(activity_step)
-    return (match["step"], match["label"]) if match else None
+    return (match["step"], f"{match['label']}{match['n']}") if match else None
 
 
 class AiFolder:
@@ -90,7 +94,7 @@ class AiFolder:
 
     def scheduled(self, event_id: int, activity: AiActivity) -> None:
         self.pending[event_id] = activity
-        if activity.label == "tool":
+        if activity.is_tool:
             self.records.tool_calls.append(
                 ToolCallRecord(
                     id=activity.activity_id,
@@ -129,13 +133,13 @@ class AiFolder:
             )
             self.records.model_calls.append(call)
             return call
-        if activity.label == "tool":
+        if activity.is_tool:
             self._tool_ended(activity, "completed", result, at)
         return None
 
     def failed(self, scheduled_event_id: int, message: str, at: datetime) -> None:
         activity = self.pending.pop(scheduled_event_id, None)
-        if activity is not None and activity.label == "tool":
+        if activity is not None and activity.is_tool:
             self._tool_ended(activity, "failed", {"error": message}, at)
 
     def checkpoint(self, checkpoint: Checkpoint) -> None:

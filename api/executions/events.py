@@ -18,6 +18,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.converter import DataConverter
 
 from ferryman import search_attributes as sa
+from ferryman.api.executions.ai import step_of
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
@@ -132,12 +133,12 @@ class EventTranslator:
         if parsed is None:
             return []
         step_id, attempt = parsed
-        self.scheduled[event.event_id] = parsed
-        data: dict[str, Any] = {
-            "step_id": step_id,
-            "attempt": attempt,
-            "activity": attrs.activity_type.name,
-        }
+        data: dict[str, Any] = {"activity": attrs.activity_type.name}
+        labelled = step_of(step_id)
+        if labelled is not None:  # one of an `llm` step's model or tool calls
+            step_id, data["call"] = labelled
+        self.scheduled[event.event_id] = (step_id, attempt)
+        data = {"step_id": step_id, "attempt": attempt, **data}
         if self.debug:  # the rendered input the attempt got (secrets still as placeholders)
             task = self._decode(attrs.input.payloads) or {}
             data["input"] = task.get("params")

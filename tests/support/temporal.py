@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from ferryman.devserver import DevServer, headless_dev_server
-from ferryman.settings import Settings
+from ferryman.settings import LlmPrice, Settings
 from ferryman.temporal import connect, ensure_retention
 from tests.support.llm_server import LlmServer
+
+# What `llm` steps in tests are configured with: a provider key (to be searched for in
+# histories) and the price of one model.
+LLM_API_KEY = "sk-test-4b1d8e0c9a7f2e6d5c3b"
+PRICED_MODEL = "priced-model"
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -39,6 +45,10 @@ def base_settings(
         dependency_poll_secs=0.3,
         # `llm` steps talk to the local OpenAI-compatible server (tests/support/llm_server.py).
         llm_base_url=llm_server.base_url,
+        llm_api_key=SecretStr(LLM_API_KEY),
+        llm_prices={
+            PRICED_MODEL: LlmPrice(prompt_per_million_usd=2.5, completion_per_million_usd=10.0)
+        },
     )
 
 

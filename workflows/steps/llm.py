@@ -170,7 +170,22 @@ class Conversation:
             response_format=_response_format(self.params.output_schema),
             stream=self.params.stream,
         )
-        return await self.run.call(CHAT_ACTIVITY, lambda _: request, f"call{self.calls}", LlmReply)
+        reply = await self.run.call(
+            CHAT_ACTIVITY,
+            lambda attempt: request.model_copy(update={"attempt": attempt}),
+            f"call{self.calls}",
+            LlmReply,
+        )
+        used = reply.usage
+        for name, value in (
+            ("prompt_tokens", used.prompt_tokens),
+            ("completion_tokens", used.completion_tokens),
+            ("total_tokens", used.total_tokens),
+            ("cost_microusd", reply.cost_microusd),
+            ("calls", 1),
+        ):
+            self.usage[name] += value
+        return reply
 
     async def _use_tools(self, reply: LlmReply) -> None:
         self.messages.append(
