@@ -32,6 +32,7 @@ from ferryman.workflows import models as m
 from ferryman.workflows.admission import RescheduleRequest
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.support.executions import ExecutionHandle, start_execution
+from tests.support.llm_server import LlmServer, Reply, ToolCall
 from tests.support.polling import eventually
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -259,6 +260,54 @@ async def spawned_named(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
+# The session's OpenAI-compatible server, for the one scenario that calls a model (set by
+# `test_record_history`, which has it as a fixture).
+LLM: list[LlmServer] = []
+
+
+async def llm_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since AI steps: a streamed model call that asks for a tool (a user activity), then a
+    structured answer that is repaired once."""
+    [server] = LLM
+    model = server.script(
+        [
+            Reply(tool_calls=[ToolCall("test_echo", {"city": "Oslo"})]),
+            Reply(content='{"answer": 1}'),
+            Reply(content='{"answer": "Oslo"}'),
+        ]
+    )
+    schema = {
+        "type": "object",
+        "required": ["answer"],
+        "properties": {"answer": {"type": "string"}},
+    }
+    handle = await start(
+        client,
+        settings,
+        "llm_named",
+        {
+            "steps": [
+                {
+                    "id": "answer",
+                    "kind": "llm",
+                    "with": {
+                        "model": model,
+                        "messages": [{"role": "user", "content": "where?"}],
+                        "stream": True,
+                        "tools": ["test.echo"],
+                        "output_schema": schema,
+                    },
+                }
+            ],
+            "output": "{{ steps.answer.output }}",
+        },
+        run=m.RunSettings(),
+    )
+    result = await handle.result()
+    assert result.output == {"answer": "Oslo"}
+    return handle
+
+
 async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
     """In-place rollback to the checkpoint after the first step, then resume and finish."""
     handle = await start(
@@ -363,13 +412,18 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     # child run.
     "admitted_named": admitted_named,
     "spawned_named": spawned_named,
+    # Since AI steps: model calls, a tool call, a repair, a hosted workflow stream.
+    "llm_named": llm_named,
 }
 
 
 @pytest.mark.skipif(not RECORD, reason="set FERRYMAN_RECORD_HISTORIES=1 to record histories")
 @pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-async def test_record_history(temporal_client: Client, base_settings: Settings, name: str) -> None:
+async def test_record_history(
+    temporal_client: Client, base_settings: Settings, llm_server: LlmServer, name: str
+) -> None:
+    LLM[:] = [llm_server]
     handle = await SCENARIOS[name](temporal_client, base_settings)
     history = await handle.fetch_history()
     text = history.to_json()
