@@ -66,7 +66,11 @@ async def test_creates_retried_after_an_api_kill_make_one_execution_each(
             response = await http.get("/api/v1/executions", params={"page_size": 100})
             return dict(response.json())
 
-        page = await eventually(listed, lambda page: page["total"] >= CREATES)
+        # Visibility is eventually consistent: wait for every execution to be listed, then
+        # check that nothing more is (no duplicate from a retried create).
+        page = await eventually(
+            listed, lambda page: {row["id"] for row in page["items"]} >= set(ids.values())
+        )
         assert page["total"] == CREATES
         assert {row["id"] for row in page["items"]} == set(ids.values())
 
