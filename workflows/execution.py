@@ -116,30 +116,36 @@ class ExecutionInterpreter:
                 self._start(self._record_start)
             await self._run_graph(running)
         except RunExpired as expired:
-            await self.admission.release()
-            self._expire(expired)
+            await self._closed(self._expire(expired))
         except StepFailed as failure:
             await self._cancel_all(running)
-            await self.admission.release()
-            self._fail(failure)
+            await self._closed(self._fail(failure))
         except asyncio.CancelledError:
             # A Temporal cancellation request (UI, CLI or the API's stop) is a stop.
             self.stop_requested = True
             await self._cancel_all(running)
-            await self.admission.release()
             self._close(Status.CANCELED)
+            await self.admission.release()
             raise
         await self._cancel_all(running)
-        await self.admission.release()
         if self.stop_requested:
             self._close(Status.CANCELED)
+            await self.admission.release()
             return m.ExecutionResult(status=Status.CANCELED)
         try:
             output = render(self.definition.output, self._context())
         except TemplateError as err:
-            self._fail(StepFailed("output", str(err), "TemplateError", Status.FAILED, 1))
+            broken = StepFailed("output", str(err), "TemplateError", Status.FAILED, 1)
+            await self._closed(self._fail(broken))
         self._close(Status.COMPLETED, output=output)
+        await self.admission.release()
         return m.ExecutionResult(status=Status.COMPLETED, output=output)
+
+    async def _closed(self, error: ApplicationError) -> NoReturn:
+        """End the run with `error`, its close already recorded. A concurrency slot is
+        given back only now, so no run is seen to start before this one is seen closed."""
+        await self.admission.release()
+        raise error
 
     async def _run_graph(self, running: Running) -> None:
         while not self.stop_requested:
@@ -450,17 +456,19 @@ class ExecutionInterpreter:
             memo.completed(now, output) if status == Status.COMPLETED else memo.closed(now)
         )
 
-    def _expire(self, expired: RunExpired) -> NoReturn:
+    def _expire(self, expired: RunExpired) -> ApplicationError:
+        """Record the expiry; the error that ends the run."""
         self._set_status(Status.EXPIRED)
         error = memo.ErrorRecord(
             status=Status.EXPIRED.value, cause=str(expired), error_type="Expired"
         )
         workflow.upsert_memo(memo.failed(workflow.now(), error))
-        raise ApplicationError(
+        return ApplicationError(
             str(expired), {"status": Status.EXPIRED}, type="Expired", non_retryable=True
         )
 
-    def _fail(self, failure: StepFailed) -> NoReturn:
+    def _fail(self, failure: StepFailed) -> ApplicationError:
+        """Record the failure; the error that ends the run."""
         self._set_status(failure.status)
         cause = f"step {failure.step!r} failed"
         if failure.attempts > 1:
@@ -474,7 +482,7 @@ class ExecutionInterpreter:
             attempts=failure.attempts,
         )
         workflow.upsert_memo(memo.failed(workflow.now(), error))
-        raise ApplicationError(
+        return ApplicationError(
             cause,
             {"step_id": failure.step, "attempts": failure.attempts, "status": failure.status},
             type=failure.error_type,

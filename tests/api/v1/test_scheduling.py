@@ -90,7 +90,7 @@ async def test_a_delayed_run_waits_until_rescheduled_then_runs(api: Api) -> None
 async def test_a_run_scheduled_in_the_past_starts_at_once(api: Api) -> None:
     job = await new_job(api)
     run = await trigger(api, job, payload={"n": 1}, scheduled_at=at(-60).isoformat())
-    assert run["status"] == "queued"
+    assert run["status"] != "delayed"  # queued, or already further along
     done = await eventually(lambda: run_of(api, run["id"]), lambda r: r["status"] == "completed")
     assert done["result"] == 1
 
