@@ -202,6 +202,8 @@ class LlmChat:
         if not trusted or self.settings.llm_api_key is None:
             return DEFAULT_KEY_NAME, None
         key = self.settings.llm_api_key.get_secret_value()
+        if not key:  # set but empty (compose passes it through when the host has none)
+            return DEFAULT_KEY_NAME, None
         remember_secret(DEFAULT_KEY_NAME, key)
         return DEFAULT_KEY_NAME, key
 
