@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jsonschema import Draft202012Validator, SchemaError
 from pydantic import ValidationError
 
 Errors = ValidationError | Sequence[Mapping[str, Any]]
@@ -54,3 +55,15 @@ def _problem(error: Mapping[str, Any], drop: str | None, prefix: str | None) -> 
 
 def _message(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "invalid value")).removeprefix(VALUE_ERROR_PREFIX)
+
+
+def json_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`schema` when it is a valid JSON Schema (draft 2020-12), else a ValueError saying why:
+    the validator of every field that holds one (a definition's input schema, an `llm`
+    step's output schema)."""
+    if schema is not None:
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as err:
+            raise ValueError(f"is not a valid JSON Schema: {err.message}") from err
+    return schema

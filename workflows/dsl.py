@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator, SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ferryman.validation import json_schema
 from ferryman.workflows import steps
 from ferryman.workflows.errors import DefinitionError
 from ferryman.workflows.templating import TemplateError, referenced_steps, template_strings
@@ -159,15 +159,7 @@ class WorkflowDefinition(BaseModel):
         "`dead_letter`, to be redriven from its last checkpoint; false: `failed`",
     )
 
-    @field_validator("input_schema")
-    @classmethod
-    def _schema_is_valid(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        if schema is not None:
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as err:
-                raise ValueError(f"input_schema is not a valid JSON Schema: {err.message}") from err
-        return schema
+    _schema_is_valid = field_validator("input_schema")(json_schema)
 
     @model_validator(mode="after")
     def _check_graph(self) -> WorkflowDefinition:

@@ -21,10 +21,11 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft202012Validator, SchemaError
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ferryman.activities.registry import StepTask
+from ferryman.validation import json_schema
 from ferryman.workflows.ai import CHAT_ACTIVITY, LlmCall, LlmReply, ToolRequest, tool_function_name
 from ferryman.workflows.errors import DefinitionError, StepFailed
 from ferryman.workflows.steps.base import StepKind, StepRun, touches_template
@@ -59,15 +60,7 @@ class LlmParams(BaseModel):
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="A secret's name"
     )
 
-    @field_validator("output_schema")
-    @classmethod
-    def _schema_is_valid(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        if schema is not None:
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as err:
-                raise ValueError(f"is not a valid JSON Schema: {err.message}") from err
-        return schema
+    _schema_is_valid = field_validator("output_schema")(json_schema)
 
 
 class Llm(StepKind):

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.api import Api
 from tests.support.polling import eventually
+from tests.support.runs import trigger
 
 
 def limited(job: str, limit: int, key: str | None = "{{ input.tenant }}") -> dict[str, Any]:
@@ -33,12 +34,6 @@ async def new_job(api: Api, limit: int, key: str | None = "{{ input.tenant }}") 
     job = f"lim-{uuid.uuid4().hex[:8]}"
     await api.create_workflow(limited(job, limit, key))
     return job
-
-
-async def trigger(api: Api, job: str, **body: Any) -> dict[str, Any]:
-    response = await api.http.post(f"/v1/jobs/{job}/trigger", json=body, headers=api.admin)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def runs_of(api: Api, job: str) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.api import Api
 from tests.support.polling import eventually
+from tests.support.runs import run_of, trigger
 
 
 def slug(prefix: str) -> str:
@@ -48,18 +49,6 @@ async def depend(api: Api, job_id: str, on: str, condition: str) -> dict[str, An
         headers=api.admin,
     )
     assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def trigger(api: Api, job_id: str, **body: Any) -> dict[str, Any]:
-    response = await api.http.post(f"/v1/jobs/{job_id}/trigger", json=body, headers=api.admin)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def run_of(api: Api, run_id: str) -> dict[str, Any]:
-    response = await api.http.get(f"/v1/runs/{run_id}", headers=api.admin)
-    assert response.status_code == 200, response.text
     return dict(response.json())
 
 

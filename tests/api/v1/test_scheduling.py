@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.api import Api
 from tests.support.polling import eventually
+from tests.support.runs import run_of, trigger
 
 
 async def new_job(api: Api) -> str:
@@ -23,18 +24,6 @@ async def new_job(api: Api) -> str:
         }
     )
     return job
-
-
-async def trigger(api: Api, job: str, **body: Any) -> dict[str, Any]:
-    response = await api.http.post(f"/v1/jobs/{job}/trigger", json=body, headers=api.admin)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def run_of(api: Api, run_id: str) -> dict[str, Any]:
-    response = await api.http.get(f"/v1/runs/{run_id}", headers=api.admin)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def at(seconds: float) -> datetime:
