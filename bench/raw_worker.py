@@ -12,7 +12,7 @@ import sys
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.workloads import RAW_QUEUE, RawSequential, raw_noop
+from bench.raw_workloads import RAW_QUEUE, RawSequential, raw_noop
 
 
 async def main(address: str) -> None:

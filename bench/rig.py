@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowFailureError
 
-from bench.workloads import RAW_QUEUE, RawSequential
+from bench.raw_workloads import RAW_QUEUE, RawSequential
 from ferryman.devserver import headless_dev_server
 from ferryman.processes import free_port
 from ferryman.readiness import wait_serving, wait_until
