@@ -27,18 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import json
-import math
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import structlog
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError
@@ -46,6 +43,14 @@ from temporalio.service import RPCError
 
 from ferryman.activities import registry
 from ferryman.activities.http import check_egress
+from ferryman.activities.llm_wire import (
+    Answer,
+    Completion,
+    provider_message,
+    request_body,
+    retry_after,
+    server_sent_data,
+)
 from ferryman.activities.secrets import Redactor, remember_secret, secret_value
 from ferryman.settings import LlmPrice, Settings
 from ferryman.workflows.ai import (
@@ -54,7 +59,6 @@ from ferryman.workflows.ai import (
     Chunk,
     LlmCall,
     LlmReply,
-    ToolRequest,
     Usage,
     tool_function_name,
 )
@@ -63,7 +67,6 @@ log = structlog.get_logger("ferryman.llm")
 
 CHUNK_INTERVAL = timedelta(milliseconds=150)
 DEFAULT_KEY_NAME = "LLM_API_KEY"  # the settings key's marker: `[secret:LLM_API_KEY]`
-MESSAGE_LIMIT = 500  # characters of a provider's error message kept in ours
 DESCRIPTION_LIMIT = 1024  # providers cap a function's description
 
 ChunkSink = Callable[[Chunk], Awaitable[None]]
@@ -124,7 +127,7 @@ class LlmChat:
         request = _llm_client().build_request(
             "POST",
             f"{target.base_url}/chat/completions",
-            json=request_body(call),
+            json=request_body(call, tool_definitions(call.tools)),
             headers=target.headers,
             timeout=self.settings.llm_timeout_secs,
         )
@@ -154,7 +157,7 @@ class LlmChat:
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
-    async def _exchange(self, request: httpx.Request, call: LlmCall, target: _Target) -> _Answer:
+    async def _exchange(self, request: httpx.Request, call: LlmCall, target: _Target) -> Answer:
         response = await _llm_client().send(request, stream=True)
         try:
             await _raise_for_status(response, target)
@@ -164,8 +167,8 @@ class LlmChat:
         finally:
             await response.aclose()
 
-    async def _streamed(self, response: httpx.Response, call: LlmCall, target: _Target) -> _Answer:
-        answer = _Answer()
+    async def _streamed(self, response: httpx.Response, call: LlmCall, target: _Target) -> Answer:
+        answer = Answer()
         attempt = max(call.attempt, activity.info().attempt)
         events = contextlib.aclosing(server_sent_data(response))
         async with _Batcher(self.chunks(), call, attempt) as batcher, events as data_of_events:
@@ -227,23 +230,6 @@ class _Target:
     redactor: Redactor = field(default_factory=Redactor)
 
 
-def request_body(call: LlmCall) -> dict[str, Any]:
-    """The `/chat/completions` body of `call` (fields left unset are not sent)."""
-    body: dict[str, Any] = {"model": call.model, "messages": call.messages}
-    if call.temperature is not None:
-        body["temperature"] = call.temperature
-    if call.max_tokens is not None:
-        body["max_tokens"] = call.max_tokens
-    if call.tools:
-        body["tools"] = tool_definitions(call.tools)
-    if call.response_format is not None:
-        body["response_format"] = call.response_format
-    if call.stream:
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
-    return body
-
-
 def tool_definitions(names: list[str]) -> list[dict[str, Any]]:
     """OpenAI function definitions of registered activities, under provider-safe names."""
     entries = registry.registered()
@@ -293,162 +279,31 @@ def cost_microusd(
     )
 
 
-# The answer as the wire has it. Lenient: compatible servers leave out what OpenAI sends.
-
-
-class _Function(BaseModel):
-    name: str | None = None
-    arguments: str | None = None
-
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> Any:
-        # Some compatible servers send the arguments as an object, not as JSON text.
-        return json.dumps(value) if isinstance(value, dict) else value
-
-
-class _WireToolCall(BaseModel):
-    index: int | None = None
-    id: str | None = None
-    function: _Function = Field(default_factory=_Function)
-
-
-class _Message(BaseModel):
-    content: str | None = None
-    tool_calls: list[_WireToolCall] | None = None
-
-
-class _Choice(BaseModel):
-    index: int = 0
-    message: _Message | None = None  # a completion
-    delta: _Message | None = None  # a streamed chunk
-    finish_reason: str | None = None
-
-
-class _WireUsage(BaseModel):
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    total_tokens: int | None = None
-
-    def usage(self) -> Usage:
-        prompt, completion = self.prompt_tokens or 0, self.completion_tokens or 0
-        return Usage(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=self.total_tokens or prompt + completion,
-        )
-
-
-class _Completion(BaseModel):
-    model: str | None = None
-    choices: list[_Choice] | None = None
-    usage: _WireUsage | None = None
-    error: Any = None  # a failure reported inside a stream
-
-
-@dataclass
-class _ToolSlot:
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Answer:
-    """A completion as it comes in: whole, or assembled from streamed chunks."""
-
-    model: str | None = None
-    text: list[str] = field(default_factory=list)
-    tools: dict[int, _ToolSlot] = field(default_factory=dict)
-    finish_reason: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    done: bool = False  # `data: [DONE]` seen
-
-    @property
-    def content(self) -> str | None:
-        return "".join(self.text) if self.text else None
-
-    @property
-    def tool_calls(self) -> list[ToolRequest]:
-        # A provider that gives no id still gets its results back under one it can match.
-        return [
-            ToolRequest(
-                id=slot.id or f"call_{index}",
-                name=slot.name,
-                arguments="".join(slot.arguments) or "{}",
-            )
-            for index, slot in sorted(self.tools.items())
-        ]
-
-    def add(self, chunk: _Completion) -> str:
-        """Take in one chunk (or a whole completion); returns the text it added."""
-        self.model = chunk.model or self.model
-        if chunk.usage is not None:
-            self.usage = chunk.usage.usage()
-        added = ""
-        for choice in chunk.choices or []:
-            message = choice.delta or choice.message
-            if choice.index != 0:  # one choice asked for (no `n`)
-                continue
-            self.finish_reason = choice.finish_reason or self.finish_reason
-            if message is None:
-                continue
-            if message.content:
-                self.text.append(message.content)
-                added += message.content
-            for position, call in enumerate(message.tool_calls or []):
-                self._add_tool_call(call, position)
-        return added
-
-    def _add_tool_call(self, call: _WireToolCall, position: int) -> None:
-        # Streamed: the id and name come with a call's first piece, its arguments in pieces
-        # under the same index. Whole: one piece per call, maybe without an index.
-        slot = self.tools.setdefault(position if call.index is None else call.index, _ToolSlot())
-        slot.id = slot.id or call.id or ""
-        slot.name = slot.name or call.function.name or ""
-        if call.function.arguments:
-            slot.arguments.append(call.function.arguments)
-
-
-def _completion(body: bytes, target: _Target) -> _Answer:
+def _completion(body: bytes, target: _Target) -> Answer:
     completion = _parse(body, target)
     if not completion.choices or completion.choices[0].message is None:
         raise _bad_answer(f"{target.provider} answered a completion without a message")
-    answer = _Answer()
+    answer = Answer()
     answer.add(completion)
     return answer
 
 
-def _stream_chunk(data: str, target: _Target) -> _Completion:
+def _stream_chunk(data: str, target: _Target) -> Completion:
     chunk = _parse(data.encode(), target)
     if chunk.error is not None:
-        said = target.redactor.text(_provider_message(data))
+        said = target.redactor.text(provider_message(data))
         raise _unavailable(f"{target.provider} failed mid-stream: {said}")
     return chunk
 
 
-def _parse(body: bytes, target: _Target) -> _Completion:
+def _parse(body: bytes, target: _Target) -> Completion:
     try:
-        return _Completion.model_validate_json(body)
+        return Completion.model_validate_json(body)
     except ValidationError as err:
         sample = target.redactor.text(body[:200].decode("utf-8", errors="replace"))
         raise _bad_answer(
             f"{target.provider} answered something that is not a chat completion: {sample!r}"
         ) from err
-
-
-async def server_sent_data(response: httpx.Response) -> AsyncGenerator[str, None]:
-    """The `data` of each server-sent event (several `data:` lines of one event joined by
-    newlines); comments (keep-alives) and the other fields say nothing to a completion."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if line.startswith("data:"):
-            data.append(line[len("data:") :].removeprefix(" "))
-        elif not line and data:
-            yield "\n".join(data)
-            data = []
-    if data:
-        yield "\n".join(data)
 
 
 class _Batcher:
@@ -500,7 +355,7 @@ async def _raise_for_status(response: httpx.Response, target: _Target) -> None:
     status = response.status_code
     if status < 400:
         return
-    said = target.redactor.text(_provider_message(await response.aread()))
+    said = target.redactor.text(provider_message(await response.aread()))
     message = f"{target.provider} answered {status}: {said}"
     details = {"status": status}
     if status == 429:
@@ -510,49 +365,6 @@ async def _raise_for_status(response: httpx.Response, target: _Target) -> None:
         delay = retry_after(response.headers)
         raise ApplicationError(message, details, type="LlmUnavailable", next_retry_delay=delay)
     raise ApplicationError(message, details, type="LlmRejected", non_retryable=True)
-
-
-def _provider_message(body: bytes | str) -> str:
-    """`error.message` of an OpenAI-style error body, else the body itself; truncated."""
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    try:
-        error = json.loads(text).get("error")
-        said = error.get("message") if isinstance(error, dict) else error
-        text = said if isinstance(said, str) and said else text
-    except (ValueError, AttributeError):
-        pass
-    text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
-
-
-def retry_after(headers: httpx.Headers) -> timedelta | None:
-    """When the provider asks to be called again: `retry-after-ms` (OpenAI's), else
-    `Retry-After` in seconds or as an HTTP date; None when it does not say (or says
-    something unreadable)."""
-    millis = _finite(headers.get("retry-after-ms"))
-    if millis is not None:
-        return timedelta(milliseconds=max(millis, 0.0))
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    seconds = _finite(value)
-    if seconds is not None:
-        return timedelta(seconds=max(seconds, 0.0))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - datetime.now(UTC), timedelta(0))
-
-
-def _finite(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None
 
 
 def _unavailable(message: str) -> ApplicationError:

@@ -10,6 +10,11 @@ and hands each to its kind (`ferryman.workflows.steps`) through a `StepRunner`
 per step goes into the checkpoint log and the memo (`ferryman.workflows.memo`); the
 canonical status is kept in a search attribute; pause, resume, stop, rollback and step
 signals are obeyed.
+
+Longer than the other modules on purpose: the interpreter's state and every signal, query
+and update handler that touches it must live on one workflow class. What can live elsewhere
+does: the kinds, a step's run (`step_run`), admission (`admission`), the checkpoint log
+(`checkpoints`), the memo layout (`memo`), child runs (`children`).
 """
 
 from __future__ import annotations

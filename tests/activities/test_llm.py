@@ -25,7 +25,8 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from ferryman.activities import registry
-from ferryman.activities.llm import ChunkSink, LlmChat, retry_after, server_sent_data
+from ferryman.activities.llm import ChunkSink, LlmChat
+from ferryman.activities.llm_wire import retry_after, server_sent_data
 from ferryman.activities.secrets import CURRENT, Redactor
 from ferryman.processes import free_port
 from ferryman.settings import Settings
