@@ -8,6 +8,9 @@ process, which stops them in that order; a second Ctrl-C kills what is left. Wor
 also die with this process if it is killed outright (`follow_supervisor`). A child that dies
 while running is restarted with backoff, so a developer can SIGKILL the worker to watch an
 execution survive.
+
+One module, a little over 400 lines, because the start order, the restarts and the stop order
+are one state machine over the same children; split, each part would need all of it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Rule: every function that writes commits before it returns, so a caller never holds a
 half-written change; unique constraints, not read-then-write checks, guard against races.
+
+Every query of the store is here, grouped by table (keys, workflows, job dependencies,
+published activities, idempotency keys), so the module is a little over 400 lines: one place
+to look before adding a query, rather than five small modules that import each other.
 """
 
 from __future__ import annotations

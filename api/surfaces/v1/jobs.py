@@ -19,7 +19,7 @@ from ferryman.api.executions.launch import LaunchRequest, Overrides
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.surfaces.api_v1.workflows import DEFINITION_BODY
 from ferryman.api.surfaces.common import ERRORS
-from ferryman.api.surfaces.v1 import schemas, serializer
+from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
 from ferryman.api.surfaces.v1.params import JobId
 
 router = APIRouter(tags=["jobs"])
@@ -34,8 +34,8 @@ IdempotencyKey = Annotated[
 BATCH_CONCURRENCY = 10
 
 
-@router.get("/jobs", response_model=list[schemas.Job], responses=ERRORS, summary="List jobs")
-async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> list[schemas.Job]:
+@router.get("/jobs", response_model=list[job_schemas.Job], responses=ERRORS, summary="List jobs")
+async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> list[job_schemas.Job]:
     stored, _ = await definitions.page(principal.project_id, 1, 1000)
     return [serializer.job(s) for s in stored]
 
@@ -43,38 +43,40 @@ async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> li
 @router.post(
     "/jobs",
     status_code=201,
-    response_model=schemas.Job,
+    response_model=job_schemas.Job,
     responses=ERRORS,
     openapi_extra=DEFINITION_BODY,
     summary="Create a job from a workflow definition (JSON or YAML)",
 )
 async def create_job(
     request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
-) -> schemas.Job:
+) -> job_schemas.Job:
     document = parse_document(await request.body(), request.headers.get("content-type", ""))
     return serializer.job(await definitions.create(principal.project_id, document))
 
 
-@router.get("/jobs/{job_id}", response_model=schemas.Job, responses=ERRORS, summary="Read a job")
+@router.get(
+    "/jobs/{job_id}", response_model=job_schemas.Job, responses=ERRORS, summary="Read a job"
+)
 async def get_job(
     job_id: JobId, principal: ReadWorkflows, definitions: DefinitionsDep
-) -> schemas.Job:
+) -> job_schemas.Job:
     return serializer.job(await definitions.get(principal.project_id, job_id, None))
 
 
 @router.post(
     "/jobs/{job_id}/dependencies",
     status_code=201,
-    response_model=schemas.Dependency,
+    response_model=job_schemas.Dependency,
     responses=ERRORS,
     summary="Make the job's runs wait on the latest run of another job",
 )
 async def create_job_dependency(
     job_id: JobId,
-    body: schemas.DependencyRequest,
+    body: job_schemas.DependencyRequest,
     principal: WriteWorkflows,
     definitions: DefinitionsDep,
-) -> schemas.Dependency:
+) -> job_schemas.Dependency:
     dependency = await definitions.add_dependency(
         principal.project_id, job_id, body.depends_on_job_id, body.condition
     )
@@ -83,13 +85,13 @@ async def create_job_dependency(
 
 @router.get(
     "/jobs/{job_id}/dependencies",
-    response_model=list[schemas.Dependency],
+    response_model=list[job_schemas.Dependency],
     responses=ERRORS,
     summary="List the job's dependencies",
 )
 async def list_job_dependencies(
     job_id: JobId, principal: ReadWorkflows, definitions: DefinitionsDep
-) -> list[schemas.Dependency]:
+) -> list[job_schemas.Dependency]:
     stored = await definitions.dependencies(principal.project_id, job_id)
     return [serializer.dependency(d) for d in stored]
 

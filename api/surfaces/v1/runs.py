@@ -9,7 +9,7 @@ from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep, IdempotencyDep
 from ferryman.api.executions import dependencies
 from ferryman.api.surfaces.common import ERRORS
-from ferryman.api.surfaces.v1 import schemas, serializer
+from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep
 from ferryman.api.surfaces.v1.streams import all_events
 from ferryman.statuses import Status
@@ -169,13 +169,13 @@ async def run_children(
 
 @router.get(
     "/runs/{run_id}/dependency-status",
-    response_model=schemas.DependencyStatus,
+    response_model=job_schemas.DependencyStatus,
     responses=ERRORS,
     summary="Whether the run's job dependencies are met",
 )
 async def run_dependency_status(
     run_id: RunId, principal: ReadExecutions, executions: ExecutionsDep
-) -> schemas.DependencyStatus:
+) -> job_schemas.DependencyStatus:
     return serializer.dependency_status(
         await dependencies.of_run(executions.reader, principal.project_id, run_id)
     )

@@ -10,7 +10,7 @@ from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep
 from ferryman.api.executions.schedules import ScheduleRequest
 from ferryman.api.surfaces.common import ERRORS
-from ferryman.api.surfaces.v1 import schemas, serializer
+from ferryman.api.surfaces.v1 import job_schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor
 from ferryman.api.surfaces.v1.runs import CURSOR_HEADER
 
@@ -22,7 +22,7 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Schedules per page")]
 @router.post(
     "/schedules",
     status_code=201,
-    response_model=schemas.ScheduleOut,
+    response_model=job_schemas.ScheduleOut,
     responses=ERRORS,
     summary="Create a cron schedule: each firing starts a run of the job (triggered_by: cron)",
     description=(
@@ -31,8 +31,8 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Schedules per page")]
     ),
 )
 async def create_schedule(
-    body: schemas.ScheduleCreate, principal: Execute, executions: ExecutionsDep
-) -> schemas.ScheduleOut:
+    body: job_schemas.ScheduleCreate, principal: Execute, executions: ExecutionsDep
+) -> job_schemas.ScheduleOut:
     request = ScheduleRequest(
         project_id=principal.project_id,
         job_id=body.job_id,
@@ -46,7 +46,7 @@ async def create_schedule(
 
 @router.get(
     "/schedules",
-    response_model=list[schemas.ScheduleOut],
+    response_model=list[job_schemas.ScheduleOut],
     responses=ERRORS,
     summary="List the project's schedules (the next page's cursor is in X-Next-Cursor)",
 )
@@ -56,7 +56,7 @@ async def list_schedules(
     executions: ExecutionsDep,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> list[schemas.ScheduleOut]:
+) -> list[job_schemas.ScheduleOut]:
     page = await executions.schedules.page(principal.project_id, limit, cursor)
     if page.next_cursor:
         response.headers[CURSOR_HEADER] = page.next_cursor
@@ -65,50 +65,50 @@ async def list_schedules(
 
 @router.get(
     "/schedules/{schedule_id}",
-    response_model=schemas.ScheduleOut,
+    response_model=job_schemas.ScheduleOut,
     responses=ERRORS,
     summary="Read a schedule",
 )
 async def get_schedule(
     schedule_id: ScheduleId, principal: ReadExecutions, executions: ExecutionsDep
-) -> schemas.ScheduleOut:
+) -> job_schemas.ScheduleOut:
     return serializer.schedule(await executions.schedules.get(principal.project_id, schedule_id))
 
 
 @router.delete(
     "/schedules/{schedule_id}",
-    response_model=schemas.ScheduleDeleted,
+    response_model=job_schemas.ScheduleDeleted,
     responses=ERRORS,
     summary="Delete a schedule (the runs it started are not touched)",
 )
 async def delete_schedule(
     schedule_id: ScheduleId, principal: Execute, executions: ExecutionsDep
-) -> schemas.ScheduleDeleted:
+) -> job_schemas.ScheduleDeleted:
     await executions.schedules.delete(principal.project_id, schedule_id)
-    return schemas.ScheduleDeleted(id=schedule_id)
+    return job_schemas.ScheduleDeleted(id=schedule_id)
 
 
 @router.post(
     "/schedules/{schedule_id}/pause",
-    response_model=schemas.ScheduleOut,
+    response_model=job_schemas.ScheduleOut,
     responses=ERRORS,
     summary="Pause a schedule: no run starts until it is unpaused (idempotent)",
 )
 async def pause_schedule(
     schedule_id: ScheduleId, principal: Execute, executions: ExecutionsDep
-) -> schemas.ScheduleOut:
+) -> job_schemas.ScheduleOut:
     view = await executions.schedules.pause(principal.project_id, schedule_id)
     return serializer.schedule(view)
 
 
 @router.post(
     "/schedules/{schedule_id}/unpause",
-    response_model=schemas.ScheduleOut,
+    response_model=job_schemas.ScheduleOut,
     responses=ERRORS,
     summary="Unpause a schedule: it fires again from its next time (idempotent)",
 )
 async def unpause_schedule(
     schedule_id: ScheduleId, principal: Execute, executions: ExecutionsDep
-) -> schemas.ScheduleOut:
+) -> job_schemas.ScheduleOut:
     view = await executions.schedules.unpause(principal.project_id, schedule_id)
     return serializer.schedule(view)

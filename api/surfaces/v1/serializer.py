@@ -19,7 +19,7 @@ from ferryman.api.executions.ids import checkpoint_id
 from ferryman.api.executions.reader import LiveState
 from ferryman.api.executions.schedules import ScheduleView
 from ferryman.api.executions.view import ExecutionView
-from ferryman.api.surfaces.v1 import schemas
+from ferryman.api.surfaces.v1 import job_schemas, schemas
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
 
@@ -116,14 +116,14 @@ def outputs(run_id: str, records: AiRecords) -> list[schemas.StructuredOutput]:
     ]
 
 
-def dependency_status(found: RunDependencies) -> schemas.DependencyStatus:
+def dependency_status(found: RunDependencies) -> job_schemas.DependencyStatus:
     view = found.view
-    return schemas.DependencyStatus(
+    return job_schemas.DependencyStatus(
         run_id=view.id,
         job_id=view.workflow_id,
         status=view.status,
         dependencies=[
-            schemas.DependencyState(
+            job_schemas.DependencyState(
                 **state.dependency.model_dump(),
                 satisfied=state.satisfied,
                 latest_run_id=state.latest.id if state.latest else None,
@@ -212,13 +212,13 @@ def bulk(outcomes: list[Outcome]) -> schemas.BulkResult:
     )
 
 
-def job(stored: StoredDefinition) -> schemas.Job:
+def job(stored: StoredDefinition) -> job_schemas.Job:
     try:
         definition = WorkflowDefinition.model_validate(stored.document)
     except ValidationError:  # stored under an older, looser rule: show the DSL's defaults
         definition = WorkflowDefinition.model_construct(name=stored.name, steps=[])
     defaults = definition.defaults
-    return schemas.Job(
+    return job_schemas.Job(
         id=stored.slug,
         name=stored.name,
         description=stored.description,
@@ -226,7 +226,7 @@ def job(stored: StoredDefinition) -> schemas.Job:
         job_version_id=stored.version_id,
         latest_version=stored.latest_version,
         disabled=stored.disabled,
-        defaults=schemas.JobDefaults(
+        defaults=job_schemas.JobDefaults(
             max_attempts=defaults.retry.max_attempts,
             retry_backoff=defaults.retry.backoff,
             retry_initial_delay_secs=defaults.retry.initial_delay_secs,
@@ -243,8 +243,8 @@ def job(stored: StoredDefinition) -> schemas.Job:
     )
 
 
-def dependency(stored: m.Dependency) -> schemas.Dependency:
-    return schemas.Dependency(
+def dependency(stored: m.Dependency) -> job_schemas.Dependency:
+    return job_schemas.Dependency(
         id=stored.id,
         job_id=stored.job_id,
         depends_on_job_id=stored.depends_on_job_id,
@@ -253,8 +253,8 @@ def dependency(stored: m.Dependency) -> schemas.Dependency:
     )
 
 
-def schedule(view: ScheduleView) -> schemas.ScheduleOut:
-    return schemas.ScheduleOut(
+def schedule(view: ScheduleView) -> job_schemas.ScheduleOut:
+    return job_schemas.ScheduleOut(
         id=view.id,
         job_id=view.job_id,
         job_version=view.job_version,
