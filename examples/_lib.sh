@@ -8,13 +8,13 @@ call() { # call METHOD PATH [JSON]: the response body
 }
 
 register() { # register FILE.yaml: create the job, or add a version if it exists
-  local id
+  local id yaml=(-H "X-API-Key: $KEY" -H "Content-Type: application/yaml" --data-binary @"$1")
   id=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["id"])' "$1" 2>/dev/null ||
     sed -n 's/^id: *//p' "$1")
-  curl -fsS -H "X-API-Key: $KEY" -H "Content-Type: application/yaml" --data-binary @"$1" \
-    -X PUT "$API/api/v1/workflows/$id" >/dev/null 2>&1 ||
-    curl -fsS -H "X-API-Key: $KEY" -H "Content-Type: application/yaml" --data-binary @"$1" \
-      "$API/api/v1/workflows" >/dev/null
+  # PUT adds a version; 404: create it; 409 then: another script created it meanwhile.
+  curl -fsS "${yaml[@]}" -X PUT "$API/api/v1/workflows/$id" >/dev/null 2>&1 ||
+    curl -fsS "${yaml[@]}" "$API/api/v1/workflows" >/dev/null 2>&1 ||
+    curl -fsS "${yaml[@]}" -X PUT "$API/api/v1/workflows/$id" >/dev/null
 }
 
 field() { # field NAME: read one field of the JSON object on stdin
@@ -25,5 +25,16 @@ runs() { # runs QUERY: one line per run: id, status, started_at, and what the qu
   call GET "/v1/runs?$1" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin):
-    print(f"  {r[\"id\"]}  {r[\"status\"]:<10} priority={r[\"priority\"]:<3} key={r[\"concurrency_key\"]} started={r[\"started_at\"]}")'
+    print("  {id}  {status:<10} priority={priority!s:<3} key={concurrency_key} started={started_at}".format(**r))'
+}
+
+await_status() { # await_status RUN_ID STATUS [SECONDS]: wait (30 s by default) until the run has it
+  local status=""
+  for _ in $(seq 1 $((${3:-30} * 2))); do
+    status=$(call GET "/v1/runs/$1" | field status)
+    [ "$status" = "$2" ] && return 0
+    sleep 0.5
+  done
+  echo "run $1 is $status after ${3:-30} s, not $2: is a worker running?" >&2
+  return 1
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 for job in resize-image reminder gallery; do register "$HERE/$job.yaml"; done
 id=$(call POST /v1/jobs/gallery/trigger '{"payload": {"cover": "https://example.com/a.png"}}' | field id)
-sleep 3
+await_status "$id" completed
 echo "==> the parent"
 call GET "/v1/runs/$id" | python3 -m json.tool
 echo "==> its children (triggered_by spawn, parent_run_id, workflow_step_run_id)"

@@ -11,10 +11,10 @@ call GET "/v1/runs/$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); p
 
 echo "==> moved to in 2 seconds"
 call POST "/v1/runs/$id/reschedule" '{"scheduled_at": "'"$(at 2)"'"}' >/dev/null
-sleep 4
+await_status "$id" completed
 call GET "/v1/runs/$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   ", r["status"], r["result"])'
 
 echo "==> one that must start within a second, but is scheduled in a minute: expired"
 id=$(call POST /v1/jobs/reminder/trigger '{"payload": {"who": "bob", "what": "lunch"}, "scheduled_at": "'"$(at 60)"'", "expires_at": "'"$(at 1)"'"}' | field id)
-sleep 3
+await_status "$id" expired
 call GET "/v1/runs/$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   ", r["status"], "-", r["error"])'

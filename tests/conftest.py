@@ -10,5 +10,6 @@ pytest_plugins = [
     "tests.support.api",
     "tests.support.http_target",
     "tests.support.llm_server",
+    "tests.support.api_process",
     "tests.support.up",
 ]

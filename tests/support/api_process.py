@@ -1,12 +1,17 @@
 """`ferryman api` as its own process on the session's dev server: for tests that kill it
-or drive it over real HTTP."""
+or drive it over real HTTP. The `api_process` fixture is one whose runs the session's worker
+runs (in the test process: API and worker two processes apart), on the worker's metadata
+store."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest_asyncio
 
 from ferryman.processes import free_port
 from ferryman.settings import Settings
@@ -59,3 +64,16 @@ class ApiProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+@pytest_asyncio.fixture
+async def api_process(
+    base_settings: Settings, worker: None, tmp_path: Path
+) -> AsyncIterator[ApiProcess]:
+    process = ApiProcess(base_settings, tmp_path)
+    # The worker's task queue, and its metadata store: the activities it published.
+    process.env["FERRYMAN_TASK_QUEUE"] = base_settings.task_queue
+    process.env["DATABASE_URL"] = base_settings.resolved_database_url
+    await process.start()
+    yield process
+    process.kill()

@@ -8,29 +8,13 @@ import asyncio
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest_asyncio
 
-from ferryman.settings import Settings
 from tests.support.api_process import ApiProcess
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.polling import eventually
-
-
-@pytest_asyncio.fixture
-async def api_process(
-    base_settings: Settings, worker: None, tmp_path: Path
-) -> AsyncIterator[ApiProcess]:
-    process = ApiProcess(base_settings, tmp_path)
-    # Its runs go to the session's worker, in this test process: two processes apart.
-    process.env["FERRYMAN_TASK_QUEUE"] = base_settings.task_queue
-    await process.start()
-    yield process
-    process.kill()
 
 
 async def read_chunks(
