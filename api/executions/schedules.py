@@ -15,6 +15,12 @@ Temporal owns every schedule (no table of ours). A schedule is:
   elided above 2 KB like a run's, and read whole from the action by `get`), the pinned
   version and the creation time. The job id lives in the action, the time zone in the spec,
   `paused` and the next firing in Temporal's own state.
+
+Disabling a job pauses its schedules (new runs of a disabled job are refused, and a firing
+is a new run) under a note of their own; enabling it unpauses those, and only those, so a
+schedule paused through the API stays paused. Unpausing one while its job is disabled is
+refused. The job's schedules are found through the same visibility query as a list, which
+may trail a schedule created a moment before (about a second on the dev server).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ DEFAULT_TIMEZONE = "UTC"
 # than caught up later (Temporal's default window is a year).
 CATCHUP_WINDOW = timedelta(minutes=1)
 PAUSE_NOTE = "paused through the ferryman API"
+DISABLED_NOTE = "paused while job {job_id!r} is disabled"
 # Temporal moves a `CRON_TZ=`/`TZ=` prefix into the spec's time zone: ours has one owner.
 TZ_PREFIXES = ("CRON_TZ=", "TZ=")
 
@@ -226,15 +233,54 @@ class Schedules:
         return await self.get(project_id, schedule_id)
 
     async def unpause(self, project_id: str, schedule_id: str) -> ScheduleView:
-        """Unpause; unpausing a running schedule changes nothing (idempotent)."""
-        await self._describe(project_id, schedule_id)
+        """Unpause; unpausing a running schedule changes nothing (idempotent). 409 while
+        its job is disabled: every firing would be a run the job refuses."""
+        description = await self._describe(project_id, schedule_id)
+        action = description.schedule.action
+        if isinstance(action, ScheduleActionStartWorkflow):
+            await self.launcher.definitions.resolve(project_id, action.workflow, None)
         await _call(self.client.get_schedule_handle(schedule_id).unpause())
         return await self.get(project_id, schedule_id)
+
+    async def hold_job(self, project_id: str, job_id: str) -> None:
+        """Pause the job's running schedules, noting why (its job was disabled)."""
+        note = DISABLED_NOTE.format(job_id=job_id)
+        for schedule_id in await self._of_job(project_id, job_id):
+            state = (await self._describe(project_id, schedule_id)).schedule.state
+            if not state.paused:
+                await _call(self.client.get_schedule_handle(schedule_id).pause(note=note))
+
+    async def release_job(self, project_id: str, job_id: str) -> None:
+        """Unpause the job's schedules that `hold_job` paused, and no other."""
+        note = DISABLED_NOTE.format(job_id=job_id)
+        for schedule_id in await self._of_job(project_id, job_id):
+            state = (await self._describe(project_id, schedule_id)).schedule.state
+            if state.paused and state.note == note:
+                await _call(self.client.get_schedule_handle(schedule_id).unpause())
+
+    async def _of_job(self, project_id: str, job_id: str) -> list[str]:
+        """The ids of the project's schedules that start `job_id`."""
+        found: list[str] = []
+        query = f"{sa.PROJECT.name} = {sa.escape(project_id)}"
+        try:
+            async for entry in await self.client.list_schedules(query):
+                if await self._job_of(project_id, entry) == job_id:
+                    found.append(entry.id)
+        except RPCError as err:
+            raise temporal_error(err) from err
+        return found
 
     async def delete(self, project_id: str, schedule_id: str) -> None:
         """Delete the schedule; the runs it started are not touched."""
         await self._describe(project_id, schedule_id)
         await _call(self.client.get_schedule_handle(schedule_id).delete())
+
+    async def _job_of(self, project_id: str, entry: ScheduleListDescription) -> str | None:
+        if entry.schedule is None:  # no list info yet: the schedule itself says
+            action = (await self._describe(project_id, entry.id)).schedule.action
+            return action.workflow if isinstance(action, ScheduleActionStartWorkflow) else None
+        listed = entry.schedule.action
+        return listed.workflow if isinstance(listed, ScheduleListActionStartWorkflow) else None
 
     async def _describe(self, project_id: str, schedule_id: str) -> ScheduleDescription:
         """The schedule, if it is one of the project's; 404 for anything else."""

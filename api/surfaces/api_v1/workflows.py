@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ferryman.api.auth import ReadWorkflows, WriteWorkflows
 from ferryman.api.definitions import parse_document
-from ferryman.api.deps import DefinitionsDep
+from ferryman.api.deps import DefinitionsDep, ExecutionsDep
 from ferryman.api.surfaces.api_v1 import schemas, serializer
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.workflows.dsl import WorkflowDefinition
@@ -112,11 +112,16 @@ async def list_versions(
     response_model=schemas.WorkflowOut,
     responses=ERRORS,
     summary="Disable a workflow: new executions get 409, running ones go on",
+    description="Its cron schedules are paused until it is enabled again.",
 )
 async def disable_workflow(
-    workflow_id: WorkflowSlug, principal: WriteWorkflows, definitions: DefinitionsDep
+    workflow_id: WorkflowSlug,
+    principal: WriteWorkflows,
+    definitions: DefinitionsDep,
+    executions: ExecutionsDep,
 ) -> schemas.WorkflowOut:
     stored = await definitions.set_disabled(principal.project_id, workflow_id, True)
+    await executions.schedules.hold_job(principal.project_id, workflow_id)
     return serializer.workflow(stored)
 
 
@@ -125,9 +130,14 @@ async def disable_workflow(
     response_model=schemas.WorkflowOut,
     responses=ERRORS,
     summary="Enable a disabled workflow",
+    description="The cron schedules its disabling paused run again; others stay as they are.",
 )
 async def enable_workflow(
-    workflow_id: WorkflowSlug, principal: WriteWorkflows, definitions: DefinitionsDep
+    workflow_id: WorkflowSlug,
+    principal: WriteWorkflows,
+    definitions: DefinitionsDep,
+    executions: ExecutionsDep,
 ) -> schemas.WorkflowOut:
     stored = await definitions.set_disabled(principal.project_id, workflow_id, False)
+    await executions.schedules.release_job(principal.project_id, workflow_id)
     return serializer.workflow(stored)

@@ -204,6 +204,51 @@ async def test_list_read_pause_unpause_delete(
     )
 
 
+async def test_disabling_a_job_pauses_its_schedules_until_it_is_enabled(
+    api: Api, job: str, create: Create
+) -> None:
+    other = job_id()
+    created = await api.http.post("/v1/jobs", json=greeter(other), headers=api.admin)
+    assert created.status_code == 201, created.text
+    running = await create(job_id=job, cron="0 6 * * 1-5", payload={"name": "Bo"})
+    held_by_user = await create(job_id=job, cron="0 7 * * *", payload={"name": "Al"})
+    beside = await create(job_id=other, cron="0 6 * * 1-5", payload={"name": "Cy"})
+    ids = {running["id"], held_by_user["id"], beside["id"]}
+    await eventually(lambda: listed(api, api.admin), lambda items: ids <= {s["id"] for s in items})
+    paused = await api.http.post(f"/v1/schedules/{held_by_user['id']}/pause", headers=api.admin)
+    assert paused.status_code == 200, paused.text
+
+    async def paused_now() -> dict[str, bool]:
+        states = {}
+        for schedule in (running, held_by_user, beside):
+            read = await api.http.get(f"/v1/schedules/{schedule['id']}", headers=api.admin)
+            assert read.status_code == 200, read.text
+            states[schedule["id"]] = read.json()["paused"]
+        return states
+
+    disabled = await api.http.post(f"/api/v1/workflows/{job}/disable", headers=api.admin)
+    assert disabled.status_code == 200, disabled.text
+    assert await paused_now() == {
+        running["id"]: True,
+        held_by_user["id"]: True,
+        beside["id"]: False,
+    }
+    refused = await api.http.post(f"/v1/schedules/{running['id']}/unpause", headers=api.admin)
+    assert (refused.status_code, refused.json()["code"]) == (409, "workflow_disabled")
+    assert "disabled" in refused.json()["error"]
+
+    enabled = await api.http.post(f"/api/v1/workflows/{job}/enable", headers=api.admin)
+    assert enabled.status_code == 200, enabled.text
+    # What the disabling paused runs again; what a caller paused stays paused.
+    assert await paused_now() == {
+        running["id"]: False,
+        held_by_user["id"]: True,
+        beside["id"]: False,
+    }
+    read = await api.http.get(f"/v1/schedules/{running['id']}", headers=api.admin)
+    assert read.json()["next_run_at"] == running["next_run_at"]
+
+
 async def test_lists_page_with_a_cursor(api: Api, job: str) -> None:
     project = f"paged-{uuid.uuid4().hex[:8]}"
     key = await api.key_for(project=project)
