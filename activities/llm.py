@@ -12,6 +12,9 @@ conversation (`workflows/ai.py` is the contract). Decisions worth knowing:
 - **The key never leaves.** It is known to the worker's redactor (`activities/guard.py`) as
   `[secret:LLM_API_KEY]` or `[secret:<NAME>]`, and the messages built here from the
   provider's words are redacted before they are raised.
+- **Secrets in messages.** `{{ secrets.NAME }}` in a message reaches the provider resolved
+  (it is the provider's to read, as an `http` step's target reads its URL); the value is
+  redacted from the reply, so a model that repeats it leaves `[secret:NAME]` in history.
 - **Failures.** 408, 429, 5xx, timeouts and broken connections are retryable
   (`LlmRateLimited`, `LlmUnavailable`) with `next_retry_delay` from `Retry-After`
   (`retry-after-ms`, seconds or an HTTP date) when the provider sends one; any other 4xx is
@@ -51,7 +54,13 @@ from ferryman.activities.llm_wire import (
     retry_after,
     server_sent_data,
 )
-from ferryman.activities.secrets import Redactor, remember_secret, secret_value
+from ferryman.activities.secrets import (
+    CURRENT,
+    Redactor,
+    remember_secret,
+    resolve_secrets,
+    secret_value,
+)
 from ferryman.settings import LlmPrice, Settings
 from ferryman.workflows.ai import (
     CHAT_ACTIVITY,
@@ -124,6 +133,9 @@ class LlmChat:
     async def chat(self, call: LlmCall) -> LlmReply:
         """One chat completion, classified for the workflow's retries."""
         target = self._target(call)
+        # A message's `{{ secrets.NAME }}` is resolved here and only here: the workflow and
+        # its history hold the placeholder, and the guard redacts the value from the reply.
+        call = call.model_copy(update={"messages": resolve_secrets(call.messages)})
         request = _llm_client().build_request(
             "POST",
             f"{target.base_url}/chat/completions",
@@ -171,7 +183,10 @@ class LlmChat:
         answer = Answer()
         attempt = max(call.attempt, activity.info().attempt)
         events = contextlib.aclosing(server_sent_data(response))
-        async with _Batcher(self.chunks(), call, attempt) as batcher, events as data_of_events:
+        # The guard's redactor knows the secrets resolved for this call (the key included).
+        redactor = CURRENT.get() or target.redactor
+        batches = _Batcher(self.chunks(), call, attempt, redactor)
+        async with batches as batcher, events as data_of_events:
             async for data in data_of_events:
                 activity.heartbeat()
                 if data == "[DONE]":
@@ -309,12 +324,16 @@ def _parse(body: bytes, target: _Target) -> Completion:
 class _Batcher:
     """Streamed text gathered into one `Chunk` per `CHUNK_INTERVAL`, sent by a task of its
     own, and what is left at the end (also after a failure: the next attempt's chunks say
-    that the text starts again)."""
+    that the text starts again). Chunks are redacted: a model may repeat a secret from its
+    messages, token by token, so a batch that ends with what could be the start of a secret
+    keeps that tail for the next one, and a secret split across batches is caught whole
+    (text that could begin no secret is never held back)."""
 
-    def __init__(self, sink: ChunkSink, call: LlmCall, attempt: int) -> None:
+    def __init__(self, sink: ChunkSink, call: LlmCall, attempt: int, redactor: Redactor) -> None:
         self.sink = sink
         self.call = call
         self.attempt = attempt
+        self.redactor = redactor
         self.pending: list[str] = []
         self.stopping = asyncio.Event()
         self.ticker: asyncio.Task[None] | None = None
@@ -328,16 +347,19 @@ class _Batcher:
         self.stopping.set()
         if self.ticker is not None:
             await self.ticker
-        await self._send()
+        await self._send(final=True)
 
     def add(self, text: str) -> None:
         if text:
             self.pending.append(text)
 
-    async def _send(self) -> None:
-        if not self.pending:
+    async def _send(self, final: bool = False) -> None:
+        text = self.redactor.text("".join(self.pending))
+        held = 0 if final else self.redactor.open_tail(text)
+        self.pending = [text[len(text) - held :]] if held else []
+        text = text[: len(text) - held]
+        if not text:
             return
-        text, self.pending = "".join(self.pending), []
         chunk = Chunk(
             step_id=self.call.step_id, call=self.call.call, attempt=self.attempt, text=text
         )

@@ -85,6 +85,17 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._forms)
 
+    def open_tail(self, text: str) -> int:
+        """How many of `text`'s last characters could begin a secret: text that arrives in
+        pieces holds them back until the next piece says whether one is there."""
+        longest = 0
+        for form in self._forms:
+            for size in range(min(len(form) - 1, len(text)), longest, -1):
+                if text.endswith(form[:size]):
+                    longest = size
+                    break
+        return longest
+
     def remember(self, name: str, value: str) -> None:
         if not value:
             return

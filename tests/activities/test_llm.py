@@ -459,6 +459,17 @@ async def test_the_workers_redactor_knows_the_key(
         assert redactor.text(f"x {key} y") == f"x [secret:{marker}] y"
 
 
+def test_a_tail_that_could_begin_a_secret_is_held_back() -> None:
+    redactor = Redactor()
+    assert redactor.open_tail("any text") == 0  # no secret: nothing waits
+    redactor.remember("T", "alpha bravo")
+    assert redactor.open_tail("you said alpha b") == len("alpha b")
+    assert redactor.open_tail("you said a") == 1
+    assert redactor.open_tail("you said alpha bravo") == 0  # whole: redacted, not held
+    assert redactor.open_tail("you said nothing") == 0
+    assert redactor.open_tail("x alpha%20") == len("alpha%20")  # its URL-encoded spelling
+
+
 # Settings
 
 

@@ -3,7 +3,6 @@ heartbeats, logs or any API answer, whole or URL-encoded, for built-in and user 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import MutableMapping
@@ -15,6 +14,7 @@ import structlog
 from temporalio.client import Client
 
 from tests.support.api import Api
+from tests.support.history import decoded_history
 from tests.support.polling import eventually
 
 # What a URL carries as it is (a template puts a secret into a URL unencoded).
@@ -33,27 +33,6 @@ def secret(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> s
 
 def spellings(value: str) -> list[str]:
     return sorted({value, quote(value, safe=""), quote(value), quote_plus(value)})
-
-
-def _payload_texts(node: Any) -> list[str]:
-    """Every payload's `data` in a history's JSON, decoded (that is where values hide)."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "data" and isinstance(value, str):
-                found.append(base64.b64decode(value).decode("utf-8", errors="replace"))
-            else:
-                found += _payload_texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _payload_texts(item)
-    return found
-
-
-async def decoded_history(client: Client, execution_id: str) -> str:
-    history = await client.get_workflow_handle(execution_id).fetch_history()
-    text = history.to_json()
-    return text + "\n".join(_payload_texts(json.loads(text)))
 
 
 async def every_answer(api: Api, execution_id: str) -> str:

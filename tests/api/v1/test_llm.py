@@ -11,9 +11,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 
 from tests.support.api import Api
+from tests.support.history import decoded_history
 from tests.support.llm_server import LlmServer, Reply, ToolCall
 from tests.support.polling import eventually
 from tests.support.temporal import LLM_API_KEY, PRICED_MODEL
@@ -213,6 +215,27 @@ async def test_the_provider_key_is_nowhere_in_the_history(
     text = json.dumps(bundle)
     assert LLM_API_KEY not in text
     assert bundle["usage"][0]["model"] == model  # the records ride in the bundle
+
+
+async def test_a_secret_in_a_message_reaches_the_model_and_nothing_else(
+    api: Api, llm_server: LlmServer, temporal_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tail = f"bravo-{uuid.uuid4().hex}"
+    secret = f"alpha {tail}"  # two words: streamed in two pieces, in two batches
+    monkeypatch.setenv("FERRYMAN_SECRET_LLM_TOKEN", secret)
+    model = llm_server.script([Reply(content=f"you said {secret} indeed", delay=0.25)])
+    step = llm_step(model, stream=True)
+    step["with"]["messages"][1]["content"] = "the token is {{ secrets.LLM_TOKEN }}"
+    run = await run_llm(api, step)
+    assert run["status"] == "completed", run["error"]
+    (received,) = llm_server.received(model)
+    assert received.body["messages"][1]["content"] == f"the token is {secret}"
+    assert run["result"] == "you said [secret:LLM_TOKEN] indeed"
+    history = await decoded_history(temporal_client, run["id"])
+    assert "[secret:LLM_TOKEN]" in history
+    assert tail not in history  # not even the half that came in a batch of its own
+    bundle = json.dumps(await get(api, f"/v1/runs/{run['id']}/debug-bundle"))
+    assert tail not in bundle
 
 
 async def test_a_timed_answer_is_measured(api: Api, llm_server: LlmServer) -> None:
