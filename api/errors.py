@@ -14,7 +14,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +30,30 @@ log = structlog.get_logger("ferryman.api")
 
 class ErrorBody(BaseModel):
     """The body of every error answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "execution not found",
+                    "code": ErrorCode.EXECUTION_NOT_FOUND,
+                    "request_id": "5f1c0a9e2b7d4e3f8a6b1c2d3e4f5a6b",
+                },
+                {
+                    "error": "workflow_id: String should have at least 1 character",
+                    "code": ErrorCode.VALIDATION_ERROR,
+                    "request_id": "a21b31fbc854446b8f2e72a2b1778425",
+                    "details": [
+                        {
+                            "loc": ["body", "workflow_id"],
+                            "msg": "String should have at least 1 character",
+                            "type": "string_too_short",
+                        }
+                    ],
+                },
+            ]
+        }
+    )
 
     error: str = Field(examples=["execution not found"])
     code: ErrorCode = Field(examples=[ErrorCode.EXECUTION_NOT_FOUND])

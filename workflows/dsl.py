@@ -26,7 +26,20 @@ class RetryPolicy(BaseModel):
     By default a step gets three attempts, as a durable orchestrator's users expect.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "max_attempts": 3,
+                    "backoff": "exponential",
+                    "initial_delay_secs": 1,
+                    "max_delay_secs": 60,
+                },
+                {"max_attempts": 5, "backoff": "linear", "initial_delay_secs": 2},
+            ]
+        },
+    )
 
     max_attempts: int = Field(default=3, ge=1, le=100)
     backoff: Literal["exponential", "linear", "fixed"] = "exponential"
@@ -35,7 +48,23 @@ class RetryPolicy(BaseModel):
 
 
 class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "retry": {
+                        "max_attempts": 3,
+                        "backoff": "exponential",
+                        "initial_delay_secs": 1,
+                        "max_delay_secs": 60,
+                    },
+                    "timeout_secs": 300,
+                    "heartbeat_secs": 15,
+                }
+            ]
+        },
+    )
 
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout_secs: float = Field(default=300.0, gt=0, le=7 * 86_400)
@@ -51,7 +80,10 @@ class Defaults(BaseModel):
 class Concurrency(BaseModel):
     """At most `limit` runs of one key execute at once; the others are `queued`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"limit": 2, "key": "{{ input.tenant }}"}]},
+    )
 
     limit: int = Field(ge=1, le=10_000)
     key: str | None = Field(
@@ -66,7 +98,30 @@ class Concurrency(BaseModel):
 class Step(BaseModel):
     """One node of the DAG."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "shout",
+                    "kind": "transform",
+                    "depends_on": ["hello", "pause"],
+                    "with": {"value": "{{ steps.hello.output | upper }}"},
+                },
+                {
+                    "id": "send",
+                    "kind": "activity",
+                    "activity": "json.validate",
+                    "depends_on": ["greeting", "approval"],
+                    "if": "steps.approval.output.approved",
+                    "with": {"data": "{{ steps.greeting.output }}", "schema": {"type": "object"}},
+                    "retry": {"max_attempts": 5, "backoff": "linear", "initial_delay_secs": 2},
+                    "timeout_secs": 30,
+                },
+            ]
+        },
+    )
 
     id: str = Field(pattern=STEP_ID)
     kind: str

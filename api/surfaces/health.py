@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from ferryman.api.deps import ResourcesDep
@@ -17,6 +17,22 @@ READY_TIMEOUT_SECS = 3.0
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ok", "checks": {"temporal": "ok", "database": "ok"}},
+                {
+                    "status": "unavailable",
+                    "checks": {
+                        "temporal": "ok",
+                        "database": "unavailable: ConnectionRefusedError: [Errno 111] "
+                        "Connect call failed ('127.0.0.1', 5432)",
+                    },
+                },
+            ]
+        }
+    )
+
     status: str = Field(examples=["ok"])
     checks: dict[str, str] = Field(default_factory=dict)
 

@@ -1,9 +1,9 @@
 """The executions surface, `/api/v1` (seeds 000, 002, 003).
 
-One module per resource (its routes), `schemas` (wire bodies), `serializer` (the one
-mapping from domain objects to those bodies) and `statuses` (this surface's names for
-statuses). A new endpoint goes into the module of its path; a new resource gets a module
-and a line below.
+One module per resource (its routes), `schemas` (wire bodies; their OpenAPI examples in
+`examples`), `serializer` (the one mapping from domain objects to those bodies) and
+`statuses` (this surface's names for statuses). A new endpoint goes into the module of its
+path; a new resource gets a module and a line below.
 """
 
 from __future__ import annotations

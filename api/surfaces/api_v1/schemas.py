@@ -1,4 +1,4 @@
-"""Wire bodies of the `/api/v1` surface, with the examples the OpenAPI document shows."""
+"""Wire bodies of the `/api/v1` surface. Their OpenAPI examples live in `examples`."""
 
 from __future__ import annotations
 
@@ -7,25 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ferryman.api.surfaces.api_v1 import examples
 from ferryman.api.surfaces.api_v1.statuses import ExecutionStatus
 
 # Versions are 32-bit integers in the metadata DB; a larger one is a 422, not a DB error.
 MAX_VERSION = 2**31 - 1
-EXECUTION_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
 
 
 class CreateExecution(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "workflow_id": "welcome-email",
-                    "input_data": {"email": "ada@example.com"},
-                    "metadata": {"user_id": "user_123"},
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [examples.CREATE_EXECUTION]}
     )
 
     workflow_id: str = Field(min_length=1, max_length=63)
@@ -36,28 +27,36 @@ class CreateExecution(BaseModel):
 
 
 class ExecutionCreated(BaseModel):
-    id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
-    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
-    workflow_id: str = Field(examples=["welcome-email"])
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXECUTION_CREATED]})
+
+    id: str = Field(examples=[examples.EXECUTION_ID])
+    execution_id: str = Field(examples=[examples.EXECUTION_ID])
+    workflow_id: str = Field(examples=[examples.WORKFLOW_ID])
     status: ExecutionStatus
     created_at: datetime
 
 
 class ExecutionAccepted(BaseModel):
-    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
-    workflow_id: str = Field(examples=["welcome-email"])
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXECUTION_ACCEPTED]})
+
+    execution_id: str = Field(examples=[examples.EXECUTION_ID])
+    workflow_id: str = Field(examples=[examples.WORKFLOW_ID])
     status: ExecutionStatus
     created_at: datetime
 
 
 class CheckpointOut(BaseModel):
-    id: str = Field(examples=[f"chk_{EXECUTION_ID_EXAMPLE}_0"])
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHECKPOINTS[2]]})
+
+    id: str = Field(examples=[examples.CHECKPOINTS[0]["id"]])
     name: str = Field(examples=["start"])
     sequence: int
     created_at: datetime
 
 
 class CheckpointState(CheckpointOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHECKPOINT_STATE]})
+
     state: dict[str, Any] = Field(
         description="`input`, `outputs` and `steps` (status by step id) at this checkpoint",
         examples=[
@@ -71,18 +70,26 @@ class CheckpointState(CheckpointOut):
 
 
 class CheckpointList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": examples.CHECKPOINTS}]})
+
     items: list[CheckpointOut]
 
 
 class CheckpointRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.LAST_CHECKPOINT]}
+    )
 
     checkpoint_id: str | None = Field(
-        default=None, max_length=200, examples=[f"chk_{EXECUTION_ID_EXAMPLE}_2"]
+        default=None, max_length=200, examples=[examples.CHECKPOINTS[2]["id"]]
     )
 
 
 class StepResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.STEPS[2], examples.FAILED_STEP]}
+    )
+
     index: int
     step_id: str
     kind: str
@@ -95,6 +102,8 @@ class StepResult(BaseModel):
 
 
 class StepOutput(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.STEP_OUTPUTS["profile"]]})
+
     step_id: str
     status: str
     started_at: datetime | None = None
@@ -107,14 +116,18 @@ class StepOutput(BaseModel):
 class Action(BaseModel):
     """A way out of a failure or a stuck state, with the call that takes it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FAILED_ACTIONS[0]]})
+
     action: str = Field(examples=["replay_from_last_checkpoint"])
     description: str
     method: str = Field(examples=["POST"])
-    endpoint: str = Field(examples=[f"/api/v1/executions/{EXECUTION_ID_EXAMPLE}/replay"])
+    endpoint: str = Field(examples=[f"/api/v1/executions/{examples.EXECUTION_ID}/replay"])
     body: dict[str, Any] | None = None
 
 
 class Stuck(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.STUCK]})
+
     reason: str = Field(
         examples=["no_worker"], description="workflow_task_failing | no_worker | step_retrying"
     )
@@ -126,6 +139,8 @@ class Stuck(BaseModel):
 class WaitingOn(BaseModel):
     """A step waiting on a timer (`until`), an event (`signal`), an event with a timeout, or
     a child run (`run_id`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.WAITING_ON]})
 
     step: str = Field(examples=["approval"])
     kind: str = Field(examples=["wait"])
@@ -139,37 +154,7 @@ class Execution(BaseModel):
     """One execution. `steps` and `step_outputs` are null unless `include_step_results=true`."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": EXECUTION_ID_EXAMPLE,
-                    "execution_id": EXECUTION_ID_EXAMPLE,
-                    "workflow_id": "welcome-email",
-                    "workflow_name": "Welcome Email Workflow",
-                    "version": 1,
-                    "status": "completed",
-                    "created_at": "2026-01-15T10:30:00Z",
-                    "updated_at": "2026-01-15T10:30:03Z",
-                    "started_at": "2026-01-15T10:30:00Z",
-                    "completed_at": "2026-01-15T10:30:03Z",
-                    "input_data": {"email": "ada@example.com"},
-                    "inputs": {"email": "ada@example.com"},
-                    "output_data": {"sent": True},
-                    "output": {"sent": True},
-                    "error": None,
-                    "error_cause": None,
-                    "bulk_id": None,
-                    "checkpoints": [
-                        {
-                            "id": f"chk_{EXECUTION_ID_EXAMPLE}_0",
-                            "name": "start",
-                            "sequence": 0,
-                            "created_at": "2026-01-15T10:30:00Z",
-                        }
-                    ],
-                }
-            ]
-        }
+        json_schema_extra={"examples": [examples.EXECUTION_WITH_STEPS, examples.WAITING_EXECUTION]}
     )
 
     id: str
@@ -208,6 +193,10 @@ class Execution(BaseModel):
 class ExecutionPage(BaseModel):
     """Page pagination (`page`, `page_size`) or cursor pagination (`limit`, `after`)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.EXECUTION_PAGE, examples.EXECUTION_CURSOR_PAGE]}
+    )
+
     items: list[Execution]
     total: int
     page: int | None = None
@@ -217,6 +206,10 @@ class ExecutionPage(BaseModel):
 
 class Failure(BaseModel):
     """A failed (or stuck) execution and what resolves it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.FAILURE, examples.STUCK_FAILURE]}
+    )
 
     execution_id: str
     workflow_id: str
@@ -233,20 +226,40 @@ class Failure(BaseModel):
 
 
 class FailurePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                # Open executions come first (Temporal's list order).
+                {
+                    "items": [examples.STUCK_FAILURE, examples.FAILURE],
+                    "total": 2,
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[Failure]
     total: int
     next_cursor: str | None = None
 
 
 class ControlResult(BaseModel):
-    execution_id: str = Field(examples=[EXECUTION_ID_EXAMPLE])
+    # The answer to a rollback of FAILED_EXECUTION_ID to its checkpoint 2.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"execution_id": examples.FAILED_EXECUTION_ID, "status": "paused"}]
+        }
+    )
+
+    execution_id: str = Field(examples=[examples.EXECUTION_ID])
     status: ExecutionStatus
 
 
 class SignalRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "approve", "payload": {"approved": True}}]},
+        json_schema_extra={"examples": [{"name": "approve", "payload": examples.APPROVAL_OUTPUT}]},
     )
 
     name: str = Field(min_length=1, max_length=200)
@@ -255,6 +268,8 @@ class SignalRequest(BaseModel):
 
 class Event(BaseModel):
     """A user-level event translated from the Temporal history."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EVENT]})
 
     id: int = Field(description="Increases along the history; use it as `after` or Last-Event-ID")
     type: str = Field(examples=["step.completed"])
@@ -265,6 +280,10 @@ class Event(BaseModel):
 
 
 class EventPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": examples.FIRST_EVENTS, "next_cursor": 100}]}
+    )
+
     items: list[Event]
     next_cursor: int | None = Field(
         default=None, description="Pass as `after` for the next page; null at the end"
@@ -272,7 +291,9 @@ class EventPage(BaseModel):
 
 
 class WorkflowOut(BaseModel):
-    id: str = Field(examples=["welcome-email"])
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.WORKFLOW]})
+
+    id: str = Field(examples=[examples.WORKFLOW_ID])
     name: str
     description: str | None = None
     version: int
@@ -284,6 +305,12 @@ class WorkflowOut(BaseModel):
 
 
 class WorkflowPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [examples.WORKFLOW], "total": 1, "page": 1, "page_size": 20}]
+        }
+    )
+
     items: list[WorkflowOut]
     total: int
     page: int
@@ -291,12 +318,20 @@ class WorkflowPage(BaseModel):
 
 
 class WorkflowVersionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.VERSIONS[1]]})
+
     version: int
     created_at: datetime
     definition: dict[str, Any]
 
 
 class WorkflowVersions(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"workflow_id": examples.WORKFLOW_ID, "items": examples.VERSIONS}]
+        }
+    )
+
     workflow_id: str
     items: list[WorkflowVersionOut]
 
@@ -312,6 +347,8 @@ class KeyCreate(BaseModel):
 
 
 class KeyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.KEY]})
+
     id: str
     project_id: str
     name: str | None
@@ -323,8 +360,14 @@ class KeyOut(BaseModel):
 
 
 class KeyCreated(KeyOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.KEY_CREATED]})
+
     key: str = Field(description="The key itself; shown once, stored only as a digest")
 
 
 class KeyList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [examples.DEV_KEY, examples.KEY]}]}
+    )
+
     items: list[KeyOut]

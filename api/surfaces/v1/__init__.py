@@ -1,10 +1,11 @@
 """The run-management surface, `/v1` (seed 001): jobs, runs, bulk calls, streams, AI records,
 cron schedules.
 
-One module per resource (its routes), `schemas` (wire bodies), `serializer` (the one mapping
-from domain objects to those bodies), `statuses` (its names for statuses: the canonical
-ones) and `params` (the list filters). `bulk` comes before `runs` so that `/runs/dlq` and
-`/runs/bulk-*` are not taken for run ids.
+One module per resource (its routes), `schemas` and `job_schemas` (wire bodies; their
+OpenAPI examples in `examples`), `serializer` (the one mapping from domain objects to those
+bodies), `statuses` (its names for statuses: the canonical ones) and `params` (the list
+filters). `bulk` comes before `runs` so that `/runs/dlq` and `/runs/bulk-*` are not taken
+for run ids.
 """
 
 from __future__ import annotations

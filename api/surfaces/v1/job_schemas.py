@@ -1,5 +1,5 @@
-"""Wire bodies of the `/v1` surface's jobs, job dependencies and cron schedules (seed 001),
-with OpenAPI examples."""
+"""Wire bodies of the `/v1` surface's jobs, job dependencies and cron schedules (seed 001).
+Their OpenAPI examples live in `examples`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ferryman.api.dependencies import Condition
-from ferryman.api.surfaces.v1.schemas import RUN_ID_EXAMPLE
+from ferryman.api.surfaces.v1 import examples
 from ferryman.statuses import Status as RunStatus
 
 CONDITIONS = (
@@ -20,10 +20,7 @@ CONDITIONS = (
 
 class DependencyRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"depends_on_job_id": "import-orders", "condition": "completed"}]
-        },
+        extra="forbid", json_schema_extra={"examples": [examples.DEPENDENCY_REQUEST]}
     )
 
     depends_on_job_id: str = Field(
@@ -35,8 +32,10 @@ class DependencyRequest(BaseModel):
 class Dependency(BaseModel):
     """A job's runs wait until the latest run of `depends_on_job_id` meets `condition`."""
 
-    # Examples per field: `DependencyState` extends this body.
-    id: str = Field(examples=["dep_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"])
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEPENDENCY]})
+
+    # Examples per field too; `DependencyState`, which extends this body, has its own.
+    id: str = Field(examples=[examples.DEPENDENCY_ID])
     job_id: str = Field(examples=["ship-orders"], description="The job whose runs wait")
     depends_on_job_id: str = Field(examples=["import-orders"])
     condition: Condition = Field(examples=[Condition.COMPLETED])
@@ -46,6 +45,8 @@ class Dependency(BaseModel):
 class DependencyState(Dependency):
     """One dependency of a run's job, and how it stands now."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEPENDENCY_STATE]})
+
     satisfied: bool = Field(description="Whether the latest run meets the condition now")
     latest_run_id: str | None = Field(
         default=None, description="The latest run of `depends_on_job_id` (in the run's batch)"
@@ -54,19 +55,7 @@ class DependencyState(Dependency):
 
 
 class DependencyStatus(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "run_id": RUN_ID_EXAMPLE,
-                    "job_id": "publish-report",
-                    "status": "waiting",
-                    "dependencies": [],
-                    "dependencies_satisfied": False,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEPENDENCY_STATUS]})
 
     run_id: str
     job_id: str
@@ -79,6 +68,8 @@ class DependencyStatus(BaseModel):
 
 
 class JobDefaults(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.JOB_DEFAULTS]})
+
     max_attempts: int
     retry_backoff: str
     retry_initial_delay_secs: float
@@ -90,6 +81,8 @@ class JobDefaults(BaseModel):
 class Job(BaseModel):
     """A job: a workflow definition (the same rows as `/api/v1/workflows`) with its run
     defaults."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.JOB]})
 
     id: str = Field(examples=["welcome-email"])
     name: str
@@ -107,22 +100,9 @@ class Job(BaseModel):
     updated_at: datetime
 
 
-SCHEDULE_ID_EXAMPLE = "sched_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
-
-
 class ScheduleCreate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "job_id": "daily-report",
-                    "cron": "0 6 * * 1-5",
-                    "payload": {"team": "growth"},
-                    "timezone": "Europe/Paris",
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [examples.SCHEDULE_CREATE]}
     )
 
     job_id: str = Field(min_length=1, max_length=63, description="The job each firing runs")
@@ -146,23 +126,7 @@ class ScheduleCreate(BaseModel):
 class ScheduleOut(BaseModel):
     """A cron schedule: every firing starts a run of `job_id` (`triggered_by: cron`)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": SCHEDULE_ID_EXAMPLE,
-                    "job_id": "daily-report",
-                    "job_version": 3,
-                    "cron": "0 6 * * 1-5",
-                    "timezone": "Europe/Paris",
-                    "payload": {"team": "growth"},
-                    "paused": False,
-                    "next_run_at": "2026-11-25T05:00:00Z",
-                    "created_at": "2026-11-24T09:12:31Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SCHEDULE]})
 
     id: str
     job_id: str
@@ -181,7 +145,7 @@ class ScheduleOut(BaseModel):
 
 class ScheduleDeleted(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"id": SCHEDULE_ID_EXAMPLE, "deleted": True}]}
+        json_schema_extra={"examples": [{"id": examples.SCHEDULE_ID, "deleted": True}]}
     )
 
     id: str

@@ -1,5 +1,5 @@
-"""Wire bodies of the `/v1` surface's runs (seed 001), with OpenAPI examples; jobs, their
-dependencies and schedules are in `job_schemas`."""
+"""Wire bodies of the `/v1` surface's runs (seed 001); jobs, their dependencies and schedules
+are in `job_schemas`. Their OpenAPI examples live in `examples`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from pydantic import (
     field_validator,
 )
 
+from ferryman.api.surfaces.v1 import examples
 from ferryman.statuses import Status as RunStatus
-
-RUN_ID_EXAMPLE = "exec_01JD3ZK8Q4V7M2N5P8R1T4W7Y0"
 
 
 def _rfc3339_text(value: object) -> object:
@@ -39,6 +38,8 @@ class ExecutionTrace(BaseModel):
     `total_ms`: creation to close (or now). Lists show what the run recorded itself
     (`dequeue_ms` and `dispatch_ms` only come from its history: null there)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TRACE]})
+
     queue_wait_ms: float | None = None
     dequeue_ms: float | None = None
     connect_ms: float | None = None
@@ -49,6 +50,8 @@ class ExecutionTrace(BaseModel):
 
 
 class RunUsage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USAGE]})
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -59,24 +62,7 @@ class RunUsage(BaseModel):
 class Run(BaseModel):
     """One run (an execution), as seed 001 shows it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": RUN_ID_EXAMPLE,
-                    "job_id": "welcome-email",
-                    "project_id": "default",
-                    "status": "completed",
-                    "attempt": 1,
-                    "payload": {"email": "ada@example.com"},
-                    "result": {"sent": True},
-                    "triggered_by": "manual",
-                    "tags": {"team": "growth"},
-                    "created_at": "2026-01-15T10:30:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RUN_BRIEF]})
 
     id: str
     job_id: str
@@ -132,19 +118,7 @@ class RunOverrides(BaseModel):
 
 
 class TriggerRequest(RunOverrides):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "payload": {"email": "ada@example.com"},
-                    "tags": {"team": "growth"},
-                    "priority": 5,
-                    "idempotency_key": "signup-ada",
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.TRIGGER]})
 
     payload: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -189,33 +163,46 @@ class RescheduleRequest(BaseModel):
 
 class BatchTriggerRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"items": [{"payload": {"n": 1}}, {"payload": {"n": 2}}]}]},
+        extra="forbid", json_schema_extra={"examples": [examples.BATCH_TRIGGER]}
     )
 
     items: list[TriggerRequest] = Field(min_length=1, max_length=100)
 
 
 class BatchTriggered(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"batch_id": examples.BATCH_ID, "runs": examples.BATCH_RUNS}]
+        }
+    )
+
     batch_id: str
     runs: list[Run]
 
 
 class RunIds(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"run_ids": [RUN_ID_EXAMPLE]}]}
+        extra="forbid", json_schema_extra={"examples": [{"run_ids": [examples.RUN_ID]}]}
     )
 
     run_ids: list[str] = Field(min_length=1, max_length=100)
 
 
 class BulkItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": examples.BULK_ITEMS[1:]})
+
     id: str
     status: str = Field(description="The run's status after the call, or `error`")
     error: str | None = None
 
 
 class BulkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"results": examples.BULK_ITEMS, "total": 3, "canceled": 2, "failed": 1}]
+        }
+    )
+
     results: list[BulkItem]
     total: int
     canceled: int = Field(description="Runs canceled (bulk-cancel) or replayed (bulk-replay)")
@@ -223,6 +210,10 @@ class BulkResult(BaseModel):
 
 
 class DlqReplayed(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"replayed": [examples.REPLAYED_RUN], "count": 1}]}
+    )
+
     replayed: list[Run]
     count: int
 
@@ -246,16 +237,26 @@ class DebugRequest(BaseModel):
 
 
 class DebugState(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"run_id": examples.RUN_ID, "debug_mode": True}]}
+    )
+
     run_id: str
     debug_mode: bool
 
 
 class IdempotencyReset(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "reset", "run_id": examples.RUN_ID}]}
+    )
+
     status: str = Field(examples=["reset"], description="`reset`, or `none` if it had no key")
     run_id: str
 
 
 class RunEvent(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EVENTS[8]]})
+
     id: str = Field(description="Increases along the run; send it back as `after`")
     run_id: str
     type: str = Field(examples=["step.completed"])
@@ -266,6 +267,8 @@ class RunEvent(BaseModel):
 
 
 class RunCheckpoint(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHECKPOINTS[2]]})
+
     id: str
     run_id: str
     sequence: int
@@ -275,6 +278,8 @@ class RunCheckpoint(BaseModel):
 
 
 class StepState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DRAFT_STATE]})
+
     status: str
     attempts: int = 0
     started_at: datetime | None = None
@@ -284,6 +289,8 @@ class StepState(BaseModel):
 
 
 class RunState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RUN_STATE]})
+
     run_id: str
     status: RunStatus
     source: Literal["query", "history"] = Field(
@@ -295,6 +302,8 @@ class RunState(BaseModel):
 
 class Usage(BaseModel):
     """One model call: its tokens and cost (`FERRYMAN_LLM_PRICES`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": examples.MODEL_CALLS})
 
     id: str = Field(description="The model call's activity id: `<step>.call<n>#<attempt>`")
     run_id: str
@@ -310,6 +319,8 @@ class Usage(BaseModel):
 
 class ToolCall(BaseModel):
     """One tool call a model made, run as the activity of its name."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TOOL_CALL]})
 
     id: str = Field(description="The tool call's activity id: `<step>.tool<n>#<attempt>`")
     run_id: str
@@ -330,10 +341,14 @@ class StructuredOutput(BaseModel):
     value: Any = None
     created_at: datetime
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"examples": [examples.OUTPUT]}
+    )
 
 
 class DebugBundle(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEBUG_BUNDLE]})
+
     run: Run
     events: list[RunEvent]
     checkpoints: list[RunCheckpoint]
