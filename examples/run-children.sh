@@ -9,6 +9,10 @@ await_status "$id" completed
 echo "==> the parent"
 call GET "/v1/runs/$id" | python3 -m json.tool
 echo "==> its children (triggered_by spawn, parent_run_id, workflow_step_run_id)"
+for _ in $(seq 1 20); do # lists come from Temporal's visibility, a moment behind
+  [ "$(call GET "/v1/runs/$id/children" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -ge 3 ] && break
+  sleep 0.5
+done
 call GET "/v1/runs/$id/children" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin):
