@@ -56,6 +56,8 @@ Running = dict[str, asyncio.Task[None]]
 WAITING_ON_PATCH = "waiting-on-marker"
 # Runs started since report `dequeued` between a worker's pickup and their first step.
 DEQUEUED_PATCH = "dequeued-status"
+# Runs started since count the model usage of a failed `llm` step in the run's total.
+FAILED_USAGE_PATCH = "failed-step-usage"
 
 
 class ExecutionInterpreter:
@@ -81,7 +83,8 @@ class ExecutionInterpreter:
         self.started_any = False  # has any step of this run begun
         self.shows_dequeued = False  # set once per run: `dequeued` exists for it
         self.admission = Admission(self)  # schedule, dependencies, slot: before any step
-        self.usage: dict[str, int] = {}  # model usage and cost of the completed llm steps
+        self.usage: dict[str, int] = {}  # model usage and cost of the llm steps
+        self.failed_usage_counted = False  # a failed llm step's usage is in `usage`
         # Streamed LLM deltas reach outside observers through this (batched signals in,
         # long-poll updates out: `GET /v1/runs/{id}/stream/chunks`). Only handlers: runs that
         # never stream issue no command for it.
@@ -234,6 +237,7 @@ class ExecutionInterpreter:
             state.error = str(failure)
             state.error_type = failure.error_type
             state.completed_at = workflow.now()
+            self._count_failed_usage(run.details.get("usage"))
             raise
         state.status = StepStatus.COMPLETED
         state.completed_at = workflow.now()
@@ -353,6 +357,13 @@ class ExecutionInterpreter:
         for name, value in usage.items():
             self.usage[name] = self.usage.get(name, 0) + value
         self.pending_memo.update(memo.used(self.usage))
+
+    def _count_failed_usage(self, usage: dict[str, int] | None) -> None:
+        """A failed llm step's tokens were spent too: into the run's total, which `_fail`
+        writes with the failure (patched: runs from before never counted them)."""
+        if usage and usage.get("calls") and workflow.patched(FAILED_USAGE_PATCH):
+            self._count_usage(usage)
+            self.failed_usage_counted = True
 
     def _record(self, checkpoint: Checkpoint) -> None:
         """Into the log, and its delta into the memo with the index of what is in force."""
@@ -486,7 +497,10 @@ class ExecutionInterpreter:
             error_type=failure.error_type,
             attempts=failure.attempts,
         )
-        workflow.upsert_memo(memo.failed(workflow.now(), error))
+        failed = memo.failed(workflow.now(), error)
+        if self.failed_usage_counted:
+            failed |= memo.used(self.usage)
+        workflow.upsert_memo(failed)
         return ApplicationError(
             cause,
             {"step_id": failure.step, "attempts": failure.attempts, "status": failure.status},

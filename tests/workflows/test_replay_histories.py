@@ -367,6 +367,35 @@ async def stop(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
+async def llm_failed_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since failed steps' usage counts: a structured answer that stays invalid after its
+    repair fails the run, whose memo carries the two calls' usage (`failed-step-usage`)."""
+    [server] = LLM
+    model = server.script([Reply(content="not json"), Reply(content="still not json")])
+    handle = await start(
+        client,
+        settings,
+        "llm_failed_named",
+        {
+            "steps": [
+                {
+                    "id": "answer",
+                    "kind": "llm",
+                    "with": {
+                        "model": model,
+                        "messages": [{"role": "user", "content": "where?"}],
+                        "output_schema": {"type": "object"},
+                    },
+                }
+            ],
+        },
+        run=m.RunSettings(),
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    return handle
+
+
 async def failed(client: Client, settings: Settings) -> ExecutionHandle:
     """A non-retryable activity failure fails the execution."""
     handle = await start(
@@ -414,6 +443,8 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     "spawned_named": spawned_named,
     # Since AI steps: model calls, a tool call, a repair, a hosted workflow stream.
     "llm_named": llm_named,
+    # Since a failed llm step's usage counts in the run's total.
+    "llm_failed_named": llm_failed_named,
 }
 
 

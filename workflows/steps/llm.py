@@ -77,7 +77,11 @@ class Llm(StepKind):
         params = run.parse(LlmParams)
         run.note(llm=_metadata(params))
         conversation = Conversation(run, params)
-        output = await conversation.answer()
+        try:
+            output = await conversation.answer()
+        except StepFailed:
+            run.note(usage=conversation.usage)  # a failed conversation's tokens count too
+            raise
         run.note(usage=conversation.usage)
         return output
 

@@ -103,7 +103,8 @@ class Run(BaseModel):
     concurrency_key: str | None = None
     created_at: datetime | None = None
     usage: RunUsage | None = Field(
-        default=None, description="Tokens and cost of the run's completed `llm` steps"
+        default=None,
+        description="Tokens and cost of the run's `llm` steps, a failed one's calls included",
     )
 
 

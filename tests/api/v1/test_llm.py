@@ -170,6 +170,10 @@ async def test_a_structured_output_repaired_in_one_round(api: Api, llm_server: L
     failed = await run_llm(api, llm_step(never, output_schema=schema))
     assert failed["status"] == "failed"
     assert "does not match output_schema after 1 repair" in failed["error"]
+    # Its two calls were paid for: the run's totals say so, as its usage rows do.
+    rows = await get(api, f"/v1/runs/{failed['id']}/usage")
+    assert len(rows) == 2
+    assert failed["usage"]["total_tokens"] == sum(r["total_tokens"] for r in rows) > 0
 
 
 async def test_a_429_is_retried_after_its_retry_after_and_a_400_is_not(
