@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
 from ferryman.api.auth import ReadExecutions
 from ferryman.api.deps import ExecutionsDep
+from ferryman.api.executions.events import Event
 from ferryman.api.surfaces.api_v1 import schemas, serializer
 from ferryman.api.surfaces.api_v1.params import ExecutionId
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.common import ERRORS, SSE, server_sent
 
 router = APIRouter(tags=["events"])
 
@@ -36,7 +36,7 @@ async def list_events(
 
 @router.get(
     "/executions/{execution_id}/stream",
-    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    responses=SSE,
     summary="Server-Sent Events: each new event as it happens; ends when the execution closes",
     description="Reconnect with `Last-Event-ID` (or `?after=`) to get only what was missed.",
 )
@@ -49,10 +49,9 @@ async def stream_events(
 ) -> EventSourceResponse:
     start = max(after, last_event_id or 0)
     events = await executions.events.stream(principal.project_id, execution_id, start)
+    return server_sent(events, _sse_event)
 
-    async def messages() -> AsyncIterator[dict[str, Any]]:
-        async for event in events:
-            wire = serializer.event(event)
-            yield {"id": str(wire.id), "event": wire.type, "data": wire.model_dump_json()}
 
-    return EventSourceResponse(messages(), ping=15)
+def _sse_event(event: Event) -> dict[str, str]:
+    wire = serializer.event(event)
+    return {"id": str(wire.id), "event": wire.type, "data": wire.model_dump_json()}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
@@ -11,13 +10,14 @@ from sse_starlette import EventSourceResponse
 from ferryman.api.auth import ReadExecutions
 from ferryman.api.deps import ExecutionsDep
 from ferryman.api.executions import Executions
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.executions.events import Event
+from ferryman.api.surfaces.common import ERRORS, SSE, server_sent
 from ferryman.api.surfaces.v1 import schemas, serializer
 from ferryman.api.surfaces.v1.params import RunId
+from ferryman.workflows.ai import Chunk
 
 router = APIRouter(tags=["events"])
 BUNDLE_EVENTS = 10_000  # events a debug bundle holds at most
-SSE = {**ERRORS, 200: {"content": {"text/event-stream": {}}}}
 
 
 async def all_events(
@@ -76,12 +76,11 @@ async def stream_run(
     start = max(after, last_event_id or 0)
     events = await executions.events.stream(principal.project_id, run_id, start)
 
-    async def messages() -> AsyncIterator[dict[str, Any]]:
-        async for event in events:
-            wire = serializer.event(run_id, event)
-            yield {"id": wire.id, "event": wire.type, "data": wire.model_dump_json()}
+    def sse_event(event: Event) -> dict[str, str]:
+        wire = serializer.event(run_id, event)
+        return {"id": wire.id, "event": wire.type, "data": wire.model_dump_json()}
 
-    return EventSourceResponse(messages(), ping=15)
+    return server_sent(events, sse_event)
 
 
 @router.get(
@@ -99,9 +98,9 @@ async def stream_chunks(
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> EventSourceResponse:
     chunks = await executions.events.chunks(principal.project_id, run_id, last_event_id)
+    return server_sent(chunks, _sse_chunk)
 
-    async def messages() -> AsyncIterator[dict[str, Any]]:
-        async for offset, chunk in chunks:
-            yield {"id": str(offset), "event": "chunk", "data": chunk.model_dump_json()}
 
-    return EventSourceResponse(messages(), ping=15)
+def _sse_chunk(item: tuple[int, Chunk]) -> dict[str, str]:
+    offset, chunk = item
+    return {"id": str(offset), "event": "chunk", "data": chunk.model_dump_json()}
