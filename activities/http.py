@@ -35,7 +35,6 @@ MAX_REDIRECTS = 10
 RETRYABLE_STATUSES = frozenset({408, 429})
 EGRESS_SETTING = "FERRYMAN_HTTP_BLOCK_PRIVATE_NETWORKS"
 
-_client: httpx.AsyncClient | None = None
 _block_private_networks = False
 
 
@@ -77,20 +76,27 @@ class HttpParams(BaseModel):
         return self
 
 
-def _http_client() -> httpx.AsyncClient:
-    """One pooled client per worker process."""
-    global _client
-    if _client is None or _client.is_closed:
-        # Redirects are followed by `_send`, so that each hop passes the egress check.
-        _client = httpx.AsyncClient(follow_redirects=False)
-    return _client
+class PooledClient:
+    """One httpx client (a connection pool) per worker process, opened on first use and
+    again after `close`. Redirects are not followed by httpx: the caller follows them, so
+    that each hop passes the egress check."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    def __call__(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(follow_redirects=False)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
-async def close_http_client() -> None:
-    global _client
-    if _client is not None:
-        await _client.aclose()
-        _client = None
+_http_client = PooledClient()
+close_http_client = _http_client.close
 
 
 def _parse(task: StepTask) -> HttpParams:

@@ -45,7 +45,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ferryman.activities import registry
-from ferryman.activities.http import check_egress
+from ferryman.activities.http import PooledClient, check_egress
 from ferryman.activities.llm_wire import (
     Answer,
     Completion,
@@ -83,21 +83,8 @@ ChunkStream = Callable[[], ChunkSink]
 
 # A pool of its own: a streamed answer holds its connection for a minute, which should not
 # starve `http` steps of theirs.
-_client: httpx.AsyncClient | None = None
-
-
-def _llm_client() -> httpx.AsyncClient:
-    global _client
-    if _client is None or _client.is_closed:
-        _client = httpx.AsyncClient(follow_redirects=False)
-    return _client
-
-
-async def close_llm_client() -> None:
-    global _client
-    if _client is not None:
-        await _client.aclose()
-        _client = None
+_llm_client = PooledClient()
+close_llm_client = _llm_client.close
 
 
 def workflow_chunks() -> ChunkSink:

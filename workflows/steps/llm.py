@@ -78,12 +78,9 @@ class Llm(StepKind):
         run.note(llm=_metadata(params))
         conversation = Conversation(run, params)
         try:
-            output = await conversation.answer()
-        except StepFailed:
-            run.note(usage=conversation.usage)  # a failed conversation's tokens count too
-            raise
-        run.note(usage=conversation.usage)
-        return output
+            return await conversation.answer()
+        finally:
+            run.note(usage=conversation.usage)  # spent whether the conversation ends well or not
 
     def primary(self, output: Any) -> Any:
         return output

@@ -232,33 +232,20 @@ FAILED_STEP: dict[str, Any] = {
 
 HTTP_METADATA: dict[str, Any] = {"kind": "http", "attempts": 1, "activity": "ferryman.http"}
 STEP_OUTPUTS: dict[str, Any] = {
-    "profile": {
-        "step_id": "profile",
+    step_id: {
+        "step_id": step_id,
         "status": "completed",
-        "started_at": STEP_TIMES["profile"][0],
-        "completed_at": STEP_TIMES["profile"][1],
-        "output": PROFILE_OUTPUT,
-        "primary": PROFILE_OUTPUT["json"],
-        "metadata": HTTP_METADATA,
-    },
-    "approval": {
-        "step_id": "approval",
-        "status": "completed",
-        "started_at": STEP_TIMES["approval"][0],
-        "completed_at": STEP_TIMES["approval"][1],
-        "output": APPROVAL_OUTPUT,
-        "primary": APPROVAL_OUTPUT,
-        "metadata": {"kind": "wait", "attempts": 1},
-    },
-    "send": {
-        "step_id": "send",
-        "status": "completed",
-        "started_at": STEP_TIMES["send"][0],
-        "completed_at": STEP_TIMES["send"][1],
-        "output": SEND_OUTPUT,
-        "primary": SEND_OUTPUT["json"],
-        "metadata": HTTP_METADATA,
-    },
+        "started_at": STEP_TIMES[step_id][0],
+        "completed_at": STEP_TIMES[step_id][1],
+        "output": output,
+        "primary": primary,
+        "metadata": metadata,
+    }
+    for step_id, output, primary, metadata in [
+        ("profile", PROFILE_OUTPUT, PROFILE_OUTPUT["json"], HTTP_METADATA),
+        ("approval", APPROVAL_OUTPUT, APPROVAL_OUTPUT, {"kind": "wait", "attempts": 1}),
+        ("send", SEND_OUTPUT, SEND_OUTPUT["json"], HTTP_METADATA),
+    ]
 }
 
 

@@ -10,7 +10,7 @@ from ferryman.api.executions import bulk
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep
-from ferryman.api.surfaces.v1.runs import CURSOR_HEADER
+from ferryman.api.surfaces.v1.runs import runs_page
 from ferryman.statuses import TERMINAL_STATUSES, Status
 
 router = APIRouter(tags=["bulk"])
@@ -32,10 +32,7 @@ async def list_dead_letters(
     cursor: Cursor = None,
 ) -> list[schemas.Run]:
     where = query.where(principal, statuses=DEAD)
-    page = await executions.reader.after(where, limit, cursor, with_total=False)
-    if page.next_cursor:
-        response.headers[CURSOR_HEADER] = page.next_cursor
-    return [serializer.run(view) for view in page.views]
+    return await runs_page(response, executions, where, limit, cursor)
 
 
 @router.post(

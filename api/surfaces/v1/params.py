@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Response
 
 from ferryman.api.auth import Principal
 from ferryman.api.codes import ErrorCode
@@ -109,7 +109,14 @@ async def run_query(
 
 
 RunQueryDep = Annotated[RunQuery, Depends(run_query)]
+CURSOR_HEADER = "X-Next-Cursor"
 Limit = Annotated[int, Query(ge=1, le=100, description="Runs per page")]
 Cursor = Annotated[
-    str | None, Query(max_length=4096, description="The `X-Next-Cursor` of the previous page")
+    str | None, Query(max_length=4096, description=f"The `{CURSOR_HEADER}` of the previous page")
 ]
+
+
+def next_page(response: Response, cursor: str | None) -> None:
+    """The next page's cursor in its header; none on the last page."""
+    if cursor:
+        response.headers[CURSOR_HEADER] = cursor

@@ -7,15 +7,15 @@ from fastapi import APIRouter, Response
 
 from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep, IdempotencyDep
-from ferryman.api.executions import dependencies
+from ferryman.api.executions import Executions, dependencies
+from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
-from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep
+from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep, next_page
 from ferryman.api.surfaces.v1.streams import all_events
 from ferryman.statuses import Status
 
 router = APIRouter(tags=["runs"])
-CURSOR_HEADER = "X-Next-Cursor"
 
 
 @router.get(
@@ -37,10 +37,15 @@ async def list_runs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> list[schemas.Run]:
-    where = query.where(principal)
+    return await runs_page(response, executions, query.where(principal), limit, cursor)
+
+
+async def runs_page(
+    response: Response, executions: Executions, where: ListFilter, limit: int, cursor: str | None
+) -> list[schemas.Run]:
+    """One page of the runs `where` finds, the next page's cursor in its header."""
     page = await executions.reader.after(where, limit, cursor, with_total=False)
-    if page.next_cursor:
-        response.headers[CURSOR_HEADER] = page.next_cursor
+    next_page(response, page.next_cursor)
     return [serializer.run(view) for view in page.views]
 
 

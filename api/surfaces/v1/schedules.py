@@ -11,8 +11,7 @@ from ferryman.api.deps import ExecutionsDep
 from ferryman.api.executions.schedules import ScheduleRequest
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import job_schemas, serializer
-from ferryman.api.surfaces.v1.params import Cursor
-from ferryman.api.surfaces.v1.runs import CURSOR_HEADER
+from ferryman.api.surfaces.v1.params import Cursor, next_page
 
 router = APIRouter(tags=["schedules"])
 ScheduleId = Annotated[str, Path(max_length=64, description="The schedule id (`sched_...`)")]
@@ -58,8 +57,7 @@ async def list_schedules(
     cursor: Cursor = None,
 ) -> list[job_schemas.ScheduleOut]:
     page = await executions.schedules.page(principal.project_id, limit, cursor)
-    if page.next_cursor:
-        response.headers[CURSOR_HEADER] = page.next_cursor
+    next_page(response, page.next_cursor)
     return [serializer.schedule(view) for view in page.views]
 
 
