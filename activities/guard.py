@@ -10,7 +10,8 @@ An activity interceptor (Temporal's own extension point, so no activity has to r
   so a killed worker's attempt times out after that timeout, not after start-to-close.
 - **An expected step failure is one log line** (step, attempt, error class, message), not a
   traceback: failures go to Temporal as BENIGN application errors, which the SDK logs at
-  DEBUG, and this module logs the line. Tracebacks are left for bugs in ferryman itself.
+  DEBUG, and this module logs the line. So does an attempt abandoned because its run closed
+  or its heartbeat timed out. Tracebacks are left for bugs in ferryman itself.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class _Inbound(ActivityInboundInterceptor):
         try:
             return redactor.redact(await super().execute_activity(input))
         except (asyncio.CancelledError, CancelledError):
-            raise
+            abandoned = _abandoned()
+            if abandoned is None:
+                raise
+            raise abandoned from None
         except Exception as err:  # every step failure, redacted and logged once
             raise _step_failure(err, redactor, input) from None
         finally:
@@ -89,6 +93,29 @@ def _keep_alive(outbound: _Outbound, timeout: timedelta | None) -> asyncio.Task[
             outbound.heartbeat(*outbound.last_details)
 
     return asyncio.create_task(beat())
+
+
+def _abandoned() -> ApplicationError | None:
+    """An attempt cancelled because nobody waits for it any more (its run closed, or its
+    heartbeat timed out): an expected end, one log line, BENIGN (Temporal would log the
+    cancellation as a failure with a traceback). None for a requested cancellation, which
+    Temporal records as cancelled, and for the rest, which it handles itself."""
+    details = activity.cancellation_details()
+    if details is None or not (details.not_found or details.timed_out):
+        return None
+    reason = "its run is closed" if details.not_found else "its heartbeat timed out"
+    info = activity.info()
+    log.info(
+        "step attempt abandoned",
+        execution_id=info.workflow_id,
+        activity_id=info.activity_id,
+        attempt=info.attempt,
+        activity=info.activity_type,
+        reason=reason,
+    )
+    return ApplicationError(
+        f"abandoned: {reason}", type="Abandoned", category=ApplicationErrorCategory.BENIGN
+    )
 
 
 def _step_failure(
