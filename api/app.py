@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: the request id exists before a body is refused as too large.
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    add_exception_handlers(app, [(s.prefix, s.status_name) for s in SURFACES])
+    add_exception_handlers(app, [(s.prefix, s.status_phrase) for s in SURFACES])
     app.include_router(health.router)
     for surface in SURFACES:
         app.include_router(surface.router)

@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import Forbidden, Unauthorized
+from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 
 SCOPES = {
@@ -67,8 +67,8 @@ class Principals:
         self._seen.clear()
 
 
-def _invalid_key() -> Unauthorized:
-    return Unauthorized("Invalid or missing API key", ErrorCode.INVALID_API_KEY)
+def _invalid_key() -> ApiError:
+    return ApiError("Invalid or missing API key", ErrorCode.INVALID_API_KEY)
 
 
 async def authenticate(
@@ -92,7 +92,7 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allows(scope):
-            raise Forbidden(f"this API key lacks the {scope!r} scope", ErrorCode.INSUFFICIENT_SCOPE)
+            raise ApiError(f"this API key lacks the {scope!r} scope", ErrorCode.INSUFFICIENT_SCOPE)
         return principal
 
     return check

@@ -1,7 +1,8 @@
 """Every error code the API answers with: the stable `code` of the error envelope.
 
 Clients, the CLI and dashboards branch on these, never on the sentence beside them. A code
-is added here, documented in the README's "Errors" table, and never renamed.
+is added here with its one HTTP status (`ferryman.api.errors.HTTP_STATUS`), documented in
+the README's "Errors" table, and never renamed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ class ErrorCode(StrEnum):
     # 400
     INVALID_JSON = "invalid_json"
     INVALID_YAML = "invalid_yaml"
-    EXECUTION_CLOSED = "execution_closed"  # also 409: the execution has finished
+    EXECUTION_FINISHED = "execution_finished"  # a stop of a finished one (seed 002: 400)
     TEMPORAL_REJECTED = "temporal_rejected"
     # 401, 403
     INVALID_API_KEY = "invalid_api_key"
@@ -31,6 +32,8 @@ class ErrorCode(StrEnum):
     # 405
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # 409
+    EXECUTION_CLOSED = "execution_closed"  # the execution has finished
+    EXECUTION_NOT_STARTED = "execution_not_started"  # a rollback before any step has run
     EXECUTION_PAUSED = "execution_paused"
     EXECUTION_NOT_PAUSED = "execution_not_paused"
     EXECUTION_CHANGED = "execution_changed"
@@ -58,3 +61,4 @@ class ErrorCode(StrEnum):
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
     TEMPORAL_OVERLOADED = "temporal_overloaded"
     TEMPORAL_TIMEOUT = "temporal_timeout"
+    WORKER_UNAVAILABLE = "worker_unavailable"  # no worker applied a control in time

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api import dependencies as job_dependencies
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
+from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
@@ -55,10 +55,10 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
         document = yaml.safe_load(body) if "yaml" in content_type else json.loads(body)
     except (yaml.YAMLError, ValueError, RecursionError) as err:
         if "yaml" in content_type:
-            raise BadRequest("the request body is not valid YAML", ErrorCode.INVALID_YAML) from err
-        raise BadRequest(_not_json(body), ErrorCode.INVALID_JSON) from err
+            raise ApiError("the request body is not valid YAML", ErrorCode.INVALID_YAML) from err
+        raise ApiError(_not_json(body), ErrorCode.INVALID_JSON) from err
     if not isinstance(document, dict):
-        raise InvalidInput(
+        raise ApiError(
             "a workflow definition must be an object with `name` and `steps`",
             ErrorCode.DEFINITION_INVALID,
         )
@@ -137,18 +137,18 @@ class DefinitionService:
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
         if _depth(document) > MAX_NESTING:
-            raise InvalidInput(
+            raise ApiError(
                 f"the definition nests deeper than {MAX_NESTING} levels",
                 ErrorCode.DEFINITION_INVALID,
             )
         try:
             definition = WorkflowDefinition.model_validate(document)
         except ValidationError as err:
-            raise InvalidInput(
+            raise ApiError(
                 error_sentence(err, limit=1), ErrorCode.DEFINITION_INVALID, error_details(err)
             ) from err
         if len(definition.steps) > self.settings.max_steps:
-            raise InvalidInput(
+            raise ApiError(
                 f"a workflow may have at most {self.settings.max_steps} steps "
                 f"(this one has {len(definition.steps)})",
                 ErrorCode.DEFINITION_INVALID,
@@ -187,7 +187,7 @@ class DefinitionService:
         self, project_id: str, slug: str, document: dict[str, Any]
     ) -> StoredDefinition:
         if document.get("id") not in (None, slug):
-            raise InvalidInput(
+            raise ApiError(
                 f"the body's id {document['id']!r} differs from the path's {slug!r}",
                 ErrorCode.DEFINITION_INVALID,
             )
@@ -255,7 +255,7 @@ class DefinitionService:
             )
             self._resolved[(project_id, slug, version)] = resolved
         if resolved.disabled:
-            raise Conflict(
+            raise ApiError(
                 f"workflow {slug!r} is disabled; enable it to start executions",
                 ErrorCode.WORKFLOW_DISABLED,
             )
@@ -268,7 +268,7 @@ class DefinitionService:
                 definition = WorkflowDefinition.model_validate(stored.document)
             except ValidationError as err:
                 # Registered under an older, looser rule: say so rather than fail obscurely.
-                raise InvalidInput(
+                raise ApiError(
                     f"workflow {slug!r} version {stored.version} no longer passes validation "
                     f"({error_sentence(err, limit=1)}); register a corrected version",
                     ErrorCode.DEFINITION_INVALID,
@@ -308,13 +308,13 @@ class DefinitionService:
         """Size first (413), then the workflow's input schema (422)."""
         size = len(json.dumps(input_data, default=str).encode())
         if size > self.settings.input_limit_bytes:
-            raise PayloadTooLarge(
+            raise ApiError(
                 f"the input is {size} bytes, over the limit of {self.settings.input_limit_bytes}",
                 ErrorCode.INPUT_TOO_LARGE,
             )
         for name, value in (("input", input_data), ("metadata", metadata)):
             if _depth(value) > MAX_NESTING:
-                raise InvalidInput(
+                raise ApiError(
                     f"the {name} nests deeper than {MAX_NESTING} levels, which workers cannot "
                     "decode",
                     ErrorCode.INPUT_INVALID,
@@ -328,7 +328,7 @@ class DefinitionService:
         if errors:
             first = errors[0]
             where = "input" + "".join(f"[{p!r}]" for p in first.path)
-            raise InvalidInput(
+            raise ApiError(
                 f"{where} does not match the workflow's input_schema: {first.message}",
                 ErrorCode.INPUT_INVALID,
                 [{"loc": ["input_data", *first.path], "msg": e.message} for e in errors[:20]],

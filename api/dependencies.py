@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import InvalidInput, NotFound
+from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 from ferryman.api.store.errors import NotFound as StoreNotFound
 from ferryman.api.store.models import JobDependency
@@ -42,7 +42,7 @@ async def add(
     """
     await repository.get_workflow(session, project_id, job)
     if depends_on == job:
-        raise InvalidInput(
+        raise ApiError(
             f"job {job!r} cannot depend on itself: its runs would wait forever",
             ErrorCode.DEPENDENCY_CYCLE,
         )
@@ -108,7 +108,7 @@ def _refuse_cycle(rows: Sequence[JobDependency], job: str, depends_on: str) -> N
         f"job {job!r} cannot depend on {depends_on!r}: that closes the cycle "
         f"{' -> '.join(cycle)} (each job depends on the next), whose runs would wait forever"
     )
-    raise InvalidInput(
+    raise ApiError(
         sentence,
         ErrorCode.DEPENDENCY_CYCLE,
         [{"loc": ["body", "depends_on_job_id"], "msg": sentence, "cycle": cycle}],
@@ -119,7 +119,7 @@ async def _check_depended_on(session: AsyncSession, project_id: str, depends_on:
     try:
         await repository.get_workflow(session, project_id, depends_on)
     except StoreNotFound as err:
-        raise NotFound(
+        raise ApiError(
             f"job {depends_on!r} (depends_on_job_id) not found", ErrorCode.WORKFLOW_NOT_FOUND
         ) from err
 

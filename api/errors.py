@@ -8,7 +8,7 @@ Every error body is `{"error": "<one readable sentence>", "code": "<stable code>
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -19,9 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.store.errors import Conflict as StoreConflict
-from ferryman.api.store.errors import NotFound as StoreNotFound
-from ferryman.statuses import Status
+from ferryman.api.store.errors import StoreError
+from ferryman.statuses import Status, phrase
 from ferryman.validation import error_details, error_sentence
 from ferryman.workflows.errors import DefinitionError
 
@@ -62,7 +61,8 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    status_code: ClassVar[int] = 400
+    """An error the API answers with: a sentence and a code. The HTTP status is the code's
+    (`HTTP_STATUS`), so the domain that raises it knows nothing of HTTP."""
 
     def __init__(self, message: str, code: ErrorCode, details: Any = None) -> None:
         super().__init__(message)
@@ -70,68 +70,99 @@ class ApiError(Exception):
         self.code = code
         self.details = details
 
-
-class BadRequest(ApiError):
-    status_code = 400
-
-
-class Unauthorized(ApiError):
-    status_code = 401
-
-
-class Forbidden(ApiError):
-    status_code = 403
-
-
-class NotFound(ApiError):
-    status_code = 404
-
-
-class Conflict(ApiError):
-    status_code = 409
-
-
-class PayloadTooLarge(ApiError):
-    status_code = 413
-
-
-class InvalidInput(ApiError):
-    status_code = 422
+    @property
+    def status_code(self) -> int:
+        return HTTP_STATUS[self.code]
 
 
 class InvalidState(ApiError):
-    """An action the execution's current status refuses (409; 400 for stop, per seed 002).
+    """An action the execution's current status refuses.
 
-    `template` names the status as `{status}`: each surface shows statuses in its own
-    vocabulary, so the sentence is finished by the surface the request came through.
+    `template` holds the status as `{status}`, which the surface the request came through
+    turns into a phrase of its own vocabulary (`the run is in the dead letter queue`).
     """
 
-    def __init__(
-        self, template: str, status: Status, code: ErrorCode, status_code: int = 409
-    ) -> None:
-        super().__init__(template.format(status=status.value), code)
+    def __init__(self, template: str, status: Status, code: ErrorCode) -> None:
+        super().__init__(template.format(status=phrase(status)), code)
         self.template = template
         self.status = status
-        self.status_code = status_code  # type: ignore[misc]
 
-    def sentence(self, status_name: Callable[[Status], str]) -> str:
-        return self.template.format(status=status_name(self.status))
-
-
-class Unavailable(ApiError):
-    status_code = 503
+    def sentence(self, status_phrase: Callable[[Status], str]) -> str:
+        return self.template.format(status=status_phrase(self.status))
 
 
-class GatewayTimeout(ApiError):
-    status_code = 504
+E = ErrorCode
+# The one HTTP status of each code (the README's error table shows the same).
+HTTP_STATUS: dict[ErrorCode, int] = {
+    **dict.fromkeys(
+        [E.INVALID_JSON, E.INVALID_YAML, E.EXECUTION_FINISHED, E.TEMPORAL_REJECTED], 400
+    ),
+    E.INVALID_API_KEY: 401,
+    **dict.fromkeys([E.INSUFFICIENT_SCOPE, E.PROJECT_MISMATCH], 403),
+    **dict.fromkeys(
+        [
+            E.ROUTE_NOT_FOUND,
+            E.EXECUTION_NOT_FOUND,
+            E.CHECKPOINT_NOT_FOUND,
+            E.WORKFLOW_NOT_FOUND,
+            E.WORKFLOW_VERSION_NOT_FOUND,
+            E.WAIT_STEP_NOT_FOUND,
+            E.KEY_NOT_FOUND,
+            E.SCHEDULE_NOT_FOUND,
+        ],
+        404,
+    ),
+    E.METHOD_NOT_ALLOWED: 405,
+    **dict.fromkeys(
+        [
+            E.EXECUTION_CLOSED,
+            E.EXECUTION_PAUSED,
+            E.EXECUTION_NOT_PAUSED,
+            E.EXECUTION_NOT_STARTED,
+            E.EXECUTION_CHANGED,
+            E.RUN_NOT_DEAD_LETTERED,
+            E.RUN_NOT_DELAYED,
+            E.EXECUTION_EXISTS,
+            E.WORKFLOW_EXISTS,
+            E.WORKFLOW_DISABLED,
+            E.IDEMPOTENCY_KEY_REUSED,
+            E.DEPENDENCY_EXISTS,
+        ],
+        409,
+    ),
+    **dict.fromkeys([E.BODY_TOO_LARGE, E.INPUT_TOO_LARGE, E.PAYLOAD_TOO_LARGE], 413),
+    **dict.fromkeys(
+        [
+            E.VALIDATION_ERROR,
+            E.DEFINITION_INVALID,
+            E.INPUT_INVALID,
+            E.INVALID_CURSOR,
+            E.INVALID_FILTER,
+            E.PAGE_TOO_DEEP,
+            E.DEPENDENCY_CYCLE,
+        ],
+        422,
+    ),
+    E.INTERNAL_ERROR: 500,
+    **dict.fromkeys([E.TEMPORAL_UNAVAILABLE, E.TEMPORAL_OVERLOADED, E.WORKER_UNAVAILABLE], 503),
+    E.TEMPORAL_TIMEOUT: 504,
+}
 
 
-def execution_not_found() -> NotFound:
-    return NotFound("execution not found", ErrorCode.EXECUTION_NOT_FOUND)
+def http_status(code: ErrorCode) -> int:
+    return HTTP_STATUS[code]
 
 
-def schedule_not_found() -> NotFound:
-    return NotFound("schedule not found", ErrorCode.SCHEDULE_NOT_FOUND)
+def execution_not_found() -> ApiError:
+    return ApiError("execution not found", ErrorCode.EXECUTION_NOT_FOUND)
+
+
+def schedule_not_found() -> ApiError:
+    return ApiError("schedule not found", ErrorCode.SCHEDULE_NOT_FOUND)
+
+
+def checkpoint_not_found() -> ApiError:
+    return ApiError("checkpoint not found", ErrorCode.CHECKPOINT_NOT_FOUND)
 
 
 def temporal_error(err: RPCError) -> ApiError:
@@ -139,23 +170,21 @@ def temporal_error(err: RPCError) -> ApiError:
     if err.status == RPCStatusCode.NOT_FOUND:
         return execution_not_found()
     if err.status == RPCStatusCode.ALREADY_EXISTS:
-        return Conflict("an execution with this id already exists", ErrorCode.EXECUTION_EXISTS)
+        return ApiError("an execution with this id already exists", ErrorCode.EXECUTION_EXISTS)
     if err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
         if "size" in err.message.lower() and "limit" in err.message.lower():
-            return PayloadTooLarge(
+            return ApiError(
                 f"Temporal refused the payload as too large: {err.message}",
                 ErrorCode.PAYLOAD_TOO_LARGE,
             )
-        return BadRequest(
-            f"Temporal refused the request: {err.message}", ErrorCode.TEMPORAL_REJECTED
-        )
+        return ApiError(f"Temporal refused the request: {err.message}", ErrorCode.TEMPORAL_REJECTED)
     if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return Unavailable("Temporal is overloaded; retry shortly", ErrorCode.TEMPORAL_OVERLOADED)
+        return ApiError("Temporal is overloaded; retry shortly", ErrorCode.TEMPORAL_OVERLOADED)
     if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
-        return GatewayTimeout(
+        return ApiError(
             "Temporal did not answer in time; retry shortly", ErrorCode.TEMPORAL_TIMEOUT
         )
-    return Unavailable(f"Temporal is unavailable: {err.message}", ErrorCode.TEMPORAL_UNAVAILABLE)
+    return ApiError(f"Temporal is unavailable: {err.message}", ErrorCode.TEMPORAL_UNAVAILABLE)
 
 
 def request_id(request: Request) -> str:
@@ -168,45 +197,46 @@ def error_body(request_id: str, message: str, code: ErrorCode, details: Any = No
     return body.model_dump_json(exclude_none=details is None).encode()
 
 
-def envelope(
-    request: Request, status: int, message: str, code: ErrorCode, details: Any = None
-) -> JSONResponse:
+def envelope(request: Request, message: str, code: ErrorCode, details: Any = None) -> JSONResponse:
     body = ErrorBody(error=message, code=code, request_id=request_id(request), details=details)
     return JSONResponse(
-        body.model_dump(mode="json", exclude_none=details is None), status_code=status
+        body.model_dump(mode="json", exclude_none=details is None), status_code=HTTP_STATUS[code]
     )
 
 
-def _definition_error(exc: DefinitionError) -> InvalidInput:
-    return InvalidInput(
-        str(exc), ErrorCode.DEFINITION_INVALID, [{"step": exc.step, "msg": str(exc)}]
-    )
+def _definition_error(exc: DefinitionError) -> ApiError:
+    return ApiError(str(exc), ErrorCode.DEFINITION_INVALID, [{"step": exc.step, "msg": str(exc)}])
 
 
-StatusNames = list[tuple[str, Callable[[Status], str]]]  # (path prefix, status name)
+# What Starlette's own refusals mean in our vocabulary (FastAPI answers 400 for a body it
+# cannot parse at all, e.g. one nested deeper than the parser goes).
+_STARLETTE_CODES = {
+    400: ErrorCode.INVALID_JSON,
+    404: ErrorCode.ROUTE_NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.BODY_TOO_LARGE,
+}
+
+StatusPhrases = list[tuple[str, Callable[[Status], str]]]  # (path prefix, status phrase)
 
 
-def add_exception_handlers(app: FastAPI, status_names: StatusNames) -> None:
-    """Every error as the envelope; `status_names` says how each surface names statuses."""
+def add_exception_handlers(app: FastAPI, status_phrases: StatusPhrases) -> None:
+    """Every error as the envelope; `status_phrases` says how each surface names statuses."""
 
-    def status_name(request: Request) -> Callable[[Status], str]:
+    def status_phrase(request: Request) -> Callable[[Status], str]:
         path = request.url.path
-        return next((name for prefix, name in status_names if path.startswith(prefix)), str)
+        return next((name for prefix, name in status_phrases if path.startswith(prefix)), phrase)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         message = exc.message
         if isinstance(exc, InvalidState):
-            message = exc.sentence(status_name(request))
-        return envelope(request, exc.status_code, message, exc.code, exc.details)
+            message = exc.sentence(status_phrase(request))
+        return envelope(request, message, exc.code, exc.details)
 
-    @app.exception_handler(StoreNotFound)
-    async def _store_not_found(request: Request, exc: StoreNotFound) -> JSONResponse:
-        return envelope(request, 404, str(exc), exc.code)
-
-    @app.exception_handler(StoreConflict)
-    async def _store_conflict(request: Request, exc: StoreConflict) -> JSONResponse:
-        return envelope(request, 409, str(exc), exc.code)
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> JSONResponse:
+        return envelope(request, str(exc), exc.code)
 
     @app.exception_handler(DefinitionError)
     async def _definition(request: Request, exc: DefinitionError) -> JSONResponse:
@@ -216,12 +246,9 @@ def add_exception_handlers(app: FastAPI, status_names: StatusNames) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(error.get("type") == "json_invalid" for error in errors):
-            return envelope(
-                request, 400, "the request body is not valid JSON", ErrorCode.INVALID_JSON
-            )
+            return envelope(request, "the request body is not valid JSON", ErrorCode.INVALID_JSON)
         return envelope(
             request,
-            422,
             error_sentence(errors, drop="body", limit=1),
             ErrorCode.VALIDATION_ERROR,
             error_details(errors),
@@ -230,30 +257,26 @@ def add_exception_handlers(app: FastAPI, status_names: StatusNames) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        code = ErrorCode.VALIDATION_ERROR
-        if exc.status_code == 404:
-            code = ErrorCode.ROUTE_NOT_FOUND
-            if message == "Not Found":
-                message = f"no such endpoint: {request.method} {request.url.path}"
-        elif exc.status_code == 405:
+        code = _STARLETTE_CODES.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+        if code == ErrorCode.ROUTE_NOT_FOUND and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        elif code == ErrorCode.METHOD_NOT_ALLOWED:
             message = f"method {request.method} is not allowed on {request.url.path}"
-            code = ErrorCode.METHOD_NOT_ALLOWED
-        elif exc.status_code == 413:
-            code = ErrorCode.BODY_TOO_LARGE
-        return envelope(request, exc.status_code, message, code)
+        elif code == ErrorCode.INVALID_JSON:
+            message = f"the request body cannot be read: {message}"
+        return envelope(request, message, code)
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> JSONResponse:
         mapped = temporal_error(exc)
         log.warning("temporal error", status=exc.status.name, message=exc.message)
-        return envelope(request, mapped.status_code, mapped.message, mapped.code)
+        return envelope(request, mapped.message, mapped.code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return envelope(
             request,
-            500,
             "internal error; the request id identifies it in the logs",
             ErrorCode.INTERNAL_ERROR,
         )

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import ApiError, Conflict
+from ferryman.api.errors import ApiError
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.store import repository
 from ferryman.api.store.errors import StoreError
@@ -81,7 +81,7 @@ class IdempotencyService:
                 session, request.project_id, request.scope, request.key, digest, execution_id
             )
         if row.body_hash != digest:
-            raise Conflict(
+            raise ApiError(
                 "this Idempotency-Key was already used with a different request body; "
                 "use a new key for a new request",
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,

@@ -131,24 +131,45 @@ async def reads(r: Rig, n: int, stored: int) -> dict[str, Any]:
     total = (
         await r.http.get("/api/v1/executions", params={"page_size": 1}, headers=r.headers)
     ).json()["total"]
-    started = time.perf_counter()
-    fresh = await r.create("waits")
-
-    async def listed() -> bool:
-        page = await r.http.get(
-            "/api/v1/executions", params={"workflow_id": "waits", "limit": 100}, headers=r.headers
-        )
-        return fresh in [row["id"] for row in page.json()["items"]]
-
-    await wait_until(listed, timeout=WAIT_SECS, interval=0.005, what="a new execution's row")
-    lag = (time.perf_counter() - started) * 1000
+    created, paused = await visibility_lags(r, 10 if n < 100 else 40)
     return {
         "get_p50_ms": percentile(get, 0.5),
         "get_p99_ms": percentile(get, 0.99),
         "list_100_p50_ms": percentile(page, 0.5),
         "executions_stored": total,
-        "visibility_lag_ms": round(lag, 1),
+        "visibility_lag_p50_ms": percentile(created, 0.5),
+        "visibility_lag_p99_ms": percentile(created, 0.99),
+        "control_lag_p50_ms": percentile(paused, 0.5),
+        "control_lag_p99_ms": percentile(paused, 0.99),
     }
+
+
+async def visibility_lags(r: Rig, samples: int) -> tuple[list[float], list[float]]:
+    """How long lists lag: from a create's answer until the run is listed, and from a
+    pause's answer until a `status=paused` filter lists it (reads of one run never lag)."""
+    created: list[float] = []
+    paused: list[float] = []
+    for _ in range(samples):
+        fresh = await r.create("waits")
+        created.append(await _until_listed(r, fresh, {"workflow_id": "waits"}))
+        answered = await r.http.post(f"/api/v1/executions/{fresh}/pause", headers=r.headers)
+        answered.raise_for_status()
+        paused.append(await _until_listed(r, fresh, {"workflow_id": "waits", "status": "paused"}))
+        await r.http.post(f"/api/v1/executions/{fresh}/stop", headers=r.headers)
+    return created, paused
+
+
+async def _until_listed(r: Rig, execution_id: str, filters: dict[str, str]) -> float:
+    started = time.perf_counter()
+
+    async def listed() -> bool:
+        page = await r.http.get(
+            "/api/v1/executions", params={**filters, "limit": 100}, headers=r.headers
+        )
+        return execution_id in [row["id"] for row in page.json()["items"]]
+
+    await wait_until(listed, timeout=WAIT_SECS, interval=0.002, what="a run's row")
+    return (time.perf_counter() - started) * 1000
 
 
 async def _fill(r: Rig, stored: int) -> None:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
 
     metadata_cache_secs: float = 5.0  # keys and definitions an API process may reuse
     stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
+    # A control (pause, resume, rollback, debug, reschedule, an event) waits this long for a
+    # worker to apply it; one that no worker took by then is refused when one does.
+    control_timeout_secs: float = Field(default=10.0, gt=0, le=300)
     retention_days: int = 30
     graceful_shutdown_secs: float = 30.0
     log_format: Literal["console", "json"] = "console"

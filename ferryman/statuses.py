@@ -54,6 +54,30 @@ class StepStatus(StrEnum):
     CANCELED = "canceled"
 
 
+# Each status said as English, after "the run" (or "the execution"): for error sentences.
+_PHRASES: dict[Status, str] = {
+    Status.DELAYED: "is delayed until its scheduled time",
+    Status.QUEUED: "is queued",
+    Status.DEQUEUED: "is about to start its first step",
+    Status.EXECUTING: "is running",
+    Status.WAITING: "is waiting",
+    Status.PAUSED: "is paused",
+    Status.COMPLETED: "has completed",
+    Status.FAILED: "has failed",
+    Status.CRASHED: "has crashed (its worker was lost)",
+    Status.SYSTEM_FAILED: "has failed on an engine error",
+    Status.EXPIRED: "expired before it could start",
+    Status.DEAD_LETTER: "is in the dead letter queue",
+    Status.CANCELED: "was canceled",
+    Status.TIMED_OUT: "timed out",
+}
+
+
+def phrase(status: Status, noun: str = "run") -> str:
+    """`the run is in the dead letter queue`: a status as a sentence's opening."""
+    return f"the {noun} {_PHRASES[status]}"
+
+
 # A step in one of these lets the steps that depend on it run.
 DONE_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
 
@@ -114,12 +138,20 @@ DERIVATION: dict[WorkflowExecutionStatus | None, Derivation] = {
 }
 
 
-def derive(temporal: WorkflowExecutionStatus | None, attribute: str | None) -> Status:
+def derive(
+    temporal: WorkflowExecutionStatus | None, attribute: str | None, cancel_requested: bool = False
+) -> Status:
     """The true canonical status of a run: the recorded attribute if its row keeps it.
 
+    An open run that Temporal holds a cancellation request for (a stop, which the workflow
+    always obeys) is `canceled` from the moment the request is recorded: only describe
+    knows that (`cancel_requested`), so a single run's read agrees with the stop at once
+    while list filters, compiled from the table alone, follow when the run closes.
     A Temporal status this table does not know (a newer SDK) reads like RUNNING rather than
     failing a read; tests/ferryman/test_statuses.py fails first if the table misses one.
     """
+    if cancel_requested and temporal == WorkflowExecutionStatus.RUNNING:
+        return Status.CANCELED
     row = DERIVATION.get(temporal, DERIVATION[None])
     if attribute is not None and attribute in row.keep:
         return Status(attribute)

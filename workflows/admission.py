@@ -46,12 +46,6 @@ class DependencyWait(BaseModel):
     dependencies: list[m.Dependency] = Field(default_factory=list)
 
 
-class RescheduleRequest(BaseModel):
-    """Input of the `reschedule` signal: the delayed run's new start time."""
-
-    scheduled_at: datetime
-
-
 class Admission:
     def __init__(self, execution: ExecutionInterpreter) -> None:
         self.execution = execution

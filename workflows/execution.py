@@ -33,9 +33,10 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from ferryman import search_attributes as sa
     from ferryman.statuses import DONE_STEP_STATUSES, TERMINAL_STATUSES, Status, StepStatus
+    from ferryman.workflows import controls as c
     from ferryman.workflows import memo, steps
     from ferryman.workflows import models as m
-    from ferryman.workflows.admission import Admission, RescheduleRequest
+    from ferryman.workflows.admission import Admission
     from ferryman.workflows.checkpoints import (
         ROLLBACK,
         START,
@@ -73,6 +74,7 @@ class ExecutionInterpreter:
         self.signals: dict[str, list[Any]] = {}
         self.finished: list[str] = []
         self.rollback_to: int | None = None
+        self.rollbacks_done = 0  # rollbacks applied: a rollback update waits for its own
         self.pending_memo: dict[str, Any] = {}
         self.params: m.ExecutionInput | None = None
         # In-workflow steps waiting on a timer or an event: step id -> what on (the memo's
@@ -431,6 +433,7 @@ class ExecutionInterpreter:
         self._record(marker(self.log.next_sequence, ROLLBACK, workflow.now(), rollback_to=sequence))
         self._apply_log()
         self.refresh_status()
+        self.rollbacks_done += 1
 
     def refresh_status(self) -> None:
         if self.status in TERMINAL_STATUSES:
@@ -508,52 +511,159 @@ class ExecutionInterpreter:
             non_retryable=True,
         )
 
-    # ---- signals and queries ----------------------------------------------------------
+    # ---- controls ---------------------------------------------------------------------
+    #
+    # Each control is an update (validated here, answered with the state after it) and,
+    # under the same name, the signal it was before: runs' histories hold those signals,
+    # and an operator may still send one from the Temporal UI or CLI. Both apply the same
+    # change; only the update refuses what the run's state does not allow.
 
-    @workflow.signal
-    def pause(self, request: m.ControlRequest) -> None:
+    def _apply_pause(self) -> None:
         self.paused = True
         self.refresh_status()
 
-    @workflow.signal
-    def resume(self, request: m.ControlRequest) -> None:
+    def _apply_resume(self) -> None:
         self.paused = False
         self.refresh_status()
 
-    @workflow.signal
-    def stop(self, request: m.ControlRequest) -> None:
+    def _apply_debug(self, enabled: bool) -> None:
+        if enabled != self.debug_mode:
+            self.debug_mode = enabled
+            workflow.upsert_memo(memo.debugging(enabled))
+
+    def _outcome(self) -> c.ControlOutcome:
+        return c.ControlOutcome(status=self.status.value, paused=self.paused)
+
+    def _check_open(self, deadline: datetime | None) -> None:
+        """Every validator's first two refusals: a caller that gave up, a closed run."""
+        if deadline is not None and workflow.now() > deadline:
+            raise c.refuse(c.Refusal.LATE, self.status)
+        if self.status in TERMINAL_STATUSES or self.stop_requested:
+            status = self.status if self.status in TERMINAL_STATUSES else Status.CANCELED
+            raise c.refuse(c.Refusal.CLOSED, status)
+
+    @workflow.update(name="pause")
+    def pause(self, request: c.ControlRequest) -> c.ControlOutcome:
+        """Hold between steps and between attempts (steps already running finish)."""
+        self._apply_pause()
+        return self._outcome()
+
+    @pause.validator
+    def _validate_pause(self, request: c.ControlRequest) -> None:
+        self._check_open(request.deadline)
+        if self.paused:
+            raise c.refuse(c.Refusal.PAUSED, self.status)
+
+    @workflow.update(name="resume")
+    def resume(self, request: c.ControlRequest) -> c.ControlOutcome:
+        self._apply_resume()
+        return self._outcome()
+
+    @resume.validator
+    def _validate_resume(self, request: c.ControlRequest) -> None:
+        self._check_open(request.deadline)
+        if not self.paused:
+            raise c.refuse(c.Refusal.NOT_PAUSED, self.status)
+
+    @workflow.update(name="rollback")
+    async def rollback(self, request: c.RollbackRequest) -> c.ControlOutcome:
+        """Back to a checkpoint, paused there: answered once the interpreter has done it."""
+        self.rollback_to = request.sequence
+        done = self.rollbacks_done
+        await workflow.wait_condition(
+            lambda: self.rollbacks_done > done or self.status in TERMINAL_STATUSES
+        )
+        return self._outcome()
+
+    @rollback.validator
+    def _validate_rollback(self, request: c.RollbackRequest) -> None:
+        self._check_open(request.deadline)
+        if self.admission.status is not None:
+            raise c.refuse(c.Refusal.NOT_STARTED, self.status)
+        if request.sequence not in self.log:
+            raise c.refuse(c.Refusal.UNKNOWN_CHECKPOINT, self.status)
+
+    @workflow.update(name="debug")
+    def debug(self, request: c.DebugRequest) -> c.ControlOutcome:
+        """Events carry each later step's rendered input and its output, or stop doing so."""
+        self._apply_debug(request.enabled)
+        return self._outcome()
+
+    @debug.validator
+    def _validate_debug(self, request: c.DebugRequest) -> None:
+        self._check_open(request.deadline)
+
+    @workflow.update(name="reschedule")
+    def reschedule(self, request: c.RescheduleRequest) -> c.ControlOutcome:
+        """A delayed run's new start time."""
+        self.admission.reschedule(request.scheduled_at)
+        return self._outcome()
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: c.RescheduleRequest) -> None:
+        self._check_open(request.deadline)
+        if not self.admission.delayed:
+            raise c.refuse(c.Refusal.NOT_DELAYED, self.status)
+
+    @workflow.update(name="event")
+    def event(self, event: c.StepSignal) -> c.ControlOutcome:
+        """An event for a `wait` step, buffered until the step takes it."""
+        self.buffer(event.name, event.payload)
+        return self._outcome()
+
+    @event.validator
+    def _validate_event(self, event: c.StepSignal) -> None:
+        self._check_event(event.name, event.deadline)
+
+    def _check_event(self, name: str, deadline: datetime | None) -> None:
+        self._check_open(deadline)
+        # Before the first activation's run method began there is no definition to ask;
+        # the API has checked the name against the run's memo.
+        if self.params is not None and name not in self.definition.wait_signals():
+            raise c.refuse(c.Refusal.UNKNOWN_EVENT, self.status)
+
+    @workflow.signal(name="pause")
+    def pause_signal(self, request: c.ControlRequest) -> None:
+        self._apply_pause()
+
+    @workflow.signal(name="resume")
+    def resume_signal(self, request: c.ControlRequest) -> None:
+        self._apply_resume()
+
+    @workflow.signal(name="stop")
+    def stop_signal(self, request: c.ControlRequest) -> None:
         self.stop_requested = True
 
-    @workflow.signal
-    def rollback(self, request: m.RollbackRequest) -> None:
+    @workflow.signal(name="rollback")
+    def rollback_signal(self, request: c.RollbackRequest) -> None:
         if request.sequence in self.log:
             self.rollback_to = request.sequence
 
-    @workflow.signal
-    def debug(self, request: m.DebugRequest) -> None:
-        """Events carry each later step's rendered input and its output, or stop doing so."""
-        if request.enabled != self.debug_mode:
-            self.debug_mode = request.enabled
-            workflow.upsert_memo(memo.debugging(request.enabled))
+    @workflow.signal(name="debug")
+    def debug_signal(self, request: c.DebugRequest) -> None:
+        self._apply_debug(request.enabled)
 
-    @workflow.signal(name=GRANT_SIGNAL)
-    def slot_granted(self, grant: SlotGrant) -> None:
-        """The concurrency gate has given this run a slot."""
-        self.admission.granted = True
-
-    @workflow.signal
-    def reschedule(self, request: RescheduleRequest) -> None:
-        """A delayed run's new start time; too late once the run has left `delayed`."""
+    @workflow.signal(name="reschedule")
+    def reschedule_signal(self, request: c.RescheduleRequest) -> None:
+        """Too late once the run has left `delayed`."""
         if self.admission.delayed:
             self.admission.reschedule(request.scheduled_at)
 
     @workflow.signal(name="signal")
-    def deliver(self, signal: m.StepSignal) -> None:
-        """An event for a `wait` step, as executions of `ExecutionWorkflow` receive them."""
+    def deliver(self, signal: c.StepSignal) -> None:
+        """An event for a `wait` step, as executions of `ExecutionWorkflow` received them."""
         self.buffer(signal.name, signal.payload)
+
+    @workflow.signal(name=GRANT_SIGNAL)
+    def slot_granted(self, grant: SlotGrant) -> None:
+        """The concurrency gate has given this run a slot (a signal: the gate, a workflow,
+        cannot wait on an update)."""
+        self.admission.granted = True
 
     def buffer(self, name: str, payload: Any) -> None:
         self.signals.setdefault(name, []).append(payload)
+
+    # ---- queries ----------------------------------------------------------------------
 
     @workflow.query
     def state(self) -> m.ExecutionState:
@@ -598,3 +708,19 @@ class NamedExecutionWorkflow(ExecutionInterpreter):
     def user_signal(self, name: str, args: Sequence[RawValue]) -> None:
         converter = workflow.payload_converter()
         self.buffer(name, converter.from_payload(args[0].payload) if args else None)
+
+    @workflow.update(dynamic=True)
+    def user_event(self, name: str, args: Sequence[RawValue]) -> c.ControlOutcome:
+        """An event for a `wait` step as an update of its own name (the UI names it)."""
+        self.buffer(name, _event(args).payload)
+        return self._outcome()
+
+    @user_event.validator
+    def _validate_user_event(self, name: str, args: Sequence[RawValue]) -> None:
+        self._check_event(name, _event(args).deadline)
+
+
+def _event(args: Sequence[RawValue]) -> c.StepSignal:
+    if not args:
+        return c.StepSignal()
+    return workflow.payload_converter().from_payload(args[0].payload, c.StepSignal)

@@ -45,12 +45,6 @@ class RestoredState(BaseModel):
     event_base: int = 0
 
 
-class RollbackRequest(BaseModel):
-    """Input of the `rollback` signal: go back to checkpoint `sequence` and pause there."""
-
-    sequence: int
-
-
 class Dependency(BaseModel):
     """A run of `job_id` waits until the latest run of `depends_on_job_id` meets
     `condition` (`completed`, `failed` or `finished`); snapshotted when the run starts."""
@@ -117,25 +111,6 @@ class CheckpointRef(BaseModel):
     created_at: datetime
 
 
-class ControlRequest(BaseModel):
-    """Input of the pause, resume and stop signals."""
-
-    reason: str | None = None
-
-
-class DebugRequest(BaseModel):
-    """Input of the `debug` signal: events carry each step's input and output, or not."""
-
-    enabled: bool
-
-
-class StepSignal(BaseModel):
-    """An event for a `wait` step (human approval, webhook)."""
-
-    name: str
-    payload: Any = None
-
-
 class ExecutionState(BaseModel):
     """Answer of the `state` query."""
 
@@ -148,10 +123,20 @@ class ExecutionState(BaseModel):
     buffered_signals: dict[str, int]
 
 
-# The workflow's own signals: a `wait` step may not take one of these names, because events
-# for `wait` steps arrive as signals of their own name.
+# The workflow's own signals and updates: a `wait` step may not take one of these names,
+# because events for `wait` steps arrive as signals and updates of their own name.
 CONTROL_SIGNALS = frozenset(
-    {"pause", "resume", "stop", "rollback", "signal", "debug", "slot_granted", "reschedule"}
+    {
+        "pause",
+        "resume",
+        "stop",
+        "rollback",
+        "signal",
+        "event",
+        "debug",
+        "slot_granted",
+        "reschedule",
+    }
 )
 
 

@@ -41,11 +41,12 @@ class Executions:
     ) -> Executions:
         reader = ExecutionReader(client, settings)
         launcher = Launcher(client, settings, definitions)
+        control = ExecutionControl(reader, settings.control_timeout_secs)
         return cls(
             reader=reader,
             launcher=launcher,
-            control=ExecutionControl(reader),
-            restorer=Restorer(reader, launcher),
+            control=control,
+            restorer=Restorer(reader, launcher, control),
             events=ExecutionEvents(reader),
             schedules=Schedules(client, settings.task_queue, launcher),
         )

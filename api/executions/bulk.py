@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import ApiError, InvalidInput
+from ferryman.api.errors import ApiError
 
 MAX_RUNS = 100  # ids per bulk call (the filter form stops at MAX_MATCHED)
 MAX_MATCHED = 1000  # runs a filtered bulk call acts on at most
@@ -31,7 +31,7 @@ async def each(
 ) -> list[Outcome]:
     """`act` on every id (it returns the run's new status); errors become outcomes."""
     if len(run_ids) > most:
-        raise InvalidInput(
+        raise ApiError(
             f"a bulk call takes at most {most} runs (got {len(run_ids)})",
             ErrorCode.VALIDATION_ERROR,
         )

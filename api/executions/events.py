@@ -97,6 +97,8 @@ class EventTranslator:
             return self._status(event)
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             return self._signal(event)
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            return self._update(event)
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             return [("execution.stop_requested", "info", "stop requested", {})]
         return self._closed(event)
@@ -232,15 +234,23 @@ class EventTranslator:
         attrs = event.workflow_execution_signaled_event_attributes
         if attrs.signal_name == "signal":
             signal = self._decode(attrs.input.payloads) or {}
-            name = signal.get("name")
-            return [("signal.received", "info", f"signal {name} received", signal)]
+            return _received(signal.get("name"), signal.get("payload"))
         if attrs.signal_name == "stop":
             return [("execution.stop_requested", "info", "stop requested", {})]
         if attrs.signal_name in m.CONTROL_SIGNALS:
             return []  # pause and resume show as status changes; rollback as its checkpoint
         # An event for a `wait` step, sent under its own name.
-        signal = {"name": attrs.signal_name, "payload": self._decode(attrs.input.payloads)}
-        return [("signal.received", "info", f"signal {attrs.signal_name} received", signal)]
+        return _received(attrs.signal_name, self._decode(attrs.input.payloads))
+
+    def _update(self, event: HistoryEvent) -> list[UserEvent]:
+        """An accepted control update: events for `wait` steps are received; the others
+        show as what they change (status, debug mode, a rollback's checkpoint)."""
+        request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+        name = request.input.name
+        if name != "event" and (name in m.CONTROL_SIGNALS or name.startswith("__")):
+            return []
+        sent = self._decode(request.input.args.payloads) or {}
+        return _received(sent.get("name") if name == "event" else name, sent.get("payload"))
 
     def _closed(self, event: HistoryEvent) -> list[UserEvent]:
         kind = event.event_type
@@ -264,6 +274,11 @@ class EventTranslator:
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
             return [("execution.timed_out", "error", "execution timed out", {})]
         return []
+
+
+def _received(name: Any, payload: Any) -> list[UserEvent]:
+    data = {"name": name, "payload": payload}
+    return [("signal.received", "info", f"signal {name} received", data)]
 
 
 @dataclass(frozen=True)

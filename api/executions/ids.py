@@ -7,7 +7,7 @@ import secrets
 import time
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import NotFound
+from ferryman.api.errors import ApiError
 from ferryman.workflows.runs import run_id
 
 _ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
@@ -49,5 +49,5 @@ def checkpoint_sequence(execution_id: str, checkpoint: str) -> int:
     prefix = f"chk_{execution_id}_"
     number = checkpoint.removeprefix(prefix)
     if not checkpoint.startswith(prefix) or not number.isdigit() or len(number) > 9:
-        raise NotFound("checkpoint not found", ErrorCode.CHECKPOINT_NOT_FOUND)
+        raise ApiError("checkpoint not found", ErrorCode.CHECKPOINT_NOT_FOUND)
     return int(number)

@@ -26,7 +26,7 @@ from temporalio.service import RPCError
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import DefinitionService
-from ferryman.api.errors import Conflict, InvalidInput, temporal_error
+from ferryman.api.errors import ApiError, temporal_error
 from ferryman.settings import Settings
 from ferryman.statuses import Status
 from ferryman.workflows import models as m
@@ -228,13 +228,13 @@ def concurrency_key(template: str | None, request: LaunchRequest) -> str | None:
     try:
         key = render(template, {"input": request.input, "metadata": request.metadata})
     except TemplateError as err:
-        raise InvalidInput(
+        raise ApiError(
             f"the job's concurrency key {template!r} cannot be rendered for this payload: {err}",
             ErrorCode.VALIDATION_ERROR,
         ) from err
     text = "" if key is None else str(key)
     if len(text) > MAX_CONCURRENCY_KEY:
-        raise InvalidInput(
+        raise ApiError(
             f"the job's concurrency key renders to {len(text)} characters, over the limit "
             f"of {MAX_CONCURRENCY_KEY}",
             ErrorCode.VALIDATION_ERROR,
@@ -245,7 +245,7 @@ def concurrency_key(template: str | None, request: LaunchRequest) -> str | None:
 def check_tags(tags: dict[str, str]) -> None:
     size = len(json.dumps(sa.tags_value(tags)).encode())
     if size > MAX_TAGS_BYTES:
-        raise InvalidInput(
+        raise ApiError(
             f"tags take {size} bytes, over the limit of {MAX_TAGS_BYTES}",
             ErrorCode.VALIDATION_ERROR,
         )
@@ -326,7 +326,7 @@ async def start_run(
         # REJECT_DUPLICATE: the id's first run exists and has closed. For a retried
         # (idempotent) start that is success; a rollback run is never a duplicate.
         if rollback:
-            raise Conflict(
+            raise ApiError(
                 "execution changed meanwhile; read it and try again",
                 ErrorCode.EXECUTION_CHANGED,
             ) from err

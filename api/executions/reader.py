@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import ApiError, InvalidInput, execution_not_found, temporal_error
+from ferryman.api.errors import ApiError, execution_not_found, temporal_error
 from ferryman.api.executions import triage, visibility
 from ferryman.api.executions.history import FoldedHistory, StepRecord, fold
 from ferryman.api.executions.ids import is_execution_id
@@ -225,7 +225,7 @@ class ExecutionReader:
     async def page(self, where: ListFilter, page: int, page_size: int) -> Page:
         """Page `page` of `page_size` rows, up to `PAGE_WINDOW` rows deep."""
         if page * page_size > visibility.PAGE_WINDOW:
-            raise InvalidInput(
+            raise ApiError(
                 f"page x page_size may not exceed {visibility.PAGE_WINDOW}; page further with "
                 "the cursor (`limit` and `after`, taking `next_cursor` from each answer)",
                 ErrorCode.PAGE_TOO_DEEP,

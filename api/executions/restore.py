@@ -1,10 +1,10 @@
 """Checkpoints, and the two ways back to one: replay (a new execution) and rollback (the same).
 
 Everything is folded from the history, so it works for finished executions with no worker.
-Rollback of an open execution happens inside the workflow (a signal); of a closed one, by a
-new run under the same id that starts paused with the checkpoint's state (not Temporal's
-reset, which re-runs later steps at once). The superseded run is then deleted, so lists and
-counts keep one row per execution.
+Rollback of an open execution happens inside the workflow (an update: `control`); of a
+closed one, by a new run under the same id that starts paused with the checkpoint's state
+(not Temporal's reset, which re-runs later steps at once). The superseded run is then
+deleted, so lists and counts keep one row per execution.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import InvalidInput, InvalidState, NotFound, execution_not_found
-from ferryman.api.executions.control import signal
+from ferryman.api.errors import (
+    ApiError,
+    InvalidState,
+    checkpoint_not_found,
+    execution_not_found,
+)
+from ferryman.api.executions.control import ExecutionControl
 from ferryman.api.executions.history import FoldedHistory
 from ferryman.api.executions.ids import checkpoint_sequence, new_execution_id
 from ferryman.api.executions.launch import (
@@ -31,11 +36,6 @@ from ferryman.api.executions.reader import Described, ExecutionReader
 from ferryman.api.executions.view import CheckpointView, ExecutionView
 from ferryman.statuses import TERMINAL_STATUSES, Status
 from ferryman.workflows import models as m
-from ferryman.workflows.execution import ExecutionWorkflow
-
-
-def checkpoint_not_found() -> NotFound:
-    return NotFound("checkpoint not found", ErrorCode.CHECKPOINT_NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,12 @@ class CheckpointState:
 
 
 class Restorer:
-    def __init__(self, reader: ExecutionReader, launcher: Launcher) -> None:
+    def __init__(
+        self, reader: ExecutionReader, launcher: Launcher, control: ExecutionControl
+    ) -> None:
         self.reader = reader
         self.launcher = launcher
+        self.control = control
 
     async def checkpoint(
         self, project_id: str, execution_id: str, checkpoint_id: str
@@ -115,7 +118,7 @@ class Restorer:
             presets = resolved.parsed.definition.presets
             if preset not in presets:
                 names = ", ".join(sorted(presets)) or "none"
-                raise InvalidInput(
+                raise ApiError(
                     f"job {view.workflow_id!r} has no preset {preset!r} (it has: {names})",
                     ErrorCode.VALIDATION_ERROR,
                 )
@@ -155,10 +158,7 @@ class Restorer:
         if described.view.status not in TERMINAL_STATUSES:
             if sequence not in {c.sequence for c in described.view.checkpoints}:
                 raise checkpoint_not_found()
-            await signal(
-                described.handle, ExecutionWorkflow.rollback, m.RollbackRequest(sequence=sequence)
-            )
-            return Status.PAUSED
+            return (await self.control.rollback(described, sequence)).status
         folded = await self.reader.fold(described.handle)
         await self._rerun_in_place(described, folded, sequence, "rollback", paused=True)
         return Status.PAUSED

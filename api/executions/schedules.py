@@ -47,7 +47,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import InvalidInput, schedule_not_found, temporal_error
+from ferryman.api.errors import ApiError, schedule_not_found, temporal_error
 from ferryman.api.executions.ids import is_schedule_id, new_execution_id, new_schedule_id
 from ferryman.api.executions.launch import Launcher, LaunchRequest, static_summary
 from ferryman.api.executions.visibility import CURSOR_REFUSALS, decode_cursor, encode_cursor
@@ -103,10 +103,8 @@ class SchedulePage:
     next_cursor: str | None
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(
-        message, ErrorCode.VALIDATION_ERROR, [{"loc": ["body", field], "msg": message}]
-    )
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(message, ErrorCode.VALIDATION_ERROR, [{"loc": ["body", field], "msg": message}])
 
 
 def check_timezone(name: str) -> None:
@@ -124,7 +122,7 @@ def check_cron(cron: str) -> None:
         raise _invalid("cron", "the cron expression may not name a time zone: use `timezone`")
 
 
-def spec_error(err: RPCError, request: ScheduleRequest) -> InvalidInput | None:
+def spec_error(err: RPCError, request: ScheduleRequest) -> ApiError | None:
     """Temporal's refusal of a spec (INVALID_ARGUMENT, "Invalid schedule spec: ...") as a
     sentence naming the field, or None for any other refusal."""
     prefix = "invalid schedule spec:"
@@ -373,8 +371,8 @@ def _assemble(
     )
 
 
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput("the cursor is not valid", ErrorCode.INVALID_CURSOR)
+def _bad_cursor() -> ApiError:
+    return ApiError("the cursor is not valid", ErrorCode.INVALID_CURSOR)
 
 
 def _token(cursor: str | None) -> bytes | None:
@@ -382,5 +380,5 @@ def _token(cursor: str | None) -> bytes | None:
         return None
     try:
         return decode_cursor(cursor)
-    except InvalidInput as err:
+    except ApiError as err:
         raise _bad_cursor() from err

@@ -14,7 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from temporalio.client import WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import (
+    WorkflowExecution,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+)
 
 from ferryman import search_attributes as sa
 from ferryman.api.executions.ids import checkpoint_id
@@ -228,7 +232,7 @@ class ExecutionView:
     def of(cls, execution: WorkflowExecution, memo: ExecutionMemo) -> ExecutionView:
         """The view of a listed or described run."""
         attributes = execution.typed_search_attributes
-        status = derive(execution.status, attributes.get(sa.STATUS))
+        status = derive(execution.status, attributes.get(sa.STATUS), _cancel_requested(execution))
         completed_at = None
         if status not in OPEN_STATUSES:
             completed_at = execution.close_time or memo.completed_at
@@ -285,6 +289,14 @@ class ExecutionView:
             usage=memo.usage,
             closed_at=execution.close_time,
         )
+
+
+def _cancel_requested(execution: WorkflowExecution) -> bool:
+    """Whether Temporal has a cancellation request for the run (a stop): describe says so
+    at once, so the very next read after a stop sees it; list rows cannot."""
+    if not isinstance(execution, WorkflowExecutionDescription):
+        return False
+    return execution.raw_description.workflow_extended_info.cancel_requested
 
 
 def _time(value: Any) -> datetime | None:

@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import BadRequest, InvalidInput, temporal_error
+from ferryman.api.errors import ApiError, temporal_error
 from ferryman.api.executions.ids import is_execution_id
 from ferryman.statuses import Status, visibility_clause
 
@@ -69,7 +69,7 @@ class ListFilter:
         ]
         if self.workflow_id is not None:
             if not SLUG.match(self.workflow_id):
-                raise InvalidInput(
+                raise ApiError(
                     "workflow_id must be a workflow slug (a-z, 0-9, '-', '_')",
                     ErrorCode.INVALID_FILTER,
                 )
@@ -94,7 +94,7 @@ class ListFilter:
             try:
                 narrowed = payload_index.visibility_clause(self.payload)
             except ValueError as err:
-                raise InvalidInput(f"payload: {err}", ErrorCode.INVALID_FILTER) from err
+                raise ApiError(f"payload: {err}", ErrorCode.INVALID_FILTER) from err
             if narrowed is not None:
                 clauses.append(f"({narrowed})")
         if self.clause is not None:
@@ -106,13 +106,13 @@ def _escaped(value: str) -> str:
     try:
         return sa.escape(value)
     except ValueError as err:
-        raise InvalidInput(str(err), ErrorCode.INVALID_FILTER) from err
+        raise ApiError(str(err), ErrorCode.INVALID_FILTER) from err
 
 
 def _instant(moment: datetime) -> str:
     """RFC 3339 in UTC, as visibility compares datetimes."""
     if moment.tzinfo is None:
-        raise InvalidInput(
+        raise ApiError(
             "a time filter needs a time zone (e.g. 2026-01-15T10:30:00Z)",
             ErrorCode.INVALID_FILTER,
         )
@@ -214,7 +214,7 @@ async def _fetch(
         await iterator.fetch_next_page()
     except RPCError as err:
         if token is not None and err.status in CURSOR_REFUSALS:
-            raise BadRequest(
+            raise ApiError(
                 "the cursor is not valid for this query", ErrorCode.INVALID_CURSOR
             ) from err
         raise temporal_error(err) from err
@@ -227,9 +227,7 @@ async def _fetch(
 async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> Rows:
     """Seed 002's cursor: the id of the last row seen. Resolved by scanning the list."""
     if not is_execution_id(after):
-        raise InvalidInput(
-            "after must be a next_cursor or an execution id", ErrorCode.INVALID_CURSOR
-        )
+        raise ApiError("after must be a next_cursor or an execution id", ErrorCode.INVALID_CURSOR)
     found = False
     rows: list[WorkflowExecution] = []
     scanned = 0
@@ -244,9 +242,7 @@ async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> 
         if scanned > AFTER_ID_SCAN and not found:
             break
     if not found:
-        raise InvalidInput(
-            f"after={after} is not an execution in this list", ErrorCode.INVALID_CURSOR
-        )
+        raise ApiError(f"after={after} is not an execution in this list", ErrorCode.INVALID_CURSOR)
     return Rows(rows, None)
 
 
@@ -302,7 +298,7 @@ def encode_position(token: bytes | None, offset: int) -> str:
 def decode_position(cursor: str) -> tuple[bytes | None, int]:
     if cursor.startswith(CURSOR_PREFIX):
         return decode_cursor(cursor), 0
-    invalid = InvalidInput("the cursor is not valid", ErrorCode.INVALID_CURSOR)
+    invalid = ApiError("the cursor is not valid", ErrorCode.INVALID_CURSOR)
     if not cursor.startswith(POSITION_PREFIX):
         raise invalid
     raw = cursor.removeprefix(POSITION_PREFIX)
@@ -323,7 +319,7 @@ def decode_position(cursor: str) -> tuple[bytes | None, int]:
 def decode_cursor(cursor: str) -> bytes:
     """The page token inside a cursor. Temporal's SQL visibility tokens are JSON objects;
     anything else would only earn an opaque error after the client's retries."""
-    invalid = InvalidInput("after is not a valid cursor", ErrorCode.INVALID_CURSOR)
+    invalid = ApiError("after is not a valid cursor", ErrorCode.INVALID_CURSOR)
     if not cursor.startswith(CURSOR_PREFIX):
         raise invalid
     raw = cursor.removeprefix(CURSOR_PREFIX)

@@ -20,10 +20,10 @@ from ferryman.statuses import Status
 class Surface:
     prefix: str
     router: APIRouter
-    status_name: Callable[[Status], str]
+    status_phrase: Callable[[Status], str]
 
 
 SURFACES = (
-    Surface(api_v1.PREFIX, api_v1.router, api_v1.status_name),
-    Surface(v1.PREFIX, v1.router, v1.status_name),
+    Surface(api_v1.PREFIX, api_v1.router, api_v1.status_phrase),
+    Surface(v1.PREFIX, v1.router, v1.status_phrase),
 )

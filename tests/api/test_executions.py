@@ -92,7 +92,8 @@ async def test_a_full_execution_with_signal_pause_and_resume(api: Api, http_targ
     assert held["step_outputs"]["summary"]["status"] == "pending"
 
     resumed = await api.http.post(f"/api/v1/executions/{execution_id}/resume", headers=api.admin)
-    assert resumed.json()["status"] == "running"
+    # The state after the change, as the next read sees it (its `nap` sleep still waits).
+    assert resumed.json()["status"] == (await api.execution(execution_id))["status"] == "waiting"
     done = await eventually(
         lambda: api.execution(execution_id, include_step_results="true"),
         lambda e: e["status"] == "completed",
@@ -190,10 +191,11 @@ async def test_stop_cancels_and_then_answers_400(api: Api) -> None:
     await eventually(lambda: status_of(api, execution_id), lambda s: s == "running")
     stopped = await api.http.post(f"/api/v1/executions/{execution_id}/stop", headers=api.admin)
     assert stopped.json() == {"execution_id": execution_id, "status": "cancelled"}
-    await eventually(lambda: status_of(api, execution_id), lambda s: s == "cancelled")
+    # No wait: the very next calls see the stop.
+    assert await status_of(api, execution_id) == "cancelled"
     again = await api.http.post(f"/api/v1/executions/{execution_id}/stop", headers=api.admin)
-    assert again.status_code == 400
-    assert again.json()["error"] == "execution is cancelled; it cannot be stopped"
+    assert again.status_code == 400 and again.json()["code"] == "execution_finished"
+    assert again.json()["error"] == "the execution was cancelled; it cannot be stopped"
 
 
 async def test_force_stop_terminates_and_reads_as_cancelled(api: Api) -> None:
@@ -235,8 +237,6 @@ async def test_control_is_validated_against_the_current_status(api: Api) -> None
     assert resume.status_code == 409
     assert "waiting" in resume.json()["error"]
     await api.http.post(f"/api/v1/executions/{execution_id}/pause", headers=api.admin)
-    # Signals take effect when the worker applies them; the API answers from the status then.
-    await eventually(lambda: status_of(api, execution_id), lambda s: s == "paused")
     twice = await api.http.post(f"/api/v1/executions/{execution_id}/pause", headers=api.admin)
     assert twice.status_code == 409 and "paused" in twice.json()["error"]
     unknown_signal = await api.http.post(
@@ -251,7 +251,7 @@ async def test_control_is_validated_against_the_current_status(api: Api) -> None
     for action in ("pause", "resume"):
         late = await api.http.post(f"/api/v1/executions/{execution_id}/{action}", headers=api.admin)
         assert late.status_code == 409
-        assert late.json()["error"].startswith("execution is completed")
+        assert late.json()["error"] == "the execution has completed; it can no longer be changed"
     closed = await api.http.post(
         f"/api/v1/executions/{execution_id}/signal", json={"name": "go"}, headers=api.admin
     )

@@ -26,9 +26,11 @@ Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 
 @pytest_asyncio.fixture(scope="module")
 async def live_api(
-    base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    base_settings: Settings, worker: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ApiProcess]:
     process = ApiProcess(base_settings, tmp_path_factory.mktemp("schemathesis"))
+    # The session's worker runs its executions: controls are updates, which a worker answers.
+    process.env["FERRYMAN_TASK_QUEUE"] = base_settings.task_queue
     await process.start()
     yield process
     process.kill()

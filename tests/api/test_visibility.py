@@ -88,7 +88,7 @@ async def test_sleep_and_wait_steps_show_their_status_start_and_what_they_wait_o
     assert done["waiting_on"] == [] and done["output"] == {"ok": True}
 
 
-async def test_the_temporal_ui_names_the_workflow_its_signals_and_its_timers(
+async def test_the_temporal_ui_names_the_workflow_its_events_and_its_timers(
     api: Api, temporal_client: Client
 ) -> None:
     workflow_id = slug()
@@ -107,12 +107,13 @@ async def test_the_temporal_ui_names_the_workflow_its_signals_and_its_timers(
     handle = temporal_client.get_workflow_handle(execution_id)
     assert (await handle.describe()).workflow_type == workflow_id
     events = [event async for event in handle.fetch_history_events()]
-    signals = [
-        e.workflow_execution_signaled_event_attributes.signal_name
+    # The event is an update of its own name, so the UI's timeline says `approve`.
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
         for e in events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     ]
-    assert signals == ["approve"]
+    assert updates == ["approve"]
     converter = temporal_client.data_converter.payload_converter
     summaries = [
         converter.from_payload(e.user_metadata.summary)

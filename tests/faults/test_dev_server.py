@@ -15,6 +15,7 @@ from ferryman import search_attributes as sa
 from ferryman.devserver import DevServer, headless_dev_server
 from ferryman.settings import Settings
 from ferryman.temporal import connect
+from ferryman.workflows import controls as c
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.support.executions import ExecutionHandle, start_execution
@@ -59,7 +60,7 @@ async def test_dev_server_killed_and_restarted_loses_nothing(
         slept_from = time.monotonic()
         paused = await start({"id": "gate", "kind": "wait", "with": {"signal": "go"}})
         await eventually(lambda: status(paused), lambda s: s == "waiting")
-        await paused.signal(ExecutionWorkflow.pause, m.ControlRequest())
+        await paused.signal(ExecutionWorkflow.pause_signal, c.ControlRequest())
         await eventually(lambda: status(paused), lambda s: s == "paused")
         await eventually(lambda: status(running), lambda s: s == "waiting")
 

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from ferryman import search_attributes as sa
 from ferryman.settings import Settings
+from ferryman.workflows import controls as c
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
 from ferryman.workflows.memo import Key
@@ -164,7 +165,7 @@ async def test_wait_consumes_a_signal_sent_before_it_is_reached(
         },
     )
     await handle.signal(
-        ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
+        ExecutionWorkflow.deliver, c.StepSignal(name="approve", payload={"by": "ada"})
     )
     result = await handle.result()
     assert result.output == {"by": "ada"}
@@ -190,15 +191,15 @@ async def test_pause_holds_between_steps_and_resume_continues(
         },
     )
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
-    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest())
-    await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go"))
+    await handle.signal(ExecutionWorkflow.pause_signal, c.ControlRequest())
+    await handle.signal(ExecutionWorkflow.deliver, c.StepSignal(name="go"))
     paused = await eventually(
         lambda: state(handle), lambda s: s.steps["gate"].status == "completed"
     )
     assert paused.status == "paused"
     assert paused.steps["after"].status == "pending"
     assert await status_attribute(handle) == "paused"
-    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume_signal, c.ControlRequest())
     result = await handle.result()
     assert result.output == "done"
 
@@ -239,7 +240,7 @@ async def test_stop_signal_ends_as_cancelled(
         {"steps": [{"id": "gate", "kind": "wait", "with": {"signal": "never"}}]},
     )
     await eventually(lambda: status_attribute(handle), lambda s: s == "waiting")
-    await handle.signal(ExecutionWorkflow.stop, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.stop_signal, c.ControlRequest())
     result = await handle.result()
     assert result.status == "canceled"
     assert await status_attribute(handle) == "canceled"
@@ -313,7 +314,7 @@ async def test_a_rule_tightened_later_does_not_strand_a_running_execution(
         with pytest.raises(ValueError, match="a rule added after"):
             dsl.WorkflowDefinition.model_validate(carried["definition"])
         # ...but the execution replays from its snapshot and finishes.
-        await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload="ok"))
+        await handle.signal(ExecutionWorkflow.deliver, c.StepSignal(name="go", payload="ok"))
         result = await handle.result()
     assert result.status == "completed" and result.output == "ok!"
 

@@ -28,8 +28,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.worker import build_replayer
+from ferryman.workflows import controls as c
 from ferryman.workflows import models as m
-from ferryman.workflows.admission import RescheduleRequest
 from ferryman.workflows.execution import ExecutionWorkflow
 from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.llm_server import LlmServer, Reply, ToolCall
@@ -124,13 +124,13 @@ async def signals(client: Client, settings: Settings) -> ExecutionHandle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal(ExecutionWorkflow.pause_signal, c.ControlRequest(reason="look first"))
     await handle.signal(
-        ExecutionWorkflow.deliver, m.StepSignal(name="approve", payload={"by": "ada"})
+        ExecutionWorkflow.deliver, c.StepSignal(name="approve", payload={"by": "ada"})
     )
     paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
     assert paused.status == "paused" and paused.steps["after"].status == "pending"
-    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume_signal, c.ControlRequest())
     result = await handle.result()
     assert result.output == "by ada"
     return handle
@@ -164,11 +164,11 @@ async def signals_named(client: Client, settings: Settings) -> ExecutionHandle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal(ExecutionWorkflow.pause, m.ControlRequest(reason="look first"))
+    await handle.signal(ExecutionWorkflow.pause_signal, c.ControlRequest(reason="look first"))
     await handle.signal("approve", {"by": "ada"})
     paused = await eventually(lambda: state(handle), step_is("gate", "completed"))
     assert paused.status == "paused" and paused.steps["after"].status == "pending"
-    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume_signal, c.ControlRequest())
     result = await handle.result()
     assert result.output == "by ada"
     return handle
@@ -196,7 +196,7 @@ async def debugged_named(client: Client, settings: Settings) -> ExecutionHandle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal(ExecutionWorkflow.debug, m.DebugRequest(enabled=True))
+    await handle.signal(ExecutionWorkflow.debug_signal, c.DebugRequest(enabled=True))
     await handle.signal("go", None)
     result = await handle.result()
     assert result.output == 2
@@ -220,7 +220,7 @@ async def admitted_named(client: Client, settings: Settings) -> ExecutionHandle:
     )
     await eventually(lambda: state(handle), lambda s: s.status == "delayed")
     soon = datetime.now(UTC) + timedelta(seconds=0.5)
-    await handle.signal(ExecutionWorkflow.reschedule, RescheduleRequest(scheduled_at=soon))
+    await handle.signal(ExecutionWorkflow.reschedule_signal, c.RescheduleRequest(scheduled_at=soon))
     result = await handle.result()
     assert result.status == "completed"
     return handle
@@ -335,13 +335,13 @@ async def rollback(client: Client, settings: Settings) -> ExecutionHandle:
     )
     before = await eventually(lambda: state(handle), step_is("gate", "waiting"))
     first = next(c.sequence for c in before.checkpoints if c.step_id == "first")
-    await handle.signal(ExecutionWorkflow.rollback, m.RollbackRequest(sequence=first))
+    await handle.signal(ExecutionWorkflow.rollback_signal, c.RollbackRequest(sequence=first))
     rolled = await eventually(lambda: state(handle), lambda s: s.paused)
     assert rolled.steps["second"].status == "pending"
     assert rolled.steps["first"].status == "completed"
-    await handle.signal(ExecutionWorkflow.resume, m.ControlRequest())
+    await handle.signal(ExecutionWorkflow.resume_signal, c.ControlRequest())
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal(ExecutionWorkflow.deliver, m.StepSignal(name="go", payload=2))
+    await handle.signal(ExecutionWorkflow.deliver, c.StepSignal(name="go", payload=2))
     result = await handle.result()
     assert result.output == {"second": "second of ada", "gate": 2}
     return handle
@@ -361,7 +361,7 @@ async def stop(client: Client, settings: Settings) -> ExecutionHandle:
         },
     )
     await eventually(lambda: state(handle), step_is("gate", "waiting"))
-    await handle.signal(ExecutionWorkflow.stop, m.ControlRequest(reason="enough"))
+    await handle.signal(ExecutionWorkflow.stop_signal, c.ControlRequest(reason="enough"))
     result = await handle.result()
     assert result.status == "canceled"
     return handle
@@ -391,6 +391,64 @@ async def llm_failed_named(client: Client, settings: Settings) -> ExecutionHandl
         },
         run=m.RunSettings(),
     )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    return handle
+
+
+GATED_TWICE = {
+    "steps": [
+        {"id": "first", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+        {"id": "gate", "kind": "wait", "depends_on": ["first"], "with": {"signal": "approve"}},
+        {
+            "id": "after",
+            "kind": "transform",
+            "depends_on": ["gate"],
+            "with": {"value": "by {{ steps.gate.output.by }}"},
+        },
+    ],
+    "output": "{{ steps.after.output }}",
+}
+
+
+async def controls_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since controls are updates: pause, an event as an update of its own name, debug,
+    resume, a rollback to the first step's checkpoint (answered once applied), resume, the
+    event again; each answered with the state after it."""
+    held = {
+        "steps": [
+            *GATED_TWICE["steps"],
+            {"id": "hold", "kind": "wait", "depends_on": ["after"], "with": {"signal": "finish"}},
+        ],
+        "output": GATED_TWICE["output"],
+    }
+    handle = await start(client, settings, "controls_named", held)
+    waiting = await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    first = next(ref.sequence for ref in waiting.checkpoints if ref.step_id == "first")
+    paused = await handle.execute_update(ExecutionWorkflow.pause, c.ControlRequest())
+    assert (paused.status, paused.paused) == ("paused", True)
+    await handle.execute_update("approve", c.StepSignal(payload={"by": "ada"}))
+    await handle.execute_update(ExecutionWorkflow.debug, c.DebugRequest(enabled=True))
+    resumed = await handle.execute_update(ExecutionWorkflow.resume, c.ControlRequest())
+    assert not resumed.paused
+    await eventually(lambda: state(handle), step_is("hold", "waiting"))
+    rolled = await handle.execute_update(
+        "rollback", c.RollbackRequest(sequence=first), result_type=c.ControlOutcome
+    )
+    assert rolled.status == "paused"
+    await handle.execute_update(ExecutionWorkflow.resume, c.ControlRequest())
+    await handle.execute_update("approve", c.StepSignal(payload={"by": "bob"}))
+    await handle.execute_update("finish", c.StepSignal())
+    result = await handle.result()
+    assert result.output == "by bob"
+    return handle
+
+
+async def canceled_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """A stop as the API sends it: Temporal's cancellation request, while a step waits."""
+    handle = await start(client, settings, "canceled_named", GATED_TWICE)
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     return handle
@@ -445,6 +503,10 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     "llm_named": llm_named,
     # Since a failed llm step's usage counts in the run's total.
     "llm_failed_named": llm_failed_named,
+    # Since controls are updates (validated by the run, answered with its state), and a
+    # stop is Temporal's cancellation request.
+    "controls_named": controls_named,
+    "canceled_named": canceled_named,
 }
 
 

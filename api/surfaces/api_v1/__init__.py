@@ -18,7 +18,7 @@ from ferryman.api.surfaces.api_v1 import (
     keys,
     workflows,
 )
-from ferryman.api.surfaces.api_v1.statuses import status_name
+from ferryman.api.surfaces.api_v1.statuses import status_phrase
 
 PREFIX = "/api/v1"
 
@@ -26,4 +26,4 @@ router = APIRouter(prefix=PREFIX)
 for module in (workflows, executions, events, checkpoints, failures, keys):
     router.include_router(module.router)
 
-__all__ = ["PREFIX", "router", "status_name"]
+__all__ = ["PREFIX", "router", "status_phrase"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.codes import ErrorCode
 from ferryman.api.deps import ExecutionsDep
-from ferryman.api.errors import InvalidInput
+from ferryman.api.errors import ApiError
 from ferryman.api.surfaces.api_v1 import schemas, serializer
 from ferryman.api.surfaces.api_v1.params import ExecutionId
 from ferryman.api.surfaces.common import ERRORS
@@ -79,7 +79,7 @@ async def rollback_execution(
     executions: ExecutionsDep,
 ) -> schemas.ControlResult:
     if body.checkpoint_id is None:
-        raise InvalidInput(
+        raise ApiError(
             "checkpoint_id is required: the checkpoint to roll back to",
             ErrorCode.VALIDATION_ERROR,
         )

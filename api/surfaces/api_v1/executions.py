@@ -149,7 +149,7 @@ async def stop_execution(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce(_: str) -> tuple[int, dict[str, Any]]:
-        status = await executions.control.stop(principal.project_id, execution_id, force)
+        status = (await executions.control.stop(principal.project_id, execution_id, force)).status
         return 200, serializer.control(execution_id, status).model_dump(mode="json")
 
     scope = f"stop:{execution_id}"
@@ -167,7 +167,7 @@ async def stop_execution(
 async def pause_execution(
     execution_id: ExecutionId, principal: Execute, executions: ExecutionsDep
 ) -> schemas.ControlResult:
-    status = await executions.control.pause(principal.project_id, execution_id)
+    status = (await executions.control.pause(principal.project_id, execution_id)).status
     return serializer.control(execution_id, status)
 
 
@@ -180,7 +180,7 @@ async def pause_execution(
 async def resume_execution(
     execution_id: ExecutionId, principal: Execute, executions: ExecutionsDep
 ) -> schemas.ControlResult:
-    status = await executions.control.resume(principal.project_id, execution_id)
+    status = (await executions.control.resume(principal.project_id, execution_id)).status
     return serializer.control(execution_id, status)
 
 
@@ -196,7 +196,7 @@ async def signal_execution(
     principal: Execute,
     executions: ExecutionsDep,
 ) -> schemas.ControlResult:
-    status = await executions.control.deliver(
+    changed = await executions.control.deliver(
         principal.project_id, execution_id, body.name, body.payload
     )
-    return serializer.control(execution_id, status)
+    return serializer.control(execution_id, changed.status)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from ferryman.api.auth import SCOPES, Admin
 from ferryman.api.codes import ErrorCode
 from ferryman.api.deps import ResourcesDep
-from ferryman.api.errors import InvalidInput, NotFound
+from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 from ferryman.api.surfaces.api_v1 import schemas
 from ferryman.api.surfaces.api_v1.serializer import key as _out
@@ -39,7 +39,7 @@ async def create_key(
 ) -> schemas.KeyCreated:
     unknown = sorted(set(body.scopes) - set(SCOPES))
     if unknown:
-        raise InvalidInput(
+        raise ApiError(
             f"unknown scope {unknown[0]!r}; scopes are {', '.join(sorted(SCOPES))}",
             ErrorCode.VALIDATION_ERROR,
         )
@@ -72,7 +72,7 @@ async def rotate_key(
         keys = await repository.list_api_keys(session, principal.project_id)
         old = next((k for k in keys if k.id == key_id and k.revoked_at is None), None)
         if old is None:
-            raise NotFound(f"key {key_id!r} not found", ErrorCode.KEY_NOT_FOUND)
+            raise ApiError(f"key {key_id!r} not found", ErrorCode.KEY_NOT_FOUND)
         # The new key exists before the old one is revoked: a failure leaves a working key.
         key, raw = await repository.create_api_key(
             session, principal.project_id, list(old.scopes), name=old.name

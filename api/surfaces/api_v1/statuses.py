@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ferryman.statuses import FAILURE_STATUSES, Status, StepStatus
+from ferryman.statuses import FAILURE_STATUSES, Status, StepStatus, phrase
 
 
 class ExecutionStatus(StrEnum):
@@ -42,9 +42,10 @@ def shown(status: Status) -> ExecutionStatus:
     return _SHOWN[status]
 
 
-def status_name(status: Status) -> str:
-    """For sentences (`InvalidState`): the status as this surface names it."""
-    return shown(status).value
+def status_phrase(status: Status) -> str:
+    """For sentences (`InvalidState`): `the execution is paused`, spelled as this surface
+    spells its statuses."""
+    return phrase(status, "execution").replace("canceled", "cancelled")
 
 
 def canonical(status: ExecutionStatus) -> frozenset[Status]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ferryman.api.surfaces.v1 import ai, bulk, jobs, runs, schedules, streams
-from ferryman.api.surfaces.v1.statuses import status_name
+from ferryman.api.surfaces.v1.statuses import status_phrase
 
 PREFIX = "/v1"
 
@@ -21,4 +21,4 @@ router = APIRouter(prefix=PREFIX)
 for module in (jobs, bulk, runs, streams, ai, schedules):
     router.include_router(module.router)
 
-__all__ = ["PREFIX", "router", "status_name"]
+__all__ = ["PREFIX", "router", "status_phrase"]

@@ -79,7 +79,8 @@ async def bulk_cancel(
     body: schemas.RunIds, principal: Execute, executions: ExecutionsDep
 ) -> schemas.BulkResult:
     async def cancel(run_id: str) -> str:
-        return (await executions.control.stop(principal.project_id, run_id, force=False)).value
+        stopped = await executions.control.stop(principal.project_id, run_id, force=False)
+        return stopped.status.value
 
     return serializer.bulk(await bulk.each(body.run_ids, cancel))
 
@@ -98,7 +99,8 @@ async def bulk_cancel_all(
     open_runs = [view.id for view in page.views if view.status not in TERMINAL_STATUSES]
 
     async def cancel(run_id: str) -> str:
-        return (await executions.control.stop(principal.project_id, run_id, force=False)).value
+        stopped = await executions.control.stop(principal.project_id, run_id, force=False)
+        return stopped.status.value
 
     return serializer.bulk(await bulk.each(open_runs, cancel, most=bulk.MAX_MATCHED))
 

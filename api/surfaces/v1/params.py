@@ -11,7 +11,7 @@ from fastapi import Depends, Path, Query, Response
 
 from ferryman.api.auth import Principal
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import Forbidden, InvalidInput
+from ferryman.api.errors import ApiError
 from ferryman.api.executions.launch import TriggeredBy
 from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.v1.statuses import VOCABULARY, parse_statuses
@@ -37,7 +37,7 @@ class RunQuery:
 
     def where(self, principal: Principal, **fixed: Any) -> ListFilter:
         if self.project_id is not None and self.project_id != principal.project_id:
-            raise Forbidden(
+            raise ApiError(
                 f"this API key belongs to project {principal.project_id!r}, not "
                 f"{self.project_id!r}",
                 ErrorCode.PROJECT_MISMATCH,
@@ -61,9 +61,9 @@ def _json_object(name: str, text: str | None) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except ValueError as err:
-        raise InvalidInput(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER) from err
+        raise ApiError(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER) from err
     if not isinstance(value, dict):
-        raise InvalidInput(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER)
+        raise ApiError(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER)
     return value
 
 
@@ -94,7 +94,7 @@ async def run_query(
 ) -> RunQuery:
     tag_pairs = _json_object("tags", tags) or {}
     if not all(isinstance(value, str) for value in tag_pairs.values()):
-        raise InvalidInput("tags values must be strings", ErrorCode.INVALID_FILTER)
+        raise ApiError("tags values must be strings", ErrorCode.INVALID_FILTER)
     return RunQuery(
         project_id=project_id,
         job_id=job_id,

@@ -13,7 +13,6 @@ from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep, next_page
 from ferryman.api.surfaces.v1.streams import all_events
-from ferryman.statuses import Status
 
 router = APIRouter(tags=["runs"])
 
@@ -67,8 +66,7 @@ async def _run(executions: ExecutionsDep, project_id: str, run_id: str) -> schem
     summary="Cancel a run: steps in flight are cancelled",
 )
 async def cancel_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
-    await executions.control.stop(principal.project_id, run_id, force=False)
-    return await _run(executions, principal.project_id, run_id)
+    return serializer.run(await executions.control.stop(principal.project_id, run_id, force=False))
 
 
 @router.post(
@@ -117,9 +115,7 @@ async def restart_run(
     summary="Pause between steps and attempts",
 )
 async def pause_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
-    await executions.control.pause(principal.project_id, run_id)
-    run = await _run(executions, principal.project_id, run_id)
-    return run.model_copy(update={"status": Status.PAUSED})
+    return serializer.run(await executions.control.pause(principal.project_id, run_id))
 
 
 @router.post(
@@ -129,9 +125,7 @@ async def pause_run(run_id: RunId, principal: Execute, executions: ExecutionsDep
     summary="Resume a paused run",
 )
 async def resume_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
-    status = await executions.control.resume(principal.project_id, run_id)
-    run = await _run(executions, principal.project_id, run_id)
-    return run.model_copy(update={"status": status})
+    return serializer.run(await executions.control.resume(principal.project_id, run_id))
 
 
 @router.get(
@@ -195,10 +189,9 @@ async def run_dependency_status(
 async def reschedule_run(
     run_id: RunId, body: schemas.RescheduleRequest, principal: Execute, executions: ExecutionsDep
 ) -> schemas.Run:
-    await executions.control.reschedule(principal.project_id, run_id, body.scheduled_at)
-    run = await _run(executions, principal.project_id, run_id)
-    # The run applies the signal on its next workflow task: show what it was told.
-    return run.model_copy(update={"scheduled_at": body.scheduled_at})
+    return serializer.run(
+        await executions.control.reschedule(principal.project_id, run_id, body.scheduled_at)
+    )
 
 
 @router.delete(
@@ -224,8 +217,8 @@ async def reset_idempotency_key(
 async def set_debug(
     run_id: RunId, body: schemas.DebugRequest, principal: Execute, executions: ExecutionsDep
 ) -> schemas.DebugState:
-    await executions.control.debug(principal.project_id, run_id, body.enabled)
-    return schemas.DebugState(run_id=run_id, debug_mode=body.enabled)
+    changed = await executions.control.debug(principal.project_id, run_id, body.enabled)
+    return schemas.DebugState(run_id=run_id, debug_mode=changed.debug_mode)
 
 
 @router.get(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import InvalidInput
-from ferryman.statuses import Status
+from ferryman.api.errors import ApiError
+from ferryman.statuses import Status, phrase
 
 VOCABULARY = ", ".join(status.value for status in Status)
 
 
-def status_name(status: Status) -> str:
-    return status.value
+def status_phrase(status: Status) -> str:
+    """For sentences (`InvalidState`): `the run is paused`."""
+    return phrase(status, "run")
 
 
 def parse_statuses(values: Iterable[str]) -> frozenset[Status] | None:
@@ -22,7 +23,7 @@ def parse_statuses(values: Iterable[str]) -> frozenset[Status] | None:
         return None
     unknown = sorted({name for name in names if name not in Status._value2member_map_})
     if unknown:
-        raise InvalidInput(
+        raise ApiError(
             f"unknown status {unknown[0]!r}; statuses are {VOCABULARY}", ErrorCode.INVALID_FILTER
         )
     return frozenset(Status(name) for name in names)

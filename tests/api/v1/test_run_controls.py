@@ -62,20 +62,25 @@ async def test_pause_resume_state_and_cancel(api: Api) -> None:
     assert live["source"] == "query" and live["status"] == "waiting"
     assert live["steps"]["double"]["status"] == "completed" and live["outputs"]["double"] == 4
     assert live["steps"]["gate"]["status"] == "waiting"
+    # Each answer is the state after the change, and the very next call sees it: no waits.
     paused = await api.http.post(f"/v1/runs/{run_id}/pause", headers=api.admin)
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     assert paused.json()["id"] == run_id
-    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "paused")
+    assert (await run_of(api, run_id))["status"] == "paused"
     again = await api.http.post(f"/v1/runs/{run_id}/pause", headers=api.admin)
     assert again.status_code == 409 and again.json()["code"] == "execution_paused"
     resumed = await api.http.post(f"/v1/runs/{run_id}/resume", headers=api.admin)
-    assert resumed.status_code == 200 and resumed.json()["status"] == "executing"
+    assert resumed.status_code == 200 and resumed.json()["status"] == "waiting"  # on its gate
+    not_paused = await api.http.post(f"/v1/runs/{run_id}/resume", headers=api.admin)
+    assert not_paused.status_code == 409 and not_paused.json()["code"] == "execution_not_paused"
+    assert not_paused.json()["error"] == "the run is waiting; only a paused one can resume"
     canceled = await api.http.delete(f"/v1/runs/{run_id}", headers=api.admin)
-    assert canceled.status_code == 200, canceled.text
-    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "canceled")
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    assert (await run_of(api, run_id))["status"] == "canceled"
     closed = await api.http.delete(f"/v1/runs/{run_id}", headers=api.admin)
-    assert closed.status_code == 400 and closed.json()["code"] == "execution_closed"
-    assert "canceled" in closed.json()["error"]  # this surface names statuses its own way
+    assert closed.status_code == 400 and closed.json()["code"] == "execution_finished"
+    assert closed.json()["error"] == "the run was canceled; it cannot be stopped"
+    await eventually(lambda: run_of(api, run_id), lambda r: r["finished_at"] is not None)
     folded = (await api.http.get(f"/v1/runs/{run_id}/state", headers=api.admin)).json()
     assert folded["source"] == "history" and folded["outputs"] == {"double": 4}
 
