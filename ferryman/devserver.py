@@ -13,9 +13,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.client import Client
+from temporalio.service import RPCError
+
 from ferryman import search_attributes
 from ferryman.processes import die_with_parent, free_port
 from ferryman.readiness import check_running, port_open, wait_until
+from ferryman.temporal import missing_search_attributes
 
 STUCK_WORKFLOW_TASK_THRESHOLD = 2  # failures before TemporalReportedProblems is set
 READY_TIMEOUT_SECS = 60.0
@@ -96,14 +100,28 @@ class DevServer:
         )
 
     async def wait_ready(self) -> None:
-        """Until the server accepts connections; at once `ProcessExited` if it ends first."""
+        """Until the server answers with ferryman's search attributes registered; at once
+        `ProcessExited` if it ends first.
 
-        async def listening() -> bool:
+        An open port is not enough: the frontend listens before the server has finished
+        starting, and a first call then may be cancelled (seen on a busy machine), so the
+        probe is the call every ferryman process makes first.
+        """
+        client: Client | None = None
+
+        async def serving() -> bool:
+            nonlocal client
             check_running(self.process, "the Temporal dev server")
-            return await port_open("127.0.0.1", self.port)
+            if not await port_open("127.0.0.1", self.port):
+                return False
+            try:
+                client = client or await Client.connect(self.address)
+                return not await missing_search_attributes(client)
+            except (RPCError, RuntimeError):
+                return False  # not serving yet
 
-        what = f"the Temporal dev server to listen on {self.address}"
-        await wait_until(listening, timeout=READY_TIMEOUT_SECS, what=what)
+        what = f"the Temporal dev server to serve on {self.address}"
+        await wait_until(serving, timeout=READY_TIMEOUT_SECS, interval=0.2, what=what)
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:

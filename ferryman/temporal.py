@@ -38,8 +38,10 @@ async def connect(settings: Settings) -> Client:
 
 
 async def missing_search_attributes(client: Client) -> list[str]:
+    # `retry=True`: the client retries the errors Temporal calls transient (unavailable,
+    # overloaded) instead of failing a process's start on them.
     response = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
+        ListSearchAttributesRequest(namespace=client.namespace), retry=True
     )
     return [key.name for key in search_attributes.ALL if key.name not in response.custom_attributes]
 
