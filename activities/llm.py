@@ -46,6 +46,15 @@ from temporalio.service import RPCError
 
 from ferryman.activities import registry
 from ferryman.activities.http import PooledClient, check_egress
+from ferryman.activities.llm_contract import (
+    CHAT_ACTIVITY,
+    CHUNKS_TOPIC,
+    Chunk,
+    LlmCall,
+    LlmReply,
+    Usage,
+    tool_function_name,
+)
 from ferryman.activities.llm_wire import (
     Answer,
     Completion,
@@ -62,15 +71,6 @@ from ferryman.activities.secrets import (
     secret_value,
 )
 from ferryman.settings import LlmPrice, Settings
-from ferryman.workflows.ai import (
-    CHAT_ACTIVITY,
-    CHUNKS_TOPIC,
-    Chunk,
-    LlmCall,
-    LlmReply,
-    Usage,
-    tool_function_name,
-)
 
 log = structlog.get_logger("ferryman.llm")
 

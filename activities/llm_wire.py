@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from ferryman.workflows.ai import LlmCall, ToolRequest, Usage
+from ferryman.activities.llm_contract import LlmCall, ToolRequest, Usage
 
 MESSAGE_LIMIT = 500  # characters of a provider's error message kept in ours
 

@@ -17,7 +17,7 @@ from ferryman.api.auth import Principals
 from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.deps import Resources
-from ferryman.api.errors import add_exception_handlers
+from ferryman.api.envelope import add_exception_handlers
 from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware

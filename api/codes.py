@@ -1,7 +1,7 @@
 """Every error code the API answers with: the stable `code` of the error envelope.
 
 Clients, the CLI and dashboards branch on these, never on the sentence beside them. A code
-is added here with its one HTTP status (`ferryman.api.errors.HTTP_STATUS`), documented in
+is added here with its one HTTP status (`ferryman.api.envelope.HTTP_STATUS`), documented in
 the README's "Errors" table, and never renamed.
 """
 

@@ -26,11 +26,11 @@ from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman.activities import http, registry
-from ferryman.activities.coordination import Coordination
 from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
 from ferryman.activities.llm import LlmChat, close_llm_client
 from ferryman.activities.secrets import redact_log_records
+from ferryman.api.executions.coordination import Coordination
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
 from ferryman.temporal import check_search_attributes, connect

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ferryman.workflows.ai import CHAT_ACTIVITY
+from ferryman.activities.llm_contract import CHAT_ACTIVITY
 from ferryman.workflows.checkpoints import Checkpoint
 
 # `<step>.call<n>` and `<step>.tool<n>`: the activities of an `llm` step (`StepRun.call`).

@@ -18,11 +18,11 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.converter import DataConverter
 
 from ferryman import search_attributes as sa
+from ferryman.activities.llm_contract import CHUNKS_TOPIC, Chunk
 from ferryman.api.executions.ai import step_of
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
-from ferryman.workflows.ai import CHUNKS_TOPIC, Chunk
 from ferryman.workflows.memo import Key
 
 # How often a caught-up chunk subscriber polls again: each poll is an update in the run's

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from sse_starlette import EventSourceResponse
 
-from ferryman.api.errors import ErrorBody
+from ferryman.api.envelope import ErrorBody
 
 T = TypeVar("T")
 # A comment line this often keeps a quiet stream open through proxies that drop idle ones.

@@ -26,12 +26,12 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from ferryman.activities import registry
 from ferryman.activities.llm import ChunkSink, LlmChat
+from ferryman.activities.llm_contract import CHAT_ACTIVITY, CHUNKS_TOPIC, Chunk, LlmCall, LlmReply
 from ferryman.activities.llm_wire import retry_after, server_sent_data
 from ferryman.activities.secrets import CURRENT, Redactor
 from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.validation import error_sentence
-from ferryman.workflows.ai import CHAT_ACTIVITY, CHUNKS_TOPIC, Chunk, LlmCall, LlmReply
 from tests.support.activities import Slow
 from tests.support.llm_server import LlmServer, Reply, ToolCall
 from tests.support.polling import eventually

@@ -24,9 +24,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ferryman.activities.llm_contract import (
+    CHAT_ACTIVITY,
+    LlmCall,
+    LlmReply,
+    ToolRequest,
+    tool_function_name,
+)
 from ferryman.activities.registry import StepTask
 from ferryman.validation import json_schema
-from ferryman.workflows.ai import CHAT_ACTIVITY, LlmCall, LlmReply, ToolRequest, tool_function_name
 from ferryman.workflows.errors import DefinitionError, StepFailed
 from ferryman.workflows.steps.base import StepKind, StepRun, touches_template
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
+from ferryman.activities.llm_contract import Chunk
 from ferryman.api.auth import ReadExecutions
 from ferryman.api.deps import ExecutionsDep
 from ferryman.api.executions import Executions
@@ -14,7 +15,6 @@ from ferryman.api.executions.events import Event
 from ferryman.api.surfaces.common import ERRORS, SSE, server_sent
 from ferryman.api.surfaces.v1 import schemas, serializer
 from ferryman.api.surfaces.v1.params import RunId
-from ferryman.workflows.ai import Chunk
 
 router = APIRouter(tags=["events"])
 BUNDLE_EVENTS = 10_000  # events a debug bundle holds at most
