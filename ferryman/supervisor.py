@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 DEV_NAMESPACE = "default"  # the only namespace the dev server creates, with the attributes
 DEV_KEY_FILE = "dev-api-key"
+# The API's URL, one line (`http://127.0.0.1:8080`): scripts and the CLI read it with the key.
+API_URL_FILE = "api-url"
 PIDS_FILE = "up.pids"
 LOCK_FILE = "up.lock"
 SUPERVISOR_PID_ENV = "FERRYMAN_SUPERVISOR_PID"
@@ -207,6 +209,7 @@ class Supervisor:
         self._write_pids()
         self._step(f"waiting for {self.api_url}/readyz")
         await self._wait_ready()
+        (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         return key
 
     async def _reap_leftover_temporal(self) -> None:
@@ -380,7 +383,10 @@ class Supervisor:
             ("OpenAPI docs", f"{self.api_url}/docs"),
             ("Temporal Web UI", f"http://127.0.0.1:{self.ui_port}"),
             ("Temporal", f"{self.settings.temporal_address} (namespace {DEV_NAMESPACE})"),
-            ("Data dir", str(self.data_dir)),
+            (
+                "Data dir",
+                f"{self.data_dir} (the API URL in {API_URL_FILE}, the key in {DEV_KEY_FILE})",
+            ),
             ("Temporal log", str(self.data_dir / "temporal.log")),
             ("Dev API key", key),
         ]
