@@ -207,9 +207,9 @@ class Supervisor:
         for child in (self.worker, self.api):
             child.start()
         self._write_pids()
+        (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         self._step(f"waiting for {self.api_url}/readyz")
         await self._wait_ready()
-        (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         return key
 
     async def _reap_leftover_temporal(self) -> None:
