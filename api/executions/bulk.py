@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import ApiError, Conflict, InvalidInput, InvalidState
+from ferryman.api.errors import ApiError, InvalidInput
 from ferryman.api.executions.launch import Launched
-from ferryman.api.executions.restore import Restorer
+from ferryman.api.executions.restore import Restorer, check_replayable
 from ferryman.api.store.errors import StoreError
-from ferryman.statuses import TERMINAL_STATUSES
 
 MAX_RUNS = 100  # ids per bulk call (the filter form stops at MAX_MATCHED)
 MAX_MATCHED = 1000  # runs a filtered bulk call acts on at most
@@ -76,7 +75,7 @@ async def replay(
 
     async def refusal(run_id: str) -> dict[str, str] | None:
         try:
-            await replayable(restorer, project_id, run_id)
+            await check_replayable(restorer, project_id, run_id)
         except (ApiError, StoreError) as err:
             return {"id": run_id, "error": str(err), "code": err.code.value}
         return None
@@ -95,21 +94,3 @@ async def replay(
         return await restorer.replay(project_id, run_id, None, created_by=created_by)
 
     return await _bounded(run_ids, start, MAX_RUNS)
-
-
-async def replayable(restorer: Restorer, project_id: str, run_id: str) -> None:
-    """Whether a replay of the run would start: it exists in the project, has finished, and
-    its job takes new runs (an `ApiError` saying why not)."""
-    view = (await restorer.reader.describe(project_id, run_id)).view
-    if view.status not in TERMINAL_STATUSES:
-        raise InvalidState(
-            "run is {status}; only a finished run can be replayed",
-            view.status,
-            ErrorCode.RUN_NOT_FINISHED,
-        )
-    job = await restorer.launcher.definitions.get(project_id, view.workflow_id, None)
-    if job.disabled:
-        raise Conflict(
-            f"job {view.workflow_id!r} is disabled; enable it to replay its runs",
-            ErrorCode.WORKFLOW_DISABLED,
-        )

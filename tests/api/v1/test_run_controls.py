@@ -85,6 +85,10 @@ async def test_replay_restart_and_the_lineage_of_a_chain(api: Api) -> None:
     await api.create_workflow(gated(job))
     source = await trigger(api, job, {"n": 3})
     await waiting(api, source)
+    # API.md: a finished run is replayed; an open one is refused, naming its status.
+    early = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
+    assert (early.status_code, early.json()["code"]) == (409, "run_not_finished")
+    assert early.json()["error"] == "run is waiting; only a finished run can be replayed"
     await release(api, source)
     await eventually(lambda: run_of(api, source), lambda r: r["status"] == "completed")
     replayed = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
