@@ -383,10 +383,7 @@ class Supervisor:
             ("OpenAPI docs", f"{self.api_url}/docs"),
             ("Temporal Web UI", f"http://127.0.0.1:{self.ui_port}"),
             ("Temporal", f"{self.settings.temporal_address} (namespace {DEV_NAMESPACE})"),
-            (
-                "Data dir",
-                f"{self.data_dir} (the API URL in {API_URL_FILE}, the key in {DEV_KEY_FILE})",
-            ),
+            ("Data dir", str(self.data_dir)),
             ("Temporal log", str(self.data_dir / "temporal.log")),
             ("Dev API key", key),
         ]
