@@ -277,6 +277,16 @@ def gated(identifier: str) -> dict[str, Any]:
     }
 
 
+def llm_job(identifier: str, step_id: str, **with_: Any) -> dict[str, Any]:
+    """A job of one `llm` step (`with_` its parameters), whose output is the step's."""
+    return {
+        "id": identifier,
+        "name": "Ask",
+        "steps": [{"id": step_id, "kind": "llm", "with": with_}],
+        "output": f"{{{{ steps.{step_id}.output }}}}",
+    }
+
+
 def slug(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -336,26 +346,14 @@ async def test_seed_001_answers_live(
     )
     ask = slug("s001")
     await api.create_workflow(
-        {
-            "id": ask,
-            "name": "Ask",
-            "steps": [
-                {
-                    "id": "answer",
-                    "kind": "llm",
-                    "with": {
-                        "model": model,
-                        "messages": [{"role": "user", "content": "{{ input.question }}"}],
-                        "tools": ["test.echo"],
-                        "output_schema": {
-                            "type": "object",
-                            "properties": {"answer": {"type": "string"}},
-                        },
-                    },
-                }
-            ],
-            "output": "{{ steps.answer.output }}",
-        }
+        llm_job(
+            ask,
+            "answer",
+            model=model,
+            messages=[{"role": "user", "content": "{{ input.question }}"}],
+            tools=["test.echo"],
+            output_schema={"type": "object", "properties": {"answer": {"type": "string"}}},
+        )
     )
     run = await seeds.call(
         "POST",
@@ -552,25 +550,16 @@ async def test_seed_003_answers_live(api: Api, openapi: Schema, llm_server: LlmS
     model = llm_server.script([Reply(content="A breathtaking panoramic view...", model="m-1")])
     workflow_id = slug("s003")
     await api.create_workflow(
-        {
-            "id": workflow_id,
-            "name": "Images",
-            "steps": [
-                {
-                    "id": "step1",
-                    "kind": "llm",
-                    "with": {
-                        "model": model,
-                        "messages": [
-                            {"role": "system", "content": "You are a helpful assistant"},
-                            {"role": "user", "content": "{{ input.prompt }}"},
-                        ],
-                        "max_tokens": 512,
-                    },
-                }
+        llm_job(
+            workflow_id,
+            "step1",
+            model=model,
+            messages=[
+                {"role": "system", "content": "You are a helpful assistant"},
+                {"role": "user", "content": "{{ input.prompt }}"},
             ],
-            "output": "{{ steps.step1.output }}",
-        }
+            max_tokens=512,
+        )
     )
     execution_id = await api.run(workflow_id, {"prompt": "A majestic mountain landscape"})
     execution = f"/api/v1/executions/{execution_id}"
