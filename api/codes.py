@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     EXECUTION_CHANGED = "execution_changed"
     RUN_NOT_DEAD_LETTERED = "run_not_dead_lettered"
     RUN_NOT_DELAYED = "run_not_delayed"
+    RUN_NOT_FINISHED = "run_not_finished"  # replay of a run that is still open
     EXECUTION_EXISTS = "execution_exists"
     WORKFLOW_EXISTS = "workflow_exists"
     WORKFLOW_DISABLED = "workflow_disabled"
@@ -55,6 +56,7 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_FILTER = "invalid_filter"
     PAGE_TOO_DEEP = "page_too_deep"
+    RUNS_NOT_REPLAYABLE = "runs_not_replayable"  # a bulk replay refused whole (`details`)
     DEPENDENCY_CYCLE = "dependency_cycle"  # a job on itself, or a loop: runs would wait forever
     # 5xx
     INTERNAL_ERROR = "internal_error"

@@ -15,10 +15,6 @@ echo "==> publish waits"
 call GET "/v1/runs/$publish/dependency-status" | python3 -m json.tool
 echo "==> extract runs (3 s); publish follows"
 call POST /v1/jobs/extract/trigger '{"payload": {}}' >/dev/null
-for _ in $(seq 1 20); do
-  status=$(call GET "/v1/runs/$publish" | field status)
-  echo "    publish: $status"
-  [ "$status" = completed ] && break
-  sleep 1
-done
+await_status "$publish" completed
+echo "    publish: completed"
 call GET "/v1/runs/$publish/dependency-status" | python3 -m json.tool

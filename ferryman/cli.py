@@ -34,16 +34,25 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 USAGE_ERROR = 2  # bad input or an unprepared Temporal: the same code as a usage error
 
+# Click's own help layout: typer's rich one prints a type beside every flag (`--help <bool>`,
+# as if it took a value), which click's leaves out.
+PLAIN_HELP = None
+
 app = typer.Typer(
     name="ferryman",
     help="A self-hosted durable workflow orchestrator on Temporal.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=PLAIN_HELP,
 )
-keys_app = typer.Typer(help="Manage the API keys of a project.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Manage the API keys of a project.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
+)
 app.add_typer(keys_app, name="keys")
-debug_app = typer.Typer(help="Look into runs offline.", no_args_is_help=True)
+debug_app = typer.Typer(
+    help="Look into runs offline.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
+)
 app.add_typer(debug_app, name="debug")
 
 console = Console(highlight=False)
@@ -59,6 +68,21 @@ DataDir = Annotated[
     ),
 ]
 Project = Annotated[str, typer.Option("--project", help="The project the keys belong to.")]
+_DEFAULTS = Settings.model_fields
+Host = Annotated[
+    str | None,
+    typer.Option(
+        envvar="FERRYMAN_API_HOST",
+        help=f"The API's address [default: {_DEFAULTS['api_host'].default}]",
+    ),
+]
+Port = Annotated[
+    int | None,
+    typer.Option(
+        envvar="FERRYMAN_API_PORT",
+        help=f"The API's port [default: {_DEFAULTS['api_port'].default}]",
+    ),
+]
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
@@ -103,14 +127,18 @@ def run_with_temporal(work: Coroutine[Any, Any, None], settings: Settings) -> No
 @app.command()
 def up(
     data_dir: DataDir = None,
-    port: Annotated[int, typer.Option(envvar="FERRYMAN_API_PORT", help="The API's port.")] = 8080,
-    temporal_port: Annotated[int, typer.Option(help="The Temporal dev server's port.")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="The Temporal Web UI's port.")] = 8233,
-    host: Annotated[
-        str, typer.Option(envvar="FERRYMAN_API_HOST", help="The API's address.")
-    ] = "127.0.0.1",
+    port: Port = None,
+    temporal_port: Annotated[
+        int,
+        typer.Option(envvar="FERRYMAN_TEMPORAL_PORT", help="The Temporal dev server's port."),
+    ] = 7233,
+    ui_port: Annotated[
+        int, typer.Option(envvar="FERRYMAN_UI_PORT", help="The Temporal Web UI's port.")
+    ] = 8233,
+    host: Host = None,
 ) -> None:
-    """Run everything on this machine: Temporal dev server, a worker and the API."""
+    """Run everything on this machine: Temporal dev server, a worker and the API (its URL
+    and dev key are written to the data dir: `api-url`, `dev-api-key`)."""
     from ferryman.supervisor import DEV_NAMESPACE, run_up
 
     settings = load_settings(
@@ -141,13 +169,7 @@ def worker(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def api(
-    data_dir: DataDir = None,
-    host: Annotated[
-        str | None, typer.Option(help="Address to bind [env FERRYMAN_API_HOST, 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env FERRYMAN_API_PORT, 8080]")] = None,
-) -> None:
+def api(data_dir: DataDir = None, host: Host = None, port: Port = None) -> None:
     """Serve the HTTP API."""
     from ferryman.logging import configure_logging
     from ferryman.supervisor import follow_supervisor

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     input_limit_bytes: int = 256 * 1024
     step_output_limit_bytes: int = 256 * 1024
-    memo_summary_limit_bytes: int = 2 * 1024
+    # Input, metadata, output and step outputs over this many bytes of JSON are elided from
+    # the memo (lists and `GET` show a marker); at most 100 steps' fit Temporal's 2 MB memo.
+    memo_summary_limit_bytes: int = Field(default=2 * 1024, ge=256, le=16 * 1024)
     max_steps: int = 100
 
     # Steps: a lost worker's attempt is noticed after this long without a heartbeat (a

@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 DEV_NAMESPACE = "default"  # the only namespace the dev server creates, with the attributes
 DEV_KEY_FILE = "dev-api-key"
+# The API's URL, one line (`http://127.0.0.1:8080`): scripts and the CLI read it with the key.
+API_URL_FILE = "api-url"
 PIDS_FILE = "up.pids"
 LOCK_FILE = "up.lock"
 SUPERVISOR_PID_ENV = "FERRYMAN_SUPERVISOR_PID"
@@ -205,6 +207,7 @@ class Supervisor:
         for child in (self.worker, self.api):
             child.start()
         self._write_pids()
+        (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         self._step(f"waiting for {self.api_url}/readyz")
         await self._wait_ready()
         return key

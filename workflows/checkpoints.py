@@ -50,6 +50,11 @@ class Checkpoint:
         return str(status) if status is not None else None
 
     @property
+    def is_step(self) -> bool:
+        """A step's checkpoint (completed or skipped), not a marker."""
+        return self.status in (StepStatus.COMPLETED, StepStatus.SKIPPED)
+
+    @property
     def step_status(self) -> StepStatus:
         return StepStatus.SKIPPED if self.status == StepStatus.SKIPPED else StepStatus.COMPLETED
 
@@ -66,6 +71,12 @@ class Checkpoint:
     @property
     def activity_id(self) -> str | None:
         value = self.delta.get("activity_id")
+        return str(value) if value is not None else None
+
+    @property
+    def activity(self) -> str | None:
+        """The type of the last activity the step ran (none for in-workflow kinds)."""
+        value = self.delta.get("activity")
         return str(value) if value is not None else None
 
     @property
@@ -96,13 +107,15 @@ def step_delta(
     attempts: int | None = None,
     started_at: datetime | None = None,
     activity_id: str | None = None,
+    activity: str | None = None,
     output: Any = None,
     debug_input: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
 ) -> Checkpoint:
-    """A step's checkpoint. Completed activity steps name their activity, others inline.
-    In debug mode the step's rendered input rides along (`input`); a kind's `details` (an
-    `llm` step's model, parameters, schema) too."""
+    """A step's checkpoint. Completed activity steps name the attempt whose result is their
+    output (`activity_id`), others inline it; `activity` is the type of the last activity
+    the step ran. In debug mode the step's rendered input rides along (`input`); a kind's
+    `details` (an `llm` step's model, parameters, schema) too."""
     delta: dict[str, Any] = {
         "sequence": sequence,
         "step_id": step_id,
@@ -116,6 +129,8 @@ def step_delta(
             delta["activity_id"] = activity_id
         else:
             delta["output"] = output
+        if activity:
+            delta["activity"] = activity
         if debug_input is not None:
             delta["input"] = debug_input
         if details:

@@ -253,6 +253,7 @@ class ExecutionInterpreter:
             output,
             debug_input=run.params if self.debug_mode else None,
             details=run.details,
+            activity=run.activity_name,
         )
         self._record(checkpoint)
 
@@ -319,6 +320,7 @@ class ExecutionInterpreter:
         output: Any = None,
         debug_input: dict[str, Any] | None = None,
         details: dict[str, Any] | None = None,
+        activity: str | None = None,
     ) -> Checkpoint:
         state = self.steps[step_id]
         return step_delta(
@@ -329,6 +331,7 @@ class ExecutionInterpreter:
             attempts=state.attempts,
             started_at=state.started_at,
             activity_id=activity_id,
+            activity=activity,
             output=output,
             debug_input=debug_input,
             details=details,
@@ -368,14 +371,24 @@ class ExecutionInterpreter:
             self.failed_usage_counted = True
 
     def _record(self, checkpoint: Checkpoint) -> None:
-        """Into the log, and its delta into the memo with the index of what is in force."""
+        """Into the log, and its delta into the memo with the index of what is in force,
+        the step's output summary, and the removal of those a rollback discards."""
+        before = {c.step_id for c in self.log.steps(self.steps)}
         self.log.record(checkpoint)
         if self.waiting_on.pop(checkpoint.step_id, None) is not None:
             # The step waits no more: said in the same upsert, no extra visibility write.
             self.pending_memo.update(memo.waiting(self.waiting_on))
         index = [memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in self.log.in_force]
+        outputs = memo.without_steps(before - {c.step_id for c in self.log.steps(self.steps)})
+        step = self.steps.get(checkpoint.step_id)
+        if step is not None and checkpoint.is_step:
+            assert self.params is not None
+            limit = self.params.memo_summary_limit_bytes
+            outputs[memo.step_key(step.step_id)] = memo.step_entry(checkpoint, step.kind, limit)
         pending, self.pending_memo = self.pending_memo, {}
-        workflow.upsert_memo({**pending, **memo.checkpointed(index, dict(checkpoint.delta))})
+        workflow.upsert_memo(
+            {**pending, **memo.checkpointed(index, dict(checkpoint.delta)), **outputs}
+        )
 
     def wait_on(self, step_id: str, detail: dict[str, Any]) -> None:
         """A step now waits on a timer or an event: recorded in the memo (history keeps it,
@@ -471,8 +484,10 @@ class ExecutionInterpreter:
     def _close(self, status: Status, output: Any = None) -> None:
         self._set_status(status)
         now = workflow.now()
+        assert self.params is not None
+        limit = self.params.memo_summary_limit_bytes
         workflow.upsert_memo(
-            memo.completed(now, output) if status == Status.COMPLETED else memo.closed(now)
+            memo.completed(now, output, limit) if status == Status.COMPLETED else memo.closed(now)
         )
 
     def _expire(self, expired: RunExpired) -> ApplicationError:

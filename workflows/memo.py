@@ -3,22 +3,35 @@
 The client writes the start memo (`start`); the workflow upserts the rest (`started`,
 `checkpointed`, `completed`, `failed`). Lists are built from search attributes and this
 memo alone, so it also carries small summaries of the input, metadata and output: a value
-over `SUMMARY_LIMIT` bytes of JSON is elided (`{"_elided": true, "bytes": n}`) and read whole
-from history when one execution is read. Every delta stays in history
-(`WorkflowPropertiesModified` events); `describe()` returns the latest memo.
+over the run's summary limit (`FERRYMAN_MEMO_SUMMARY_LIMIT_BYTES`, 2 KB) of JSON is elided
+(`{"_elided": true, "bytes": n}`) and read whole from history when one execution is read.
+Every delta stays in history (`WorkflowPropertiesModified` events); `describe()` returns
+the latest memo.
+
+Each step with a checkpoint in force has a key of its own (`step.<id>`: its status, times,
+attempts and output summary), written with its checkpoint and removed when a rollback
+discards it, so one `describe()` shows every step output (seed 003's `step_outputs`) and a
+checkpoint's upsert carries one step's summary, not all of them. Runs whose memo predates
+these keys (`layout` below 2) have their step outputs read from history.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-# Values above this many bytes of JSON are elided from the memo.
+from ferryman.workflows.checkpoints import Checkpoint
+
+# Values above this many bytes of JSON are elided from the memo (the default of the
+# `memo_summary_limit_bytes` setting, which each run carries in its input).
 SUMMARY_LIMIT = 2048
+# 2: each step's output summary under `step.<id>` (runs started before have no `layout`).
+LAYOUT = 2
+STEP_PREFIX = "step."
 
 
 class Key(StrEnum):
@@ -40,6 +53,7 @@ class Key(StrEnum):
     TRACE = "trace"  # timings the workflow measures: queue wait, http connect/ttfb/transfer
     DEPENDENCIES_MET = "dependencies_met_at"  # when the run's dependencies all held
     USAGE = "usage"  # tokens and cost of the run's completed llm steps
+    LAYOUT = "layout"  # the memo's layout version (`LAYOUT`)
 
 
 def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
@@ -52,6 +66,29 @@ def summary(value: Any, limit: int = SUMMARY_LIMIT) -> Any:
 
 def is_elided(value: Any) -> bool:
     return isinstance(value, dict) and value.get("_elided") is True
+
+
+def step_key(step_id: str) -> str:
+    return STEP_PREFIX + step_id
+
+
+def step_entry(checkpoint: Checkpoint, kind: str, limit: int) -> dict[str, Any]:
+    """What the memo keeps of a step's checkpoint (the output and each detail summarised)."""
+    return {
+        "kind": kind,
+        "status": checkpoint.step_status.value,
+        "attempts": checkpoint.attempts,
+        "started_at": checkpoint.delta.get("started_at"),
+        "completed_at": checkpoint.delta["created_at"],
+        "activity": checkpoint.delta.get("activity"),
+        "output": summary(checkpoint.output, limit),
+        "details": {name: summary(value, limit) for name, value in checkpoint.details.items()},
+    }
+
+
+def without_steps(step_ids: Iterable[str]) -> dict[str, Any]:
+    """The upsert that removes these steps' keys (a rollback discarded their checkpoints)."""
+    return {step_key(step_id): None for step_id in step_ids}
 
 
 @dataclass(frozen=True)
@@ -114,15 +151,20 @@ def start(
     wait_signals: list[str],
     index: list[IndexEntry],
     run: dict[str, Any] | None = None,
+    steps: dict[str, Any] | None = None,
+    limit: int = SUMMARY_LIMIT,
 ) -> dict[str, Any]:
-    """The memo a run starts with (a restored run lists the checkpoints it keeps)."""
+    """The memo a run starts with (a restored run lists the checkpoints it keeps, and
+    `steps`: their step keys)."""
     memo: dict[str, Any] = {
+        Key.LAYOUT: LAYOUT,
         Key.WORKFLOW_NAME: workflow_name,
         Key.VERSION: version,
-        Key.INPUT: summary(input_data),
-        Key.METADATA: summary(metadata),
+        Key.INPUT: summary(input_data, limit),
+        Key.METADATA: summary(metadata, limit),
         Key.WAIT_SIGNALS: wait_signals,
         Key.CHECKPOINTS: [entry.encode() for entry in index],
+        **(steps or {}),
     }
     if created_at is not None:  # a cron run's is its start time: not known in advance
         memo[Key.CREATED_AT] = created_at.isoformat()
@@ -159,8 +201,8 @@ def waiting(waiting_on: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {Key.WAITING_ON: dict(waiting_on)}
 
 
-def completed(now: datetime, output: Any) -> dict[str, Any]:
-    return {Key.COMPLETED_AT: now.isoformat(), Key.OUTPUT: summary(output)}
+def completed(now: datetime, output: Any, limit: int = SUMMARY_LIMIT) -> dict[str, Any]:
+    return {Key.COMPLETED_AT: now.isoformat(), Key.OUTPUT: summary(output, limit)}
 
 
 def closed(now: datetime) -> dict[str, Any]:
@@ -195,6 +237,14 @@ class ExecutionMemo:
     trace: dict[str, float] = field(default_factory=dict)
     dependencies_met_at: datetime | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    layout: int = 1
+    # Step id -> its entry (`step_entry`), for the steps with a checkpoint in force.
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def keeps_step_outputs(self) -> bool:
+        """Whether the step keys are complete (else a run's step outputs are in history)."""
+        return self.layout >= LAYOUT
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> ExecutionMemo:
@@ -218,6 +268,12 @@ class ExecutionMemo:
             trace=dict(raw.get(Key.TRACE) or {}),
             dependencies_met_at=_time(raw.get(Key.DEPENDENCIES_MET)),
             usage=dict(raw.get(Key.USAGE) or {}),
+            layout=int(raw.get(Key.LAYOUT) or 1),
+            steps={
+                key.removeprefix(STEP_PREFIX): dict(value)
+                for key, value in raw.items()
+                if key.startswith(STEP_PREFIX) and isinstance(value, Mapping)
+            },
         )
 
 

@@ -93,6 +93,8 @@ class ExecutionInput(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     step_output_limit_bytes: int = 256 * 1024
+    # Values over this many bytes of JSON are elided from the memo (`memo.summary`).
+    memo_summary_limit_bytes: int = 2048
     restored: RestoredState | None = None
     # Events carry each step's rendered input and output (POST /v1/runs/{id}/debug).
     debug_mode: bool = False

@@ -103,6 +103,8 @@ def start_memo(params: m.ExecutionInput, start: RunStart) -> dict[str, Any]:
             record["concurrency_limit"] = settings.concurrency.limit
         if settings.dependencies:
             record["dependencies"] = [d.model_dump(mode="json") for d in settings.dependencies]
+    kinds = {step.id: step.kind for step in params.definition.steps}
+    limit = params.memo_summary_limit_bytes
     return memo.start(
         workflow_name=params.workflow_name,
         version=params.version,
@@ -112,6 +114,12 @@ def start_memo(params: m.ExecutionInput, start: RunStart) -> dict[str, Any]:
         wait_signals=sorted(params.definition.wait_signals()),
         index=[memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in kept],
         run=record or None,
+        steps={
+            memo.step_key(c.step_id): memo.step_entry(c, kinds[c.step_id], limit)
+            for c in kept
+            if c.is_step and c.step_id in kinds
+        },
+        limit=limit,
     )
 
 

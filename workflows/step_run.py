@@ -65,6 +65,7 @@ class StepRunner:
         self.state = state
         self.params = params
         self.activity_id: str | None = None  # the attempt whose result is the output
+        self.activity_name: str | None = None  # the type of the last activity it ran
         self.details: dict[str, Any] = {}  # what the checkpoint carries beside the output
 
     def parse(self, model: type[ParamsT]) -> ParamsT:
@@ -153,6 +154,7 @@ class StepRunner:
 
         async def attempt(number: int) -> tuple[Any, str]:
             activity_id = m.activity_id(step.id if label is None else f"{step.id}.{label}", number)
+            self.activity_name = name
             try:
                 result = await workflow.execute_activity(
                     name,

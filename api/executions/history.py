@@ -48,6 +48,7 @@ class StepRecord:
         self.completed_at = checkpoint.created_at
         self.started_at = checkpoint.started_at or self.started_at
         self.attempts = checkpoint.attempts or self.attempts
+        self.activity = checkpoint.activity or self.activity
         self.error = None
         self.output = checkpoint.output
 

@@ -163,6 +163,7 @@ class Launcher:
             input=request.input,
             metadata=request.metadata,
             step_output_limit_bytes=self.settings.step_output_limit_bytes,
+            memo_summary_limit_bytes=self.settings.memo_summary_limit_bytes,
             debug_mode=request.debug_mode,
             run=await self._settings(request, resolved.parsed.definition),
         )

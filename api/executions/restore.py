@@ -253,3 +253,21 @@ def _restored(folded: FoldedHistory, label: str, source: str, sequence: int) -> 
     if sequence not in folded.log.history:
         raise checkpoint_not_found()
     return folded.restored(label, source, sequence)
+
+
+async def check_replayable(restorer: Restorer, project_id: str, run_id: str) -> None:
+    """Whether a replay of the run would start: it exists in the project, has finished, and
+    its job takes new runs (an `ApiError` saying why not)."""
+    view = (await restorer.reader.describe(project_id, run_id)).view
+    if view.status not in TERMINAL_STATUSES:
+        raise InvalidState(
+            "{status}; only a finished run can be replayed",
+            view.status,
+            ErrorCode.RUN_NOT_FINISHED,
+        )
+    job = await restorer.launcher.definitions.get(project_id, view.workflow_id, None)
+    if job.disabled:
+        raise ApiError(
+            f"job {view.workflow_id!r} is disabled; enable it to replay its runs",
+            ErrorCode.WORKFLOW_DISABLED,
+        )

@@ -174,7 +174,7 @@ class Schedules:
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(sa.PROJECT, request.project_id)]
                 ),
-                memo=_memo(request, params.version),
+                memo=_memo(request, params),
             )
         except RPCError as err:
             raise (spec_error(err, request) or temporal_error(err)) from err
@@ -338,11 +338,11 @@ async def _call(pending: Awaitable[T]) -> T:
         raise temporal_error(err) from err
 
 
-def _memo(request: ScheduleRequest, version: int) -> dict[str, Any]:
+def _memo(request: ScheduleRequest, params: m.ExecutionInput) -> dict[str, Any]:
     return {
         MemoKey.CRON: request.cron,
-        MemoKey.PAYLOAD: memo.summary(request.payload),
-        MemoKey.JOB_VERSION: version,
+        MemoKey.PAYLOAD: memo.summary(request.payload, params.memo_summary_limit_bytes),
+        MemoKey.JOB_VERSION: params.version,
         MemoKey.CREATED_AT: datetime.now(UTC).isoformat(),
     }
 

@@ -23,6 +23,7 @@ from temporalio.client import (
 from ferryman import search_attributes as sa
 from ferryman.api.executions.ids import checkpoint_id
 from ferryman.statuses import (
+    DONE_STEP_STATUSES,
     FAILURE_STATUSES,
     OPEN_STATUSES,
     TERMINAL_STATUSES,
@@ -151,6 +152,23 @@ class StepView:
         return kind.primary(self.output) if kind is not None else self.output
 
     @classmethod
+    def of_memo(cls, step_id: str, entry: dict[str, Any]) -> StepView:
+        """A finished step as its memo entry keeps it (`memo.step_entry`): large values
+        elided."""
+        return cls(
+            step_id=step_id,
+            kind=str(entry.get("kind", "")),
+            status=StepStatus(entry.get("status", StepStatus.COMPLETED)),
+            attempts=int(entry.get("attempts") or 0),
+            started_at=_time(entry.get("started_at")),
+            completed_at=_time(entry.get("completed_at")),
+            output=entry.get("output"),
+            error=None,
+            activity=entry.get("activity"),
+            details=dict(entry.get("details") or {}),
+        )
+
+    @classmethod
     def of(cls, record: StepRecord) -> StepView:
         return cls(
             step_id=record.step_id,
@@ -211,14 +229,24 @@ class ExecutionView:
     timings: Timings | None = None
     stuck: Stuck | None = None
     steps: list[StepView] | None = None
+    # The finished (completed or skipped) steps, in checkpoint order, as the memo keeps
+    # them; None for a run whose memo predates that (`with_history` reads them).
+    outputs: list[StepView] | None = None
 
     @property
     def needs_history(self) -> bool:
-        """Whether the memo elided the input or the output (read them from history)."""
-        return is_elided(self.input) or is_elided(self.output)
+        """Whether the memo elided the input or the output, or keeps no step outputs (read
+        them from history)."""
+        return is_elided(self.input) or is_elided(self.output) or self.outputs is None
 
     def with_history(self, folded: FoldedHistory, include_steps: bool) -> ExecutionView:
-        """Elided values replaced by the whole ones; step results if asked for."""
+        """Elided values replaced by the whole ones, step outputs the memo did not keep;
+        step results if asked for."""
+        finished = [
+            StepView.of(record)
+            for record in folded.steps.values()
+            if record.status in DONE_STEP_STATUSES
+        ]
         return replace(
             self,
             input=folded.params.input if is_elided(self.input) and folded.params else self.input,
@@ -226,6 +254,7 @@ class ExecutionView:
             steps=[StepView.of(record) for record in folded.steps.values()]
             if include_steps
             else self.steps,
+            outputs=finished if self.outputs is None else self.outputs,
         )
 
     @classmethod
@@ -288,6 +317,7 @@ class ExecutionView:
             dependencies_met_at=memo.dependencies_met_at,
             usage=memo.usage,
             closed_at=execution.close_time,
+            outputs=_outputs(memo, checkpoints),
         )
 
 
@@ -297,6 +327,15 @@ def _cancel_requested(execution: WorkflowExecution) -> bool:
     if not isinstance(execution, WorkflowExecutionDescription):
         return False
     return execution.raw_description.workflow_extended_info.cancel_requested
+
+
+def _outputs(memo: ExecutionMemo, checkpoints: list[CheckpointView]) -> list[StepView] | None:
+    """The memo's step entries in checkpoint order; None when an older memo keeps none but
+    steps have finished (beyond the `start` checkpoint)."""
+    if not memo.keeps_step_outputs:
+        return None if len(checkpoints) > 1 else []
+    kept = {c.step_id: memo.steps[c.step_id] for c in checkpoints if c.step_id in memo.steps}
+    return [StepView.of_memo(step_id, entry) for step_id, entry in kept.items()]
 
 
 def _time(value: Any) -> datetime | None:

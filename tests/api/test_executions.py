@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from temporalio.client import (
+    Client,
+    FetchWorkflowHistoryEventsInput,
+    Interceptor,
+    OutboundInterceptor,
+    WorkflowHistoryEventAsyncIterator,
+)
 
+from ferryman.api.executions import Executions
 from tests.support.api import Api
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
@@ -120,7 +130,126 @@ async def test_a_full_execution_with_signal_pause_and_resume(api: Api, http_targ
     assert done["checkpoints"][0]["id"] == f"chk_{execution_id}_0"
 
     polled = await api.execution(execution_id)
-    assert polled["steps"] is None and polled["step_outputs"] is None
+    assert polled["steps"] is None
+    assert polled["step_outputs"] == done["step_outputs"]  # all finished: the same
+
+
+class HistoryReads(Interceptor):
+    """Counts the history reads of the client it is installed on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Counting(next, self)
+
+
+class _Counting(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, reads: HistoryReads) -> None:
+        super().__init__(next)
+        self.reads = reads
+
+    def fetch_workflow_history_events(
+        self, input: FetchWorkflowHistoryEventsInput
+    ) -> WorkflowHistoryEventAsyncIterator:
+        self.reads.count += 1
+        return super().fetch_workflow_history_events(input)
+
+
+@asynccontextmanager
+async def counting_history_reads(api: Api) -> AsyncIterator[HistoryReads]:
+    """While in it, the app's execution domain talks to Temporal through a client that
+    counts history reads."""
+    resources = api.app.state.resources
+    reads = HistoryReads()
+    client = Client(**{**resources.client.config(), "interceptors": [reads]})
+    original = resources.executions
+    resources.executions = Executions.create(client, resources.settings, resources.definitions)
+    try:
+        yield reads
+    finally:
+        resources.executions = original
+
+
+def outputs_workflow(workflow_id: str, target: str) -> dict[str, Any]:
+    return {
+        "id": workflow_id,
+        "name": "Outputs",
+        "steps": [
+            {"id": "profile", "kind": "http", "with": {"url": f"{target}/users/ada"}},
+            {"id": "big", "kind": "transform", "with": {"value": "{{ 'x' * 3000 }}"}},
+            {"id": "approval", "kind": "wait", "with": {"signal": "approve"}},
+            {
+                "id": "after",
+                "kind": "transform",
+                "depends_on": ["approval", "profile", "big"],
+                "with": {"value": "{{ steps.approval.output.by }}"},
+            },
+        ],
+        "output": "{{ steps.after.output }}",
+    }
+
+
+async def test_a_plain_get_shows_step_outputs_from_the_memo_without_a_history_read(
+    api: Api, http_target: str
+) -> None:
+    workflow_id = slug()
+    await api.create_workflow(outputs_workflow(workflow_id, http_target))
+    execution_id = await api.run(workflow_id)
+    await eventually(
+        lambda: api.execution(execution_id),
+        lambda e: e["status"] == "waiting" and len(e["checkpoints"]) == 3,
+    )
+    async with counting_history_reads(api) as reads:
+        plain = await api.execution(execution_id)
+        assert reads.count == 0  # seed 003's step_outputs, as cheap to poll as the status
+        full = await api.execution(execution_id, include_step_results="true")
+        assert reads.count > 0  # the counter sees the reads that do happen
+    assert plain["steps"] is None and full["steps"] is not None
+    outputs = plain["step_outputs"]
+    assert list(outputs) == [c["name"] for c in plain["checkpoints"][1:]]  # finished ones
+    assert set(outputs) == {"profile", "big"}
+    assert outputs["profile"] == full["step_outputs"]["profile"]
+    profile = outputs["profile"]
+    assert profile["status"] == "completed" and profile["output"]["status"] == 200
+    assert profile["primary"] == {"name": "Ada", "key": f"{execution_id}:profile"}
+    assert profile["metadata"]["kind"] == "http" and profile["metadata"]["attempts"] == 1
+    assert profile["started_at"] and profile["completed_at"]
+    # Large values are elided as in lists; `include_step_results=true` reads them whole.
+    assert outputs["big"]["output"] == {"_elided": True, "bytes": 3002}
+    assert outputs["big"]["primary"] == outputs["big"]["output"]
+    assert full["step_outputs"]["big"]["output"] == "x" * 3000
+    # A rollback discards later steps: their outputs leave the memo too.
+    rolled = await api.http.post(
+        f"/api/v1/executions/{execution_id}/rollback",
+        json={"checkpoint_id": f"chk_{execution_id}_0"},
+        headers=api.admin,
+    )
+    assert rolled.status_code == 200, rolled.text
+    await eventually(lambda: api.execution(execution_id), lambda e: e["step_outputs"] == {})
+    await api.http.post(f"/api/v1/executions/{execution_id}/resume", headers=api.admin)
+    await eventually(lambda: api.execution(execution_id), lambda e: len(e["step_outputs"]) == 2)
+    await api.http.post(
+        f"/api/v1/executions/{execution_id}/signal",
+        json={"name": "approve", "payload": {"by": "grace"}},
+        headers=api.admin,
+    )
+    done = await eventually(
+        lambda: api.execution(execution_id), lambda e: e["status"] == "completed"
+    )
+    assert set(done["step_outputs"]) == {"profile", "big", "approval", "after"}
+    assert done["step_outputs"]["approval"]["output"] == {"by": "grace"}
+    assert done["step_outputs"]["after"]["primary"] == "grace" == done["output"]
+    # A replay from a checkpoint shows the steps it keeps at once, from its start memo.
+    kept = next(c for c in done["checkpoints"] if c["name"] == "approval")
+    replayed = await api.http.post(
+        f"/api/v1/executions/{execution_id}/replay",
+        json={"checkpoint_id": kept["id"]},
+        headers=api.admin,
+    )
+    replay = await api.execution(replayed.json()["id"])
+    assert {"profile", "big", "approval"} <= set(replay["step_outputs"])
+    assert replay["step_outputs"]["approval"]["output"] == {"by": "grace"}
 
 
 async def test_run_async_accepts_the_input_as_body(api: Api) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +19,18 @@ from tests.support.paths import ROOT
 SCRIPT_TIMEOUT_SECS = 120.0
 
 
-async def run_script(api: ApiProcess, name: str, *args: str) -> str:
-    """Its output; the script must exit 0."""
-    env = {**os.environ, "FERRYMAN_API": api.url, "FERRYMAN_API_KEY": api.key}
+def data_dir_of(api: ApiProcess, path: Path) -> dict[str, str]:
+    """The environment of a user whose `ferryman up` wrote its data dir: the scripts find the
+    API's URL and key there (`api-url`, `dev-api-key`), no variable set."""
+    path.mkdir(exist_ok=True)
+    (path / "api-url").write_text(api.url + "\n")
+    (path / "dev-api-key").write_text(api.key + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRYMAN_API")}
+    return {**env, "FERRYMAN_DATA_DIR": str(path)}
+
+
+async def run_script(env: dict[str, str], name: str, *args: str, exit_code: int = 0) -> str:
+    """Its output (stdout and stderr); the script must exit with `exit_code`."""
     process = await asyncio.create_subprocess_exec(
         "bash",
         str(ROOT / "examples" / name),
@@ -36,7 +46,7 @@ async def run_script(api: ApiProcess, name: str, *args: str) -> str:
         process.kill()
         raise
     text = out.decode()
-    assert process.returncode == 0, f"{name} exited {process.returncode}:\n{text}"
+    assert process.returncode == exit_code, f"{name} exited {process.returncode}:\n{text}"
     return text
 
 
@@ -47,8 +57,9 @@ def snapshots(output: str) -> list[list[str]]:
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/curl"), reason="the scripts need curl")
 async def test_every_example_script_runs_as_the_readme_shows(
-    api_process: ApiProcess, llm_server: LlmServer
+    api_process: ApiProcess, llm_server: LlmServer, tmp_path: Path
 ) -> None:
+    env = data_dir_of(api_process, tmp_path / "data")
     model = llm_server.script(
         [
             Reply(tool_calls=[ToolCall("json_validate", {"data": {}, "schema": {}})]),
@@ -61,7 +72,7 @@ async def test_every_example_script_runs_as_the_readme_shows(
         zip(
             names,
             await asyncio.gather(
-                *(run_script(api_process, f"run-{n}.sh", *arguments.get(n, ())) for n in names)
+                *(run_script(env, f"run-{n}.sh", *arguments.get(n, ())) for n in names)
             ),
             strict=True,
         )
@@ -97,3 +108,24 @@ async def test_every_example_script_runs_as_the_readme_shows(
     assert "completed" in outputs["llm"].split("==> the run")[1]
     assert '"tool_name": "json.validate"' in outputs["llm"]  # its tool call, from /tool-calls
     assert '"status": "completed"' in outputs["llm"].split("==> tool-calls")[1]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/curl"), reason="the scripts need curl")
+async def test_a_script_whose_run_fails_says_why_and_exits_non_zero(
+    api_process: ApiProcess, llm_server: LlmServer
+) -> None:
+    # FERRYMAN_API_URL and FERRYMAN_API_KEY instead of the data dir's files.
+    env = {**os.environ, "FERRYMAN_API_URL": api_process.url, "FERRYMAN_API_KEY": api_process.key}
+    # A model the server does not have: a 404, which fails the step at once.
+    output = await run_script(env, "run-llm.sh", "Why?", "no-such-model", exit_code=1)
+    assert "ended failed, not completed" in output, output
+    assert "The model `no-such-model` does not exist" in output, output
+    assert "failed None None" not in output
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/curl"), reason="the scripts need curl")
+async def test_a_script_without_an_api_to_talk_to_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRYMAN_API")}
+    env["FERRYMAN_DATA_DIR"] = str(tmp_path)
+    output = await run_script(env, "run-hello.sh", exit_code=1)
+    assert f"no {tmp_path}/api-url: start `ferryman up` first (or set FERRYMAN_API_URL)" in output

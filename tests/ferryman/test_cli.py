@@ -96,6 +96,8 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
     key_file = up.data_dir / "dev-api-key"
     key = key_file.read_text().strip()
     assert key.startswith("fm_") and key_file.stat().st_mode & 0o777 == 0o600
+    # Where the API answers, one line beside the key (scripts and the user CLI read both).
+    assert (up.data_dir / "api-url").read_text() == f"{up.url}\n"
     async with httpx.AsyncClient(base_url=up.url, timeout=10) as http:
         assert (await http.get("/healthz")).status_code == 200
         good = {"X-API-Key": key}

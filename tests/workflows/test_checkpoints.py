@@ -124,6 +124,35 @@ def test_the_memo_round_trips_and_elides_large_values() -> None:
     assert decoded.wait_signals == ["approve"]
 
 
+def test_the_memo_keeps_one_key_per_finished_step() -> None:
+    log = three_steps()
+    raw = memo.start(
+        workflow_name="Steps",
+        version=1,
+        created_at=at(0),
+        input_data={},
+        metadata={},
+        wait_signals=[],
+        index=[memo.IndexEntry(c.sequence, c.step_id, c.created_at) for c in log.in_force],
+        steps={
+            memo.step_key(c.step_id): memo.step_entry(c, "transform", limit=256)
+            for c in log.in_force
+            if c.is_step
+        },
+    )
+    raw[memo.step_key("a")] = memo.step_entry(completed(1, "a", "x" * 300), "http", limit=256)
+    decoded = memo.ExecutionMemo.decode(raw)
+    assert decoded.keeps_step_outputs and sorted(decoded.steps) == ["a", "b", "c"]
+    assert decoded.steps["a"]["output"] == {"_elided": True, "bytes": 302}
+    assert decoded.steps["a"]["kind"] == "http" and decoded.steps["a"]["attempts"] == 1
+    assert decoded.steps["b"]["status"] == "skipped" and decoded.steps["c"]["output"] == "done"
+    # A rollback's upsert removes the keys of the steps it discards (None removes a key).
+    assert memo.without_steps(["b", "c"]) == {"step.b": None, "step.c": None}
+    # A memo written before step keys says so: its step outputs are read from history.
+    older = {k: v for k, v in raw.items() if k != memo.Key.LAYOUT}
+    assert not memo.ExecutionMemo.decode(older).keeps_step_outputs
+
+
 def definition_document() -> dict[str, Any]:
     return {
         "name": "Snap",

@@ -176,6 +176,7 @@ class Conversation:
             f"call{self.calls}",
             LlmReply,
         )
+        self.run.note(version=reply.model)  # seed 003's `version`: the model that answered
         used = reply.usage
         for name, value in (
             ("prompt_tokens", used.prompt_tokens),

@@ -329,9 +329,8 @@ WAITING_ON: dict[str, Any] = {
     "until": "2024-11-21T05:09:22.801563Z",  # its `timeout_secs`: 86400
     "run_id": None,
 }
-# EXECUTION_ID as `GET /executions/{id}` shows it once completed (step results are null
-# unless `include_step_results=true`).
-EXECUTION: dict[str, Any] = {
+# EXECUTION_ID as a list row shows it once completed (no step results).
+EXECUTION_ROW: dict[str, Any] = {
     "id": EXECUTION_ID,
     "execution_id": EXECUTION_ID,
     "workflow_id": WORKFLOW_ID,
@@ -362,15 +361,14 @@ EXECUTION: dict[str, Any] = {
     "steps": None,
     "step_outputs": None,
 }
+# As `GET /executions/{id}` shows it: the finished steps' outputs from the memo (`steps`
+# is null unless `include_step_results=true`).
+EXECUTION: dict[str, Any] = {**EXECUTION_ROW, "step_outputs": STEP_OUTPUTS}
 # The same, read with `include_step_results=true`.
-EXECUTION_WITH_STEPS: dict[str, Any] = {
-    **EXECUTION,
-    "steps": STEPS,
-    "step_outputs": STEP_OUTPUTS,
-}
-# The same execution earlier, waiting for its `approve` event.
+EXECUTION_WITH_STEPS: dict[str, Any] = {**EXECUTION, "steps": STEPS}
+# The same execution earlier, waiting for its `approve` event, as a list row.
 WAITING_EXECUTION: dict[str, Any] = {
-    **EXECUTION,
+    **EXECUTION_ROW,
     "status": "waiting",
     "updated_at": CHECKPOINTS[1]["created_at"],
     "completed_at": None,
@@ -381,7 +379,7 @@ WAITING_EXECUTION: dict[str, Any] = {
 }
 # ?workflow_id=welcome-email&status=completed
 EXECUTION_PAGE: dict[str, Any] = {
-    "items": [EXECUTION],
+    "items": [EXECUTION_ROW],
     "total": 1,
     "page": 1,
     "page_size": 20,

@@ -151,10 +151,19 @@ class WaitingOn(BaseModel):
 
 
 class Execution(BaseModel):
-    """One execution. `steps` and `step_outputs` are null unless `include_step_results=true`."""
+    """One execution. `step_outputs` (seed 003): the finished steps' outputs as the memo keeps
+    them, large values elided (`{"_elided": true, "bytes": n}`); with
+    `include_step_results=true`, every step as its history tells, values whole, and `steps`
+    (seed 002). List rows carry neither."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [examples.EXECUTION_WITH_STEPS, examples.WAITING_EXECUTION]}
+        json_schema_extra={
+            "examples": [
+                examples.EXECUTION,
+                examples.EXECUTION_WITH_STEPS,
+                examples.WAITING_EXECUTION,
+            ]
+        }
     )
 
     id: str

@@ -31,8 +31,12 @@ from ferryman.statuses import Status
 PREFIX = "/api/v1"
 
 
-def execution(view: ExecutionView) -> schemas.Execution:
+def execution(view: ExecutionView, row: bool = False) -> schemas.Execution:
+    """One execution; a list `row` leaves step results out (`step_outputs` too)."""
     error = view.error
+    # Every step as history tells (`include_step_results`), else the finished ones the memo
+    # keeps.
+    outputs = view.steps if view.steps is not None else view.outputs
     return schemas.Execution(
         id=view.id,
         execution_id=view.id,
@@ -74,8 +78,8 @@ def execution(view: ExecutionView) -> schemas.Execution:
         steps=[step_result(i, s) for i, s in enumerate(view.steps)]
         if view.steps is not None
         else None,
-        step_outputs={s.step_id: step_output(s) for s in view.steps}
-        if view.steps is not None
+        step_outputs={s.step_id: step_output(s) for s in outputs}
+        if outputs is not None and not row
         else None,
     )
 
@@ -84,7 +88,7 @@ def page(
     result: Page, page: int | None = None, page_size: int | None = None
 ) -> schemas.ExecutionPage:
     return schemas.ExecutionPage(
-        items=[execution(view) for view in result.views],
+        items=[execution(view, row=True) for view in result.views],
         total=result.total,
         page=page,
         page_size=page_size,

@@ -107,19 +107,19 @@ async def bulk_cancel_all(
 
 @router.post(
     "/runs/bulk-replay",
-    response_model=schemas.BulkResult,
+    status_code=201,
+    response_model=list[schemas.Run],
     responses=ERRORS,
     summary=f"Replay runs by id, each as a new run from the start (at most {bulk.MAX_RUNS})",
-    description="Each result's `id` is the source run; `status` the new run's, with its id "
-    "in `error` left null and found in the source's lineage.",
+    description="The new runs, in the order of the ids (each id once). All or nothing: an "
+    "unknown or another project's id, a run still open or a disabled job's run refuses the "
+    "whole call (422 `runs_not_replayable`, `details` listing `{id, error, code}` for each).",
 )
 async def bulk_replay(
     body: schemas.RunIds, principal: Execute, executions: ExecutionsDep
-) -> schemas.BulkResult:
-    async def replay(run_id: str) -> str:
-        launched = await executions.restorer.replay(
-            principal.project_id, run_id, None, created_by=principal.key_id
-        )
-        return launched.status.value
-
-    return serializer.bulk(await bulk.each(body.run_ids, replay))
+) -> list[schemas.Run]:
+    project_id = principal.project_id
+    launched = await bulk.replay(executions.restorer, project_id, body.run_ids, principal.key_id)
+    return [
+        serializer.run(await executions.reader.get(project_id, r.execution_id)) for r in launched
+    ]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep, IdempotencyDep
 from ferryman.api.executions import Executions, dependencies
+from ferryman.api.executions.restore import check_replayable
 from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
@@ -74,9 +75,13 @@ async def cancel_run(run_id: RunId, principal: Execute, executions: ExecutionsDe
     status_code=201,
     response_model=schemas.Run,
     responses=ERRORS,
-    summary="Replay a run from the start as a new run (continuation_of, lineage_depth + 1)",
+    summary="Replay a finished run from the start as a new run (continuation_of, "
+    "lineage_depth + 1)",
+    description="409 `run_not_finished` for a run still open; 409 `workflow_disabled` while "
+    "its job is disabled.",
 )
 async def replay_run(run_id: RunId, principal: Execute, executions: ExecutionsDep) -> schemas.Run:
+    await check_replayable(executions.restorer, principal.project_id, run_id)
     launched = await executions.restorer.replay(
         principal.project_id, run_id, None, created_by=principal.key_id
     )

@@ -206,7 +206,7 @@ class BulkResult(BaseModel):
 
     results: list[BulkItem]
     total: int
-    canceled: int = Field(description="Runs canceled (bulk-cancel) or replayed (bulk-replay)")
+    canceled: int = Field(description="Runs canceled")
     failed: int
 
 

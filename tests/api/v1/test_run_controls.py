@@ -90,6 +90,10 @@ async def test_replay_restart_and_the_lineage_of_a_chain(api: Api) -> None:
     await api.create_workflow(gated(job))
     source = await trigger(api, job, {"n": 3})
     await waiting(api, source)
+    # API.md: a finished run is replayed; an open one is refused, naming its status.
+    early = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
+    assert (early.status_code, early.json()["code"]) == (409, "run_not_finished")
+    assert early.json()["error"] == "the run is waiting; only a finished run can be replayed"
     await release(api, source)
     await eventually(lambda: run_of(api, source), lambda r: r["status"] == "completed")
     replayed = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
@@ -199,10 +203,6 @@ async def test_bulk_calls_answer_each_run_and_never_reach_another_project(api: A
         "/v1/runs/bulk-cancel", json={"run_ids": [mine[0]] * 101}, headers=api.admin
     )
     assert too_many.status_code == 422
-    replayed = await api.http.post(
-        "/v1/runs/bulk-replay", json={"run_ids": [mine[0]]}, headers=api.admin
-    )
-    assert replayed.json()["canceled"] == 1  # one replay started
     by_filter = await api.http.post(
         "/v1/runs/bulk-cancel-all",
         params={"job_id": job, "payload": '{"n": 2}'},
@@ -214,6 +214,70 @@ async def test_bulk_calls_answer_each_run_and_never_reach_another_project(api: A
     assert (await api.http.get(f"/v1/runs/{theirs}", headers=stranger)).json()["status"] != (
         "canceled"
     )
+
+
+async def finished(api: Api, job: str, n: int) -> str:
+    run_id = await trigger(api, job, {"n": n})
+    await waiting(api, run_id)
+    await release(api, run_id)
+    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "completed")
+    return run_id
+
+
+async def continuations(api: Api, run_id: str) -> list[str]:
+    chain = (await api.http.get(f"/v1/runs/{run_id}/lineage", headers=api.admin)).json()
+    return [r["id"] for r in chain if r["continuation_of"] == run_id]
+
+
+async def test_bulk_replay_answers_the_new_runs_in_order_or_refuses_the_whole_call(
+    api: Api,
+) -> None:
+    job, other = job_id(), job_id()
+    await api.create_workflow(gated(job))
+    await api.create_workflow(gated(other))
+    first, second = await finished(api, job, 1), await finished(api, job, 2)
+    of_disabled = await finished(api, other, 3)
+    await api.http.post(f"/api/v1/workflows/{other}/disable", headers=api.admin)
+    still_open = await trigger(api, job, {"n": 4})
+    await waiting(api, still_open)
+    stranger = await api.key_for(project=f"other-{uuid.uuid4().hex[:6]}", scopes=["admin"])
+    await api.http.post("/v1/jobs", json=gated(job), headers=stranger)
+    theirs = (
+        await api.http.post(f"/v1/jobs/{job}/trigger", json={"payload": {"n": 9}}, headers=stranger)
+    ).json()["id"]
+    unknown = "exec_00000000000000000000000000"
+
+    bad = [still_open, theirs, unknown, of_disabled]
+    refused = await api.http.post(
+        "/v1/runs/bulk-replay", json={"run_ids": [first, *bad]}, headers=api.admin
+    )
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["code"] == "runs_not_replayable"
+    assert all(run_id in body["error"] for run_id in bad) and first not in body["error"]
+    assert [(d["id"], d["code"]) for d in body["details"]] == [
+        (still_open, "run_not_finished"),
+        (theirs, "execution_not_found"),
+        (unknown, "execution_not_found"),
+        (of_disabled, "workflow_disabled"),
+    ]
+    assert "executing" in body["details"][0]["error"] or "waiting" in body["details"][0]["error"]
+
+    replayed = await api.http.post(
+        "/v1/runs/bulk-replay", json={"run_ids": [second, first]}, headers=api.admin
+    )
+    assert replayed.status_code == 201, replayed.text
+    runs = replayed.json()
+    assert isinstance(runs, list) and [r["continuation_of"] for r in runs] == [second, first]
+    assert all(r["triggered_by"] == "retry" and r["lineage_depth"] == 1 for r in runs)
+    assert [r["payload"] for r in runs] == [{"n": 2}, {"n": 1}]
+    for run in runs:
+        assert run["id"] not in (first, second)
+        assert (await run_of(api, run["id"]))["job_id"] == job
+    # The refused call started nothing: once the accepted replay of `first` is listed, it
+    # is the only run that continues it.
+    listed = await eventually(lambda: continuations(api, first), lambda ids: ids != [])
+    assert listed == [runs[1]["id"]]
 
 
 async def test_every_run_route_answers_404_for_an_unknown_run(api: Api) -> None:

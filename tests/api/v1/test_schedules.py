@@ -149,14 +149,14 @@ async def test_a_finished_cron_run_rolls_back_and_replays_under_its_own_id(
     # The schedule's own id (the action's) never became a run.
     base = run_id.split("-", 1)[0]
     assert (await api.http.get(f"/v1/runs/{base}", headers=api.admin)).status_code == 404
-    replayed = await api.http.post(f"/v1/runs/{run_id}/replay", headers=api.admin)
-    assert replayed.status_code == 201, replayed.text
-    assert replayed.json()["continuation_of"] == run_id
-    assert replayed.json()["triggered_by"] == "retry"
     resumed = await api.http.post(f"/v1/runs/{run_id}/resume", headers=api.admin)
     assert resumed.status_code == 200, resumed.text
     done = await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "completed")
     assert done["result"] == "hi Cy"
+    replayed = await api.http.post(f"/v1/runs/{run_id}/replay", headers=api.admin)
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.json()["continuation_of"] == run_id
+    assert replayed.json()["triggered_by"] == "retry"
 
 
 async def test_list_read_pause_unpause_delete(
