@@ -24,7 +24,7 @@ from ferryman.settings import Settings
 from ferryman.temporal import has_pollers
 from tests.support.api_process import ApiProcess
 from tests.support.llm_server import LlmServer, Reply
-from tests.support.metrics import Scrape, moved, scrape
+from tests.support.metrics import Scrape, dashboard_metrics, moved, scrape
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
 from tests.support.processes import cli_env, spawn_worker
@@ -219,6 +219,7 @@ async def test_control_calls_replays_and_unmatched_routes(observed: Observed) ->
     await observed.settled(run_id, "waiting", "running")
     http = observed.http
     assert (await http.post(f"/v1/runs/{run_id}/pause")).status_code == 200
+    await observed.settled(run_id, "paused")
     assert (await http.post(f"/v1/runs/{run_id}/pause")).status_code == 409  # paused already
     assert (await http.post(f"/v1/runs/{run_id}/resume")).status_code == 200
     assert (await http.delete(f"/v1/runs/{run_id}")).status_code == 200
@@ -301,6 +302,15 @@ async def test_gate_queue_depth_and_slots_per_key(observed: Observed) -> None:
         assert sent.status_code == 200, sent.text
     await observed.settled(second, "completed")
     await eventually(lambda: scrape(observed.worker_metrics), lambda s: slots(s) == (0, 0, 1))
+
+
+async def test_every_metric_the_dashboard_queries_is_served(observed: Observed) -> None:
+    """After the runs above, each name deploy/grafana/ferryman.json plots is in a scrape of
+    one of the two endpoints (a dashboard on a renamed metric would go blank)."""
+    api, worker = await observed.scrapes()
+    queried = dashboard_metrics()
+    assert {"ferryman_runs_finished_total", "ferryman_http_requests_total"} <= queried
+    assert queried - api.names() - worker.names() == set()
 
 
 async def test_a_busy_worker_metrics_port_is_one_sentence(

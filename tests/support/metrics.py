@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from tests.support.paths import ROOT
 from tests.support.polling import eventually
 
 
@@ -56,3 +59,18 @@ async def scrape(url: str, timeout: float = 20.0) -> Scrape:
 def moved(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
     """By how much `name` (with `labels`) moved between two scrapes."""
     return after.value(name, **labels) - before.value(name, **labels)
+
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "ferryman.json"
+METRIC_NAME = re.compile(r"\b(?:ferryman|temporal)_[a-z_]+\b")
+
+
+def dashboard_queries() -> list[str]:
+    """Every PromQL expression of the Grafana dashboard's panels."""
+    document = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in document["panels"] for target in panel.get("targets", [])]
+
+
+def dashboard_metrics() -> set[str]:
+    """The sample names the dashboard queries."""
+    return {name for query in dashboard_queries() for name in METRIC_NAME.findall(query)}
