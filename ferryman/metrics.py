@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from temporalio import activity, workflow
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -31,7 +31,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from ferryman.settings import Settings
 from ferryman.temporal import TemporalSetupError
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what every Prometheus reads
 UNMATCHED = "unmatched"  # the route label of a request no route matched (404s of any path)
 # Control routes end in their kind: `POST .../{run_id}/pause`; a run's DELETE cancels it.
 CONTROL_KINDS = frozenset(
