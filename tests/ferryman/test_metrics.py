@@ -14,20 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
 from ferryman.processes import free_port
 from ferryman.settings import Settings
-from ferryman.temporal import has_pollers
-from tests.support.api_process import ApiProcess
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.metrics import Scrape, dashboard_metrics, moved, scrape
+from tests.support.pair import Pair, running_pair, secret_call
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
-from tests.support.processes import cli_env, spawn_worker
+from tests.support.processes import cli_env
 
 SECRET = f"tok-{uuid.uuid4().hex}"  # the worker's FERRYMAN_SECRET_TOKEN
 MODEL = f"observed-{uuid.uuid4().hex[:8]}"  # priced in the worker's FERRYMAN_LLM_PRICES
@@ -35,12 +33,10 @@ PRICE = {"prompt_per_million_usd": 3.0, "completion_per_million_usd": 15.0}
 
 
 @dataclass
-class Observed:
-    """An API process and a worker process on a task queue of their own."""
+class Observed(Pair):
+    """The pair, with the worker's metrics endpoint on."""
 
-    api: ApiProcess
-    worker_metrics: str
-    http: httpx.AsyncClient
+    worker_metrics: str = ""
 
     @property
     def api_metrics(self) -> str:
@@ -48,22 +44,6 @@ class Observed:
 
     async def scrapes(self) -> tuple[Scrape, Scrape]:
         return await scrape(self.api_metrics), await scrape(self.worker_metrics)
-
-    async def job(self, document: dict[str, Any]) -> str:
-        response = await self.http.post("/api/v1/workflows", json=document)
-        assert response.status_code == 201, response.text
-        return str(document["id"])
-
-    async def trigger(self, job: str, **headers: str) -> dict[str, Any]:
-        response = await self.http.post(f"/v1/jobs/{job}/trigger", json={}, headers=headers)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    async def settled(self, run_id: str, *statuses: str) -> None:
-        async def read() -> str:
-            return str((await self.http.get(f"/v1/runs/{run_id}")).json()["status"])
-
-        await eventually(read, lambda s: s in statuses, timeout=60)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -73,38 +53,17 @@ async def observed(
     llm_server: LlmServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Observed]:
-    settings = base_settings.model_copy(update={"task_queue": f"observed-{uuid.uuid4().hex[:8]}"})
     port = free_port()
-    worker = spawn_worker(
-        settings,
+    async with running_pair(
+        base_settings,
+        temporal_client,
+        tmp_path_factory.mktemp("observed"),
         FERRYMAN_WORKER_METRICS_PORT=str(port),
-        DATABASE_URL=settings.resolved_database_url,
         FERRYMAN_SECRET_TOKEN=SECRET,
         FERRYMAN_LLM_BASE_URL=llm_server.base_url,
         FERRYMAN_LLM_PRICES=json.dumps({MODEL: PRICE}),
-    )
-    api = ApiProcess(settings, tmp_path_factory.mktemp("observed"))
-    api.env.update(
-        FERRYMAN_TASK_QUEUE=settings.task_queue, DATABASE_URL=settings.resolved_database_url
-    )
-    try:
-        # Polling means its activities are published: definitions naming them validate.
-        await eventually(lambda: has_pollers(temporal_client, settings.task_queue), bool)
-        await api.start()
-        async with httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=20) as http:
-            yield Observed(api, f"http://127.0.0.1:{port}/metrics", http)
-    finally:
-        api.kill()
-        stop(worker)
-
-
-def stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    ) as pair:
+        yield Observed(pair.api, pair.http, f"http://127.0.0.1:{port}/metrics")
 
 
 def three_steps(job: str, http_target: str) -> dict[str, Any]:
@@ -115,12 +74,7 @@ def three_steps(job: str, http_target: str) -> dict[str, Any]:
         "name": "Three steps",
         "steps": [
             {"id": "echo", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
-            {
-                "id": "call",
-                "kind": "http",
-                "depends_on": ["echo"],
-                "with": {"url": http_target + "/echo?key={{ secrets.TOKEN }}"},
-            },
+            secret_call(http_target, after="echo"),
             {"id": "sum", "kind": "transform", "depends_on": ["call"], "with": {"value": 3}},
         ],
     }

@@ -4,23 +4,19 @@ receiver; a secret a step resolves appears in no span."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from typing import Any
 
-import httpx
 from temporalio.client import Client
 
 from ferryman import tracing
 from ferryman.activities.http import HTTP_ACTIVITY_NAME
 from ferryman.settings import Settings
-from ferryman.temporal import has_pollers
 from ferryman.workflows.ai import CHAT_ACTIVITY
-from tests.support.api_process import ApiProcess
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.otlp import Receiver, Span
+from tests.support.pair import running_pair, secret_call
 from tests.support.polling import eventually
-from tests.support.processes import spawn_worker
 
 SECRET = f"trace-secret-{uuid.uuid4().hex}"
 
@@ -34,37 +30,19 @@ async def test_one_trace_from_the_request_to_each_step_activity(
     tmp_path: Any,
 ) -> None:
     model = llm_server.script([Reply(content="done")])
-    settings = base_settings.model_copy(update={"task_queue": f"traced-{uuid.uuid4().hex[:8]}"})
-    otel = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.url,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds: spans leave within a test's patience
-    }
-    worker = spawn_worker(
-        settings,
-        DATABASE_URL=settings.resolved_database_url,
+    job = f"traced-{uuid.uuid4().hex[:8]}"
+    async with running_pair(
+        base_settings,
+        temporal_client,
+        tmp_path,
         FERRYMAN_SECRET_TOKEN=SECRET,
         FERRYMAN_LLM_BASE_URL=llm_server.base_url,
-        **otel,
-    )
-    api = ApiProcess(settings, tmp_path)
-    api.env.update(
-        FERRYMAN_TASK_QUEUE=settings.task_queue, DATABASE_URL=settings.resolved_database_url, **otel
-    )
-    try:
-        await eventually(lambda: has_pollers(temporal_client, settings.task_queue), bool)
-        await api.start()
-        job = f"traced-{uuid.uuid4().hex[:8]}"
-        async with httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=20) as http:
-            created = await http.post("/api/v1/workflows", json=traced_job(job, http_target, model))
-            assert created.status_code == 201, created.text
-            triggered = await http.post(f"/v1/jobs/{job}/trigger", json={})
-            assert triggered.status_code == 201, triggered.text
-            run_id = triggered.json()["id"]
-
-            async def status() -> str:
-                return str((await http.get(f"/v1/runs/{run_id}")).json()["status"])
-
-            await eventually(status, lambda s: s == "completed", timeout=60)
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",  # milliseconds: spans leave within a test's patience
+    ) as pair:
+        await pair.job(traced_job(job, http_target, model))
+        run_id = (await pair.trigger(job))["id"]
+        await pair.settled(run_id, "completed")
         spans = await eventually(
             otlp_receiver.received,
             lambda found: all(
@@ -72,13 +50,6 @@ async def test_one_trace_from_the_request_to_each_step_activity(
                 for name in (f"CompleteWorkflow:{job}", f"RunActivity:{CHAT_ACTIVITY}")
             ),
         )
-    finally:
-        api.kill()
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
     request = one(spans, "POST /v1/jobs/{job_id}/trigger", service=tracing.API)
     assert request.parent_id == ""  # the trace starts at the request
@@ -116,12 +87,7 @@ def traced_job(job: str, http_target: str, model: str) -> dict[str, Any]:
         "name": "Traced",
         "steps": [
             {"id": "echo", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
-            {
-                "id": "call",
-                "kind": "http",
-                "depends_on": ["echo"],
-                "with": {"url": http_target + "/echo?key={{ secrets.TOKEN }}"},
-            },
+            secret_call(http_target, after="echo"),
             {
                 "id": "ask",
                 "kind": "llm",
