@@ -44,6 +44,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from ferryman import metrics
 from ferryman.activities import registry
 from ferryman.activities.http import PooledClient, check_egress
 from ferryman.activities.llm_contract import (
@@ -145,6 +146,8 @@ class LlmChat:
                 + target.redactor.text(str(err))
             ) from err
         usage = answer.usage
+        cost = cost_microusd(self.settings.llm_prices, call.model, answer.model, usage)
+        metrics.llm_call(call.model, usage.prompt_tokens, usage.completion_tokens, cost)
         return LlmReply(
             provider=target.provider,
             model=answer.model or call.model,
@@ -152,7 +155,7 @@ class LlmChat:
             tool_calls=answer.tool_calls,
             finish_reason=answer.finish_reason,
             usage=usage,
-            cost_microusd=cost_microusd(self.settings.llm_prices, call.model, answer.model, usage),
+            cost_microusd=cost,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 

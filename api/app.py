@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
-from ferryman import __version__
+from ferryman import __version__, metrics, tracing
 from ferryman.api.auth import Principals
 from ferryman.api.bootstrap import bootstrap_key, load_workflows_dir
 from ferryman.api.definitions import DefinitionService
@@ -20,9 +20,9 @@ from ferryman.api.deps import Resources
 from ferryman.api.envelope import add_exception_handlers
 from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
-from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from ferryman.api.middleware import QUIET_PATHS, BodyLimitMiddleware, RequestContextMiddleware
 from ferryman.api.store import db
-from ferryman.api.surfaces import SURFACES, health
+from ferryman.api.surfaces import SURFACES, health, prometheus
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.dsl import WorkflowDefinition
@@ -56,28 +56,36 @@ async def open_resources(settings: Settings, client: Client, store: db.Store) ->
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
-    client = await connect(settings)
+    client = await connect(
+        settings, interceptors=tracing.client_interceptors(settings, tracing.API)
+    )
     await check_search_attributes(client)
     async with db.open_store(settings.resolved_database_url) as store:
         app.state.resources = await open_resources(settings, client, store)
-        yield
+        with metrics.serve_api(settings):
+            yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     # The docs pages load Swagger UI and ReDoc from the package: /docs works offline.
+    # FastAPI's own telemetry makes each request's span when traces are on.
     app = FastAPIOffline(
         title="ferryman",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        telemetry=tracing.fastapi_telemetry(settings, untraced=QUIET_PATHS),
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
     # Added last runs first: the request id exists before a body is refused as too large.
-    app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, log_probes=settings.log_probe_requests)
     add_exception_handlers(app, [(s.prefix, s.status_phrase) for s in SURFACES])
     app.include_router(health.router)
+    if settings.metrics_port is None:  # else served on a port of its own (lifespan)
+        app.include_router(prometheus.router)
     for surface in SURFACES:
         app.include_router(surface.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

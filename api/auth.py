@@ -83,6 +83,7 @@ async def authenticate(
     principal = await principals.find(raw.strip())
     if principal is None:
         raise _invalid_key()
+    request.state.project = principal.project_id  # the request's log line names it
     return principal
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ferryman import metrics
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError
 from ferryman.api.executions.ids import new_execution_id
@@ -69,7 +70,10 @@ class IdempotencyService:
             status_code, answer = await produce(new_execution_id())
             return Answered(status_code, answer, replayed=False)
         request = IdempotentRequest(project_id, scope, key, body)
-        return await self.respond(request, new_execution_id(), produce)
+        answered = await self.respond(request, new_execution_id(), produce)
+        if answered.replayed:
+            metrics.API.replayed(scope)
+        return answered
 
     async def respond(
         self, request: IdempotentRequest, execution_id: str, produce: Producer

@@ -9,10 +9,37 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import structlog
 
 from ferryman.settings import Settings
+
+# The runs the request being answered started (`note_run`), for its one log line. Here, not
+# in the API's middleware, so the execution domain (which the worker imports too) can note
+# a run without importing the HTTP stack.
+_RUNS: ContextVar[list[str] | None] = ContextVar("ferryman_request_runs", default=None)
+
+
+@contextmanager
+def noting_runs() -> Iterator[list[str]]:
+    """Within it, `note_run` collects the runs started (the middleware, per request)."""
+    runs: list[str] = []
+    token = _RUNS.set(runs)
+    try:
+        yield runs
+    finally:
+        _RUNS.reset(token)
+
+
+def note_run(run_id: str) -> None:
+    """The request being answered started run `run_id`: its log line names it (a request
+    that started several says how many). Outside a request (a worker's start) a no-op."""
+    runs = _RUNS.get()
+    if runs is not None:
+        runs.append(run_id)
 
 
 def configure_logging(settings: Settings) -> None:

@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     graceful_shutdown_secs: float = 30.0
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    # One log line per HTTP request; health probes and metrics scrapes too when set.
+    log_probe_requests: bool = False
+
+    # Metrics (`ferryman.metrics`): the API serves `/metrics` on its own port, or on
+    # `metrics_port` when set; the worker serves the SDK's and ferryman's on
+    # `worker_metrics_port` (0: off). Those separate listeners bind `metrics_host`.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # Traces (`ferryman.tracing`): exported over OTLP/HTTP when the standard variable is
+    # set (the other OTEL_* variables apply as the OpenTelemetry SDK reads them); off and
+    # free otherwise.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
 
     @field_validator("activity_modules", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from temporalio.client import Client
 
+from ferryman import metrics
 from ferryman.devserver import DevServer
 from ferryman.processes import die_with_parent, signal_group, wait_gone
 from ferryman.readiness import ProcessExited, check_running, wait_serving, wait_until
@@ -54,6 +55,10 @@ STARTUP_TIMEOUT_SECS = 90.0
 POLL_SECS = 0.25
 BACKOFF_MAX_SECS = 30.0
 HEALTHY_RUN_SECS = 60.0  # a child that ran this long restarts without accumulated backoff
+# The settings that move the metrics endpoints (no flags: the environment carries them to
+# the children as it is).
+METRICS_PORT = "FERRYMAN_METRICS_PORT"
+WORKER_METRICS = "FERRYMAN_WORKER_METRICS_PORT"
 
 
 class StartupError(Exception):
@@ -130,9 +135,7 @@ class Supervisor:
 
     @property
     def api_url(self) -> str:
-        host = self.settings.api_host
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        return f"http://{shown}:{self.settings.api_port}"
+        return f"http://{metrics.shown(self.settings.api_host)}:{self.settings.api_port}"
 
     async def run(self) -> int:
         """Start everything, print the panel, supervise until a stop signal; the exit code."""
@@ -239,6 +242,12 @@ class Supervisor:
             ("127.0.0.1", self.ui_port, "--ui-port"),
             (self.settings.api_host, self.settings.api_port, "--port"),
         ]
+        if self.settings.metrics_port is not None:
+            wanted.append((self.settings.metrics_host, self.settings.metrics_port, METRICS_PORT))
+        if self.settings.worker_metrics_port:
+            wanted.append(
+                (self.settings.metrics_host, self.settings.worker_metrics_port, WORKER_METRICS)
+            )
         for host, port, flag in wanted:
             with socket.socket() as sock:
                 # As the servers themselves bind: a port left in TIME_WAIT by the last `up`
@@ -381,6 +390,8 @@ class Supervisor:
         rows = [
             ("API", self.api_url),
             ("OpenAPI docs", f"{self.api_url}/docs"),
+            ("API metrics", metrics.api_url(self.settings, self.api_url)),
+            ("Worker metrics", metrics.worker_url(self.settings) or f"off ({WORKER_METRICS}=0)"),
             ("Temporal Web UI", f"http://127.0.0.1:{self.ui_port}"),
             ("Temporal", f"{self.settings.temporal_address} (namespace {DEV_NAMESPACE})"),
             ("Data dir", str(self.data_dir)),

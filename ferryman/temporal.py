@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
@@ -17,8 +18,9 @@ from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
     UpdateNamespaceRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from ferryman import search_attributes
 from ferryman.settings import IDEMPOTENCY_WINDOW_HOURS, Settings
@@ -28,12 +30,20 @@ class TemporalSetupError(RuntimeError):
     """Temporal is reachable but not prepared for ferryman; the message says how to fix it."""
 
 
-async def connect(settings: Settings) -> Client:
-    """One client per process: pydantic models travel as JSON on every call."""
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """One client per process: pydantic models travel as JSON on every call. The worker
+    brings its metrics `runtime`; the API and the worker their tracing `interceptors`."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=interceptors,
     )
 
 

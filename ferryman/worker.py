@@ -25,6 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from ferryman import metrics, tracing
 from ferryman.activities import http, registry
 from ferryman.activities.guard import StepGuard
 from ferryman.activities.http import close_http_client, http_request
@@ -116,7 +117,11 @@ async def run_worker(
     settings: Settings, stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)
 ) -> None:
     """Run until one of `stop_signals` arrives, then drain in-flight steps and return."""
-    client = await connect(settings)
+    client = await connect(
+        settings,
+        runtime=metrics.worker_runtime(settings),
+        interceptors=tracing.client_interceptors(settings, tracing.WORKER),
+    )
     await check_search_attributes(client)
     load_activities(settings)
     async with db.open_store(settings.resolved_database_url) as store:
@@ -131,12 +136,15 @@ async def run_worker(
             task_queue=settings.task_queue,
             temporal=settings.temporal_address,
             activities=sorted(registry.registered()),
+            metrics=metrics.worker_url(settings),
+            tracing=tracing.enabled(settings),
         )
         async with worker:
             await stopping.wait()
             log.info("worker draining", timeout_secs=settings.graceful_shutdown_secs)
     await close_http_client()
     await close_llm_client()
+    tracing.shutdown()
     log.info("worker stopped")
 
 

@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.support.llm_server",
     "tests.support.api_process",
     "tests.support.up",
+    "tests.support.otlp",
 ]

@@ -31,6 +31,7 @@ from temporalio.contrib.workflow_streams import WorkflowStream
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from ferryman import metrics
     from ferryman import search_attributes as sa
     from ferryman.statuses import DONE_STEP_STATUSES, TERMINAL_STATUSES, Status, StepStatus
     from ferryman.workflows import controls as c
@@ -207,16 +208,17 @@ class ExecutionInterpreter:
     async def _run_step(self, step: StepSnapshot) -> None:
         try:
             await self._step_body(step)
-        except (StepFailed, asyncio.CancelledError):
-            self._step_done(step.id)
+        except (StepFailed, asyncio.CancelledError) as ended:
+            self._step_done(step.id, ended)
             raise
         # Not in a `finally`: when the worker evicts this run from its cache the coroutine
         # gets GeneratorExit, outside the workflow's event loop, and must record nothing.
         self._step_done(step.id)
 
-    def _step_done(self, step_id: str) -> None:
+    def _step_done(self, step_id: str, ended: BaseException | None = None) -> None:
         self.finished.append(step_id)
         self.refresh_status()
+        self._measure_step(self.steps[step_id], ended)
 
     async def _step_body(self, step: StepSnapshot) -> None:
         state = self.steps[step.id]
@@ -477,6 +479,8 @@ class ExecutionInterpreter:
             # Chunk subscribers long-polling this run get what is there and stop polling;
             # after the close, a query drains the rest.
             self.stream.detach_pollers()
+            if status != self.status:
+                self._measure_close(status)
         if status != self.status:
             self.status = status
             workflow.upsert_search_attributes([sa.STATUS.value_set(status.value)])
@@ -525,6 +529,26 @@ class ExecutionInterpreter:
             type=failure.error_type,
             non_retryable=True,
         )
+
+    # ---- metrics (ferryman.metrics: no command, nothing recorded on replay) -------------
+
+    def _measure_step(self, state: m.StepState, ended: BaseException | None) -> None:
+        """A step ended: completed or skipped, failed (`StepFailed`), or canceled."""
+        assert self.params is not None
+        status = (
+            state.status
+            if ended is None
+            else StepStatus.FAILED
+            if isinstance(ended, StepFailed)
+            else StepStatus.CANCELED
+        )
+        metrics.step_finished(
+            self.params.project_id, self.params.workflow_id, state.kind, str(status)
+        )
+
+    def _measure_close(self, status: Status) -> None:
+        assert self.params is not None
+        metrics.run_finished(self.params.project_id, self.params.workflow_id, status.value)
 
     # ---- controls ---------------------------------------------------------------------
     #

@@ -28,6 +28,9 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+with workflow.unsafe.imports_passed_through():
+    from ferryman import metrics
+
 GATE_WORKFLOW = "FerrymanConcurrencyGate"
 GRANT_SIGNAL = "slot_granted"
 ENTER_ACTIVITY = "ferryman.gate.enter"
@@ -39,6 +42,12 @@ HISTORY_LIMIT = 5_000  # events before the gate continues as new
 def gate_id(project_id: str, key: str) -> str:
     """The gate's workflow id: one per key in each project."""
     return f"ferryman-gate/{project_id}/{key}"
+
+
+def gate_of(workflow_id: str) -> tuple[str, str]:
+    """The project and the key a gate's workflow id names."""
+    _, project_id, key = workflow_id.split("/", 2)
+    return project_id, key
 
 
 class SlotRequest(BaseModel):
@@ -98,6 +107,7 @@ class ConcurrencyGate:
     async def run(self, state: GateState) -> None:
         while True:
             await self._grant()
+            self._measure()
             if self._idle():
                 if not await self._changed(IDLE) and self._idle():
                     return
@@ -111,6 +121,12 @@ class ConcurrencyGate:
                     await self._reconcile()
             else:
                 await self._changed(None)
+
+    def _measure(self) -> None:
+        """Its queue and slots as metrics (replay-safe: nothing recorded on replay)."""
+        state = self.state
+        project_id, key = gate_of(workflow.info().workflow_id)
+        metrics.gate_slots(project_id, key, len(state.waiters), len(state.holders), state.limit)
 
     def _idle(self) -> bool:
         return not self.state.holders and not self.state.waiters and not self.regrant

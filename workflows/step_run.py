@@ -26,6 +26,7 @@ from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from ferryman import metrics
     from ferryman import search_attributes as sa
     from ferryman.activities.registry import StepTask
     from ferryman.statuses import Status, StepStatus
@@ -252,11 +253,20 @@ class StepRunner:
             state.next_retry_at = None
             state.started_at = state.started_at or workflow.now()
             execution.refresh_status()
+            began = workflow.now()
             try:
                 result = await attempt(number)
             except _Retry as retry_after:
+                self._measure("failed", began)
                 wait_at_least = retry_after.delay
+            except StepFailed as failure:
+                self._measure("failed", began, dead_letter=failure.status == Status.DEAD_LETTER)
+                raise
+            except asyncio.CancelledError:
+                self._measure("canceled", began)
+                raise
             else:
+                self._measure("completed", began)
                 if number > 1:
                     workflow.upsert_search_attributes(
                         [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
@@ -275,11 +285,26 @@ class StepRunner:
                 ]
             )
             execution.refresh_status()
+            metrics.retry_scheduled(*self._labels)
             await workflow.sleep(
                 timedelta(seconds=delay),
                 summary=f"{step.title}: retry {number + 1}/{retry.max_attempts} in {delay}s",
             )
         raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    @property
+    def _labels(self) -> tuple[str, str, str]:
+        """Project, job and kind: what this step's metrics are labelled with."""
+        params = self.execution.params
+        assert params is not None
+        return params.project_id, params.workflow_id, self.step.kind
+
+    def _measure(self, outcome: str, began: datetime, dead_letter: bool = False) -> None:
+        """An attempt ended (metric calls issue no command, and record nothing on replay)."""
+        seconds = (workflow.now() - began).total_seconds()
+        metrics.step_attempt(*self._labels, outcome, seconds)
+        if dead_letter:
+            metrics.dead_letter(*self._labels)
 
 
 class _Retry(Exception):

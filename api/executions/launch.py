@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -23,10 +23,12 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from ferryman import metrics
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.errors import ApiError, temporal_error
+from ferryman.logging import note_run
 from ferryman.settings import Settings
 from ferryman.statuses import Status
 from ferryman.workflows import models as m
@@ -305,7 +307,7 @@ async def start_run(
     try:
         # The type is the definition's id (NamedExecutionWorkflow runs it): the Temporal UI
         # and CLI list executions by the workflow users wrote, not one generic type.
-        await client.start_workflow(
+        handle = await client.start_workflow(
             params.workflow_id,
             params,
             id=params.execution_id,
@@ -333,4 +335,15 @@ async def start_run(
             ) from err
     except RPCError as err:
         raise temporal_error(err) from err
+    else:
+        if _started(handle):
+            metrics.API.run_started(params.project_id, params.workflow_id, lineage.triggered_by)
+        note_run(params.execution_id)
     return Launched(params.execution_id, params.workflow_id, status, created_at)
+
+
+def _started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether this call started the run, or found it running (USE_EXISTING: a retried
+    start). The SDK keeps Temporal's answer, whose `started` says, on the handle only."""
+    response = getattr(handle, "_start_workflow_response", None)
+    return bool(getattr(response, "started", True))

@@ -19,7 +19,7 @@ from tests.support.api import Api
 from tests.support.polling import eventually
 
 YEARLY = "0 0 1 1 *"  # a schedule the sweep makes never fires during the session
-UNSECURED = {"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"}
+UNSECURED = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"}
 MUTATING = {"POST", "PUT", "DELETE", "PATCH"}
 
 

@@ -26,6 +26,7 @@ import yaml
 
 from ferryman import devserver, search_attributes
 from ferryman.settings import IDEMPOTENCY_WINDOW_HOURS
+from tests.support.metrics import DASHBOARD, dashboard_metrics, dashboard_queries
 from tests.support.paths import ROOT
 from tests.support.postgres import postgres_url
 
@@ -36,6 +37,7 @@ REGISTER_SCRIPT = ROOT / "deploy" / "register-search-attributes.sh"
 SCHEMA_SCRIPT = ROOT / "deploy" / "temporal-schema.sh"
 INIT_SCRIPT = ROOT / "deploy" / "postgres-init" / "10-ferryman-db.sh"
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus.yml"
 
 FERRYMAN_ROLES = ("api", "worker")
 REQUIRED_SERVICES = {
@@ -680,3 +682,52 @@ def test_image_context_holds_everything_the_package_is_built_from() -> None:
     assert ignore[0] == "*", ".dockerignore is an allow-list"
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     assert needed <= allowed, f"allow these in .dockerignore: {sorted(needed - allowed)}"
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_where_they_serve(
+    services: Services,
+) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"ferryman-api", "ferryman-worker"}
+    # The API: /metrics on its own published port (no FERRYMAN_METRICS_PORT moves it).
+    api = jobs["ferryman-api"]
+    assert api["metrics_path"] == "/metrics"
+    assert "FERRYMAN_METRICS_PORT" not in environment(services["api"])
+    assert api["static_configs"] == [{"targets": ["api:8080"]}]
+    assert (8080, 8080) in [(host, c) for _, host, c in published_ports(services["api"])]
+    # Every worker replica, by the service's name, on the port its exporter binds on all
+    # of the container's interfaces.
+    worker_env = environment(services["worker"])
+    port = int(worker_env["FERRYMAN_WORKER_METRICS_PORT"])
+    assert worker_env["FERRYMAN_METRICS_HOST"] == "0.0.0.0"
+    assert [str(p) for p in services["worker"]["expose"]] == [str(port)]
+    assert jobs["ferryman-worker"]["dns_sd_configs"] == [
+        {"names": ["worker"], "type": "A", "port": port}
+    ]
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["metrics"]  # optional: not started by a plain `up`
+    assert bind_mounts(prometheus)["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONFIG
+    assert {ip for ip, _, _ in published_ports(prometheus)} == {"127.0.0.1"}
+
+
+def test_traces_are_off_unless_an_endpoint_is_given(services: Services) -> None:
+    for role in FERRYMAN_ROLES:
+        assert environment(services[role])["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""
+
+
+def test_the_grafana_dashboard_is_importable_and_queries_ferryman_and_the_sdk() -> None:
+    document = json.loads(DASHBOARD.read_text())
+    assert document["uid"] == "ferryman" and document["title"]
+    panels = [panel for panel in document["panels"] if panel["type"] != "row"]
+    assert panels and all(panel.get("targets") for panel in panels)
+    ids = [panel["id"] for panel in document["panels"]]
+    assert len(ids) == len(set(ids))
+    # Which names exist is proven against real scrapes (tests/ferryman/test_metrics.py).
+    names = dashboard_metrics()
+    assert any(name.startswith("ferryman_") for name in names)
+    assert any(name.startswith("temporal_") for name in names)
+    assert all(query.count("(") == query.count(")") for query in dashboard_queries())

@@ -23,6 +23,7 @@ from ferryman.devserver import DevServer
 from ferryman.processes import free_port
 from ferryman.settings import Settings
 from ferryman.temporal import connect
+from tests.support.metrics import scrape
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
 from tests.support.processes import cli_env
@@ -104,6 +105,7 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
         assert (await http.get("/api/v1/workflows", headers=good)).status_code == 200
         bad = await http.get("/api/v1/workflows", headers={"X-API-Key": "fm_wrong"})
         assert bad.status_code == 401
+        await serves_metrics(up, http)
         await survive_worker_kill(up, http, good)
         # Ctrl-C while this client keeps a connection open: the API closes it, which leaves
         # the API's port in TIME_WAIT for a minute, as after any real session.
@@ -125,6 +127,16 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
     assert (up.data_dir / "dev-api-key").read_text().strip() == key
     assert up.stop(signal.SIGTERM) == 0
     assert [pid for pid in up.seen if alive(pid)] == []
+
+
+async def serves_metrics(up: Up, http: httpx.AsyncClient) -> None:
+    """The ready panel names both metrics endpoints, and both answer without a key."""
+    log = up.log.read_text()
+    assert f"{up.url}/metrics" in log and up.worker_metrics_url in log, log
+    api = await scrape(f"{up.url}/metrics")
+    assert api.value("ferryman_http_requests_total", route="/api/v1/workflows") >= 1
+    worker = await scrape(up.worker_metrics_url)
+    assert any(name.startswith("temporal_") for name in worker.names()), worker.text
 
 
 def time_wait(port: int) -> bool:

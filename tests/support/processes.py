@@ -22,12 +22,20 @@ def cli_env(**extra: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(("FERRYMAN_", "TEMPORAL_")) and name != "DATABASE_URL"
     }
-    # A wide terminal: rich would otherwise wrap sentences at 80 columns.
-    return {**env, "COLUMNS": "200", "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5", **extra}
+    # A wide terminal: rich would otherwise wrap sentences at 80 columns. No worker metrics
+    # endpoint unless a test asks: the default port would be shared by every worker.
+    return {
+        **env,
+        "COLUMNS": "200",
+        "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
+        "FERRYMAN_WORKER_METRICS_PORT": "0",
+        **extra,
+    }
 
 
-def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """`python worker.py` on `settings`' Temporal and task queue, logging to the data dir."""
+def spawn_worker(settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
+    """`python worker.py` on `settings`' Temporal and task queue, logging to the data dir;
+    `extra` environment variables on top (a metrics port, an OTLP endpoint, secrets)."""
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": settings.temporal_address,
@@ -35,6 +43,8 @@ def spawn_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "FERRYMAN_DATA_DIR": str(settings.data_dir),
         "FERRYMAN_ACTIVITY_MODULES": "tests.support.activities",
         "FERRYMAN_GRACEFUL_SHUTDOWN_SECS": "5",
+        "FERRYMAN_WORKER_METRICS_PORT": "0",
+        **extra,
     }
     log = open(settings.data_dir / f"{settings.task_queue}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(

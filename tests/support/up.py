@@ -41,6 +41,7 @@ class Up:
     port: int = field(default_factory=free_port)
     temporal_port: int = field(default_factory=free_port)
     ui_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     seen: set[int] = field(default_factory=set)
     # How `ferryman` is run, and from where: the checkout's interpreter by default.
@@ -52,7 +53,12 @@ class Up:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def worker_metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.worker_metrics_port}/metrics"
+
     def start(self) -> None:
+        self.env["FERRYMAN_WORKER_METRICS_PORT"] = str(self.worker_metrics_port)
         args = ["--data-dir", str(self.data_dir), "--port", str(self.port)]
         args += ["--temporal-port", str(self.temporal_port), "--ui-port", str(self.ui_port)]
         with self.log.open("ab") as log:
