@@ -20,7 +20,11 @@ from ferryman.api.deps import Resources
 from ferryman.api.errors import add_exception_handlers
 from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
-from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from ferryman.api.middleware import (
+    BodyLimitMiddleware,
+    BodyTextMiddleware,
+    RequestContextMiddleware,
+)
 from ferryman.api.store import db
 from ferryman.api.surfaces import SURFACES, health
 from ferryman.settings import Settings, get_settings
@@ -73,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings or get_settings()
-    # Added last runs first: the request id exists before a body is refused as too large.
+    # Added last runs first: the request id exists before a body is refused as too large,
+    # and a body is read whole for its text check only within the limit.
+    app.add_middleware(BodyTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     add_exception_handlers(app, [(s.prefix, s.status_name) for s in SURFACES])

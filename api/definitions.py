@@ -37,7 +37,7 @@ PARSED_CACHE_SIZE = 1024
 MAX_NESTING = 64
 
 
-def _depth(value: Any) -> int:
+def nesting(value: Any) -> int:
     """Nesting depth of a JSON value, iteratively (deep values must not blow the stack)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -136,7 +136,7 @@ class DefinitionService:
 
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
         """The DSL's rules, then the limits, then activity names against live workers."""
-        if _depth(document) > MAX_NESTING:
+        if nesting(document) > MAX_NESTING:
             raise InvalidInput(
                 f"the definition nests deeper than {MAX_NESTING} levels",
                 ErrorCode.DEFINITION_INVALID,
@@ -313,7 +313,7 @@ class DefinitionService:
                 ErrorCode.INPUT_TOO_LARGE,
             )
         for name, value in (("input", input_data), ("metadata", metadata)):
-            if _depth(value) > MAX_NESTING:
+            if nesting(value) > MAX_NESTING:
                 raise InvalidInput(
                     f"the {name} nests deeper than {MAX_NESTING} levels, which workers cannot "
                     "decode",

@@ -19,10 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import ApiError, Conflict
+from ferryman.api.errors import Conflict
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.store import repository
-from ferryman.api.store.errors import StoreError
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -92,7 +91,10 @@ class IdempotencyService:
         # crash): both issue the same start with the recorded id, which is idempotent.
         try:
             status_code, body = await produce(row.execution_id)
-        except (ApiError, StoreError):
+        except Exception:
+            # Any failure, foreseen or not, frees the key: the corrected retry must not meet
+            # a 409. (A crash or a cancellation is no failure of the call: the row stays,
+            # and the retry with the same body re-issues the same start.)
             if won:
                 await self._forget(request)
             raise

@@ -443,3 +443,114 @@ async def test_a_version_beyond_the_databases_integers_is_a_4xx(api: Api, workfl
         f"/api/v1/workflows/{workflow}", params={"version": huge}, headers=api.admin
     )
     assert_envelope(read, 422)
+
+
+# ---- filters -------------------------------------------------------------------------
+
+DEEP_FILTER = "[" * 1000 + "]" * 1000  # 2 KB, past the JSON parser's recursion limit
+
+
+@pytest.mark.parametrize("name", ["payload", "tags"])
+async def test_a_filter_nested_a_thousand_deep_is_invalid_filter(
+    api: Api, server_http: httpx.AsyncClient, name: str
+) -> None:
+    # Every route that takes the list filters parses them in one place.
+    for method, path in (
+        ("GET", "/v1/runs"),
+        ("GET", "/v1/runs/dlq"),
+        ("POST", "/v1/runs/bulk-cancel-all"),
+        ("POST", "/v1/runs/bulk-dlq-replay"),
+    ):
+        response = await server_http.request(
+            method, path, params={name: DEEP_FILTER}, headers=api.admin
+        )
+        body = assert_envelope(response, 422)
+        assert body["code"] == "invalid_filter", (path, body)
+        assert name in body["error"], body
+    # Deeper than any stored payload can nest, but parseable: refused the same way.
+    shallow = await server_http.get("/v1/runs", params={"payload": nested(100)}, headers=api.admin)
+    assert assert_envelope(shallow, 422)["code"] == "invalid_filter"
+
+
+# ---- lone surrogates -----------------------------------------------------------------
+
+LONE = "\\ud800"  # as JSON spells it: a UTF-16 surrogate with no partner, not text
+
+
+def raw_json(text: str) -> dict[str, Any]:
+    return {"content": text.encode(), "headers": JSON}
+
+
+async def test_a_lone_surrogate_anywhere_in_a_body_is_422_and_reserves_nothing(
+    api: Api, server_http: httpx.AsyncClient, workflow: str
+) -> None:
+    key = f"k-{uuid.uuid4()}"
+    requests = [
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"metadata": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"tags": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"tags": {"' + LONE + '": "e"}}'),
+        (f"/v1/jobs/{workflow}/batch-trigger", '{"items": [{"payload": {"e": "' + LONE + '"}}]}'),
+        ("/v1/schedules", '{"job_id": "' + workflow + '", "cron": "@daily", "payload": {"e": "'
+         + LONE + '"}}'),
+        ("/api/v1/executions", '{"workflow_id": "' + workflow + '", "input_data": {"e": "'
+         + LONE + '"}}'),
+        ("/api/v1/executions", '{"workflow_id": "' + workflow + '", "metadata": {"e": "'
+         + LONE + '"}}'),
+        (f"/api/v1/workflows/{workflow}/run-async", '{"e": "x' + LONE + 'y"}'),
+        ("/api/v1/workflows", json.dumps(echo_workflow(slug()))[:-1] + ', "description": "'
+         + LONE + '"}'),
+        # A low surrogate alone, and a high one followed by something else, are lone too.
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "\\udc00"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "\\ud83d\\u0041"}}'),
+    ]  # fmt: skip
+    for path, text in requests:
+        response = await server_http.post(
+            path, content=text.encode(), headers={**api.admin, **JSON, "Idempotency-Key": key}
+        )
+        body = assert_envelope(response, 422)
+        assert body["code"] == "validation_error", (path, body)
+        assert "surrogate" in body["error"], body
+    # Nothing was reserved: the corrected request under the same key starts its run.
+    fixed = await api.http.post(
+        f"/v1/jobs/{workflow}/trigger",
+        json={"payload": {"e": "fixed"}},
+        headers={**api.admin, "Idempotency-Key": key},
+    )
+    assert fixed.status_code == 201, fixed.text
+    # A surrogate pair is how JSON spells a character beyond the BMP: that is text.
+    pair = await server_http.post(
+        "/api/v1/executions",
+        content=(
+            '{"workflow_id": "' + workflow + '", "input_data": {"e": "\\ud83d\\ude80"}}'
+        ).encode(),
+        headers={**api.admin, **JSON},
+    )
+    assert pair.status_code == 201, pair.text
+    done = await eventually(
+        lambda: api.execution(pair.json()["id"]), lambda e: e["status"] == "completed", timeout=20
+    )
+    assert done["output"] == {"e": "🚀"}
+
+
+async def test_a_yaml_surrogate_escape_is_422(api: Api, server_http: httpx.AsyncClient) -> None:
+    # YAML's parser does not join `\ud83d\ude80` into one character: both halves are lone.
+    for escape in ("\\ud800", "\\U0000d800", "\\ud83d\\ude80"):
+        step = "{id: a, kind: transform, with: {value: 1}}"
+        document = f'id: {slug()}\nname: "x{escape}"\nsteps:\n  - {step}\n'
+        response = await server_http.post(
+            "/v1/jobs",
+            content=document.encode(),
+            headers={**api.admin, "Content-Type": "application/yaml"},
+        )
+        assert assert_envelope(response, 422)["code"] == "validation_error", escape
+
+
+async def test_a_lone_surrogate_in_a_filter_is_invalid_filter(
+    api: Api, server_http: httpx.AsyncClient
+) -> None:
+    for name in ("payload", "tags"):
+        response = await server_http.get(
+            "/v1/runs", params={name: '{"e": "' + LONE + '"}'}, headers=api.admin
+        )
+        assert assert_envelope(response, 422)["code"] == "invalid_filter", name
