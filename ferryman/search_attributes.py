@@ -77,13 +77,17 @@ def cli_flags() -> list[str]:
     return [f"{key.name}={CLI_TYPES[key.indexed_value_type.name]}" for key in ALL]
 
 
-def escape(value: str) -> str:
-    """Quote a value for a visibility query so it can never close its string literal.
+def printable(value: str) -> bool:
+    """Whether `value` may be queried: no control characters. The SQL visibility store
+    chokes on a NUL byte and the server reports that as retryable, so the client would
+    retry for a long time; a value stored with one could never be filtered on."""
+    return not any(ord(char) < 0x20 for char in value)
 
-    Control characters are refused: the SQL visibility store chokes on a NUL byte and the
-    server reports that as retryable, so the client would retry for a long time.
-    """
-    if any(ord(char) < 0x20 for char in value):
+
+def escape(value: str) -> str:
+    """Quote a value for a visibility query so it can never close its string literal
+    (control characters are refused: `printable`)."""
+    if not printable(value):
         raise ValueError("a filter value may not contain control characters")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

@@ -625,3 +625,36 @@ async def test_a_bad_cursor_is_named_as_its_surface_names_it(
     assert body["error"].startswith(f"{name}: "), body
     if name == "cursor":  # /v1 has no `after` (it answered with /api/v1's sentence)
         assert "after" not in body["error"], body
+
+
+# ---- trigger fields ------------------------------------------------------------------
+
+
+async def test_tags_with_control_characters_are_refused_at_trigger(api: Api, workflow: str) -> None:
+    for tags in ({"team": "a\tb"}, {"te\nam": "a"}, {"team": "a\u0000"}):
+        for path, body in (
+            (f"/v1/jobs/{workflow}/trigger", {"tags": tags}),
+            (f"/v1/jobs/{workflow}/batch-trigger", {"items": [{"tags": tags}]}),
+        ):
+            response = await api.http.post(path, json=body, headers=api.admin)
+            error = assert_envelope(response, 422)
+            assert error["code"] == "validation_error" and "tags" in error["error"], error
+    assert await execution_ids(api, workflow) == []
+
+
+async def test_an_expiry_not_after_the_schedule_is_refused(api: Api, workflow: str) -> None:
+    for scheduled, expires in (
+        ("2030-01-01T10:00:00Z", "2030-01-01T09:00:00Z"),
+        ("2030-01-01T10:00:00Z", "2030-01-01T10:00:00Z"),
+        ("2030-01-01T10:00:00Z", "2030-01-01T11:00:00+02:00"),  # 09:00 UTC
+    ):
+        item = {"scheduled_at": scheduled, "expires_at": expires}
+        for path, body in (
+            (f"/v1/jobs/{workflow}/trigger", item),
+            (f"/v1/jobs/{workflow}/batch-trigger", {"items": [{}, item]}),
+        ):
+            response = await api.http.post(path, json=body, headers=api.admin)
+            error = assert_envelope(response, 422)
+            assert error["code"] == "validation_error", error
+            assert "expires_at" in error["error"] and "scheduled_at" in error["error"], error
+    assert await execution_ids(api, workflow) == []

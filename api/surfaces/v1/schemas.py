@@ -13,8 +13,10 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
+from ferryman import search_attributes as sa
 from ferryman.api.surfaces.v1 import examples
 from ferryman.statuses import Status as RunStatus
 
@@ -149,9 +151,26 @@ class TriggerRequest(RunOverrides):
     @field_validator("concurrency_key")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(char) < 0x20 for char in value):
+        if value is not None and not sa.printable(value):
             raise ValueError("may not contain control characters")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _printable_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        # A tag is a value of the FerrymanTags attribute: one no filter could ever name.
+        if not all(sa.printable(key) and sa.printable(value) for key, value in tags.items()):
+            raise ValueError("tag keys and values may not contain control characters")
+        return tags
+
+    @model_validator(mode="after")
+    def _expires_after_its_start(self) -> TriggerRequest:
+        if self.scheduled_at and self.expires_at and self.expires_at <= self.scheduled_at:
+            raise ValueError(
+                f"expires_at ({self.expires_at.isoformat()}) must be later than scheduled_at "
+                f"({self.scheduled_at.isoformat()}): the run could only expire"
+            )
+        return self
 
 
 class RescheduleRequest(BaseModel):
