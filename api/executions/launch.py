@@ -23,7 +23,6 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import DefinitionService
 from ferryman.api.errors import Conflict, InvalidInput, temporal_error
@@ -35,7 +34,7 @@ from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.snapshot import DefinitionSnapshot
 from ferryman.workflows.templating import TemplateError, render
 
-MAX_TAGS_BYTES = 1024  # tags live in a KeywordList attribute (2 KB at most, all of it)
+MAX_TAGS_BYTES = 1024  # tags as JSON; their tokens fill at most 1.2 of the attribute's 2 KB
 MAX_CONCURRENCY_KEY = 256  # a Keyword attribute, and part of the gate workflow's id
 # How a run came to be: by hand, a cron schedule, a parent run, a workflow step, a replay
 # or restart, an event.
@@ -243,7 +242,7 @@ def concurrency_key(template: str | None, request: LaunchRequest) -> str | None:
 
 
 def check_tags(tags: dict[str, str]) -> None:
-    size = len(json.dumps(sa.tags_value(tags)).encode())
+    size = len(json.dumps(tags, ensure_ascii=False).encode())
     if size > MAX_TAGS_BYTES:
         raise InvalidInput(
             f"tags take {size} bytes, over the limit of {MAX_TAGS_BYTES}",

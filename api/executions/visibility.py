@@ -83,8 +83,11 @@ class ListFilter:
         ):
             if value is not None:
                 clauses.append(f"{key.name} = {_escaped(value)}")
-        for tag in sa.tags_value(self.tags):
-            clauses.append(f"{sa.TAGS.name} = {_escaped(tag)}")
+        for tag, text in sorted(self.tags.items()):
+            try:
+                clauses.append(sa.tag_clause(tag, text))
+            except ValueError as err:
+                raise InvalidInput(f"tags: {err}", ErrorCode.INVALID_FILTER) from err
         if self.created_after is not None:
             clauses.append(f"StartTime >= '{_instant(self.created_after)}'")
         if self.created_before is not None:
