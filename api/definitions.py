@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ferryman.api import dependencies as job_dependencies
 from ferryman.api.codes import ErrorCode
-from ferryman.api.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
+from ferryman.api.errors import BadRequest, InvalidInput, PayloadTooLarge
 from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
@@ -243,7 +243,8 @@ class DefinitionService:
         return _stored(workflow, latest)
 
     async def resolve(self, project_id: str, slug: str, version: int | None) -> Resolved:
-        """The definition (and snapshot) an execution will carry (409 when disabled)."""
+        """The definition (and snapshot) an execution will carry, and whether its workflow
+        is disabled (which `Launcher.admit` refuses)."""
         resolved = self._resolved.get((project_id, slug, version))
         if resolved is None:
             async with self.sessions() as session:
@@ -254,11 +255,6 @@ class DefinitionService:
                 self._parse(slug, stored), stored.version, workflow.disabled, _version_id(stored)
             )
             self._resolved[(project_id, slug, version)] = resolved
-        if resolved.disabled:
-            raise Conflict(
-                f"workflow {slug!r} is disabled; enable it to start executions",
-                ErrorCode.WORKFLOW_DISABLED,
-            )
         return resolved
 
     def _parse(self, slug: str, stored: WorkflowVersion) -> Parsed:

@@ -233,7 +233,7 @@ class Schedules:
         description = await self._describe(project_id, schedule_id)
         action = description.schedule.action
         if isinstance(action, ScheduleActionStartWorkflow):
-            await self.launcher.definitions.resolve(project_id, action.workflow, None)
+            await self.launcher.admit(project_id, action.workflow, None)
         await _call(self.client.get_schedule_handle(schedule_id).unpause())
         return await self.get(project_id, schedule_id)
 

@@ -308,3 +308,32 @@ async def test_disabled_workflows_refuse_new_executions(api: Api) -> None:
     assert "disabled" in refused.json()["error"]
     await api.http.post(f"/api/v1/workflows/{workflow_id}/enable", headers=api.admin)
     assert await api.run(workflow_id)
+
+
+async def test_a_disabled_workflow_gets_no_run_by_any_path(api: Api) -> None:
+    # Every path that starts a run passes the launcher's one admission check.
+    workflow_id = slug()
+    await api.create_workflow(simple(workflow_id))
+    source = await api.run(workflow_id, {"n": 1})
+    await eventually(lambda: api.execution(source), lambda e: e["status"] == "completed")
+    await api.http.post(f"/api/v1/workflows/{workflow_id}/disable", headers=api.admin)
+    for path, body in (
+        (f"/api/v1/executions/{source}/replay", {}),
+        (f"/v1/runs/{source}/replay", None),
+        (f"/v1/runs/{source}/restart", {}),
+        (f"/v1/jobs/{workflow_id}/trigger", {}),
+        (f"/v1/jobs/{workflow_id}/batch-trigger", {"items": [{}]}),
+        (f"/api/v1/workflows/{workflow_id}/run-async", {}),
+    ):
+        refused = await api.http.post(path, json=body, headers=api.admin)
+        assert refused.status_code == 409, (path, refused.text)
+        assert refused.json()["code"] == "workflow_disabled", (path, refused.text)
+    bulk = await api.http.post(
+        "/v1/runs/bulk-replay", json={"run_ids": [source]}, headers=api.admin
+    )
+    assert bulk.status_code in (200, 409) and "disabled" in bulk.text, bulk.text
+    if bulk.status_code == 200:
+        assert all(r["status"] == "error" for r in bulk.json()["results"]), bulk.text
+    await api.http.post(f"/api/v1/workflows/{workflow_id}/enable", headers=api.admin)
+    replayed = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
+    assert replayed.status_code == 201, replayed.text
