@@ -188,6 +188,19 @@ class BatchTriggerRequest(BaseModel):
 
     items: list[TriggerRequest] = Field(min_length=1, max_length=100)
 
+    @model_validator(mode="after")
+    def _a_key_per_run(self) -> BatchTriggerRequest:
+        # The second item under a key would only answer the first one's run.
+        first: dict[str, int] = {}
+        for index, item in enumerate(self.items):
+            key = item.idempotency_key
+            if key is not None and first.setdefault(key, index) != index:
+                raise ValueError(
+                    f"items.{index}.idempotency_key repeats items.{first[key]}'s ({key!r}); "
+                    "each run of a batch needs its own key"
+                )
+        return self
+
 
 class BatchTriggered(BaseModel):
     model_config = ConfigDict(
