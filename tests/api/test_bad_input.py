@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.api import Api
+from ferryman.api.app import create_app
+from ferryman.settings import Settings
+from tests.support.api import ADMIN_KEY, Api
 from tests.support.polling import eventually
 
 MB = 1024 * 1024
@@ -119,6 +121,44 @@ async def test_an_input_over_the_input_limit_is_413(api: Api, workflow: str) -> 
     )
     assert_envelope(spread, 413)
     assert await execution_ids(api, workflow) == []
+
+
+@pytest.fixture
+async def roomy(base_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with body and definition limits far above Temporal's payload limits."""
+    settings = base_settings.model_copy(
+        update={
+            "bootstrap_api_key": ADMIN_KEY,
+            "max_body_bytes": 16 * MB,
+            "max_definition_bytes": 12 * MB,
+        }
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+            yield http
+
+
+@pytest.mark.parametrize("megabytes", [2.5, 4.5])
+async def test_a_run_over_temporals_payload_limits_is_413_not_retry_shortly(
+    api: Api, roomy: httpx.AsyncClient, megabytes: float
+) -> None:
+    # Over 2 MB Temporal refuses the blob (INVALID_ARGUMENT); over 4 MB gRPC refuses the
+    # message (RESOURCE_EXHAUSTED, which otherwise means "overloaded"): both permanent.
+    workflow_id = slug()
+    definition = echo_workflow(workflow_id)
+    definition["steps"][0]["with"]["value"] = "x" * int(megabytes * MB)
+    created = await roomy.post("/api/v1/workflows", json=definition, headers=api.admin)
+    assert created.status_code == 201, created.text[:300]
+    for path, body in (
+        (f"/v1/jobs/{workflow_id}/trigger", {}),
+        ("/api/v1/executions", {"workflow_id": workflow_id}),
+    ):
+        response = await roomy.post(path, json=body, headers=api.admin)
+        error = assert_envelope(response, 413)
+        assert error["code"] == "payload_too_large", error
+        assert "retry" not in error["error"] and "too large" in error["error"], error
 
 
 # ---- nesting -------------------------------------------------------------------------

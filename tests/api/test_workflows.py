@@ -296,6 +296,80 @@ async def test_scopes_are_enforced(api: Api) -> None:
     assert (await api.http.get("/api/v1/workflows", headers=reader)).status_code == 200
 
 
+YAML = {"Content-Type": "application/yaml"}
+
+
+def alias_bomb(workflow_id: str, levels: int = 9, fan_out: int = 5) -> str:
+    """A few hundred bytes of YAML whose aliases expand to megabytes ("billion laughs")."""
+    lines = [
+        f"id: {workflow_id}",
+        "name: Bomb",
+        "steps:",
+        "  - id: s",
+        "    kind: transform",
+        "    with:",
+        "      value:",
+        '        l0: &l0 ["x", "x"]',
+    ]
+    for level in range(1, levels + 1):
+        items = ", ".join([f"*l{level - 1}"] * fan_out)
+        lines.append(f"        l{level}: &l{level} [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+async def test_yaml_aliases_that_expand_past_the_definition_limit_are_refused(api: Api) -> None:
+    workflow_id = slug()
+    bomb = alias_bomb(workflow_id)
+    assert len(bomb) < 1024
+    for path in ("/api/v1/workflows", "/v1/jobs"):
+        response = await api.http.post(path, content=bomb.encode(), headers={**api.admin, **YAML})
+        assert response.status_code == 413, response.text[:300]
+        assert response.json()["code"] == "definition_too_large"
+        assert "FERRYMAN_MAX_DEFINITION_BYTES" in response.json()["error"]
+    missing = await api.http.get(f"/api/v1/workflows/{workflow_id}", headers=api.admin)
+    assert missing.status_code == 404
+    # An alias inside the node it names cannot become JSON.
+    recursive = f"id: {slug()}\nname: Loop\nsteps:\n  - id: s\n    kind: transform\n"
+    recursive += "    with: {value: &r [*r]}\n"
+    looped = await api.http.post(
+        "/api/v1/workflows", content=recursive.encode(), headers={**api.admin, **YAML}
+    )
+    assert (looped.status_code, looped.json()["code"]) == (400, "invalid_yaml"), looped.text
+
+
+async def test_small_yaml_aliases_are_stored_expanded(api: Api) -> None:
+    workflow_id = slug()
+    document = f"""
+id: {workflow_id}
+name: Shared retry
+defaults: {{retry: &retry {{max_attempts: 2, backoff: fixed}}}}
+steps:
+  - {{id: a, kind: transform, with: {{value: 1}}, retry: *retry}}
+  - {{id: b, kind: transform, with: {{value: 2}}, retry: *retry}}
+"""
+    created = await api.http.post(
+        "/api/v1/workflows", content=document.encode(), headers={**api.admin, **YAML}
+    )
+    assert created.status_code == 201, created.text
+    read = await api.http.get(f"/api/v1/workflows/{workflow_id}", headers=api.admin)
+    steps = read.json()["definition"]["steps"]
+    assert [step["retry"] for step in steps] == [{"max_attempts": 2, "backoff": "fixed"}] * 2
+
+
+async def test_a_definition_over_the_stored_limit_is_413_naming_it(api: Api) -> None:
+    workflow_id = slug()
+    big = simple(workflow_id, description="d" * (600 * 1024))  # under the 2 MB body limit
+    for method, path in (("POST", "/api/v1/workflows"), ("POST", "/v1/jobs")):
+        response = await api.http.request(method, path, json=big, headers=api.admin)
+        assert response.status_code == 413, response.text[:300]
+        body = response.json()
+        assert body["code"] == "definition_too_large" and "bytes" in body["error"]
+        assert "FERRYMAN_MAX_DEFINITION_BYTES" in body["error"]
+    await api.create_workflow(simple(workflow_id))
+    version = await api.http.put(f"/api/v1/workflows/{workflow_id}", json=big, headers=api.admin)
+    assert (version.status_code, version.json()["code"]) == (413, "definition_too_large")
+
+
 async def test_disabled_workflows_refuse_new_executions(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(simple(workflow_id))

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from ferryman.api.auth import Execute, Principal, ReadWorkflows, WriteWorkflows
-from ferryman.api.definitions import parse_document
 from ferryman.api.deps import DefinitionsDep, ExecutionsDep, IdempotencyDep
 from ferryman.api.executions import Executions
 from ferryman.api.executions.ids import new_batch_id
@@ -48,7 +47,7 @@ async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> li
 async def create_job(
     request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> job_schemas.Job:
-    document = parse_document(await request.body(), request.headers.get("content-type", ""))
+    document = definitions.parse(await request.body(), request.headers.get("content-type", ""))
     return serializer.job(await definitions.create(principal.project_id, document))
 
 
