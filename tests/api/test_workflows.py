@@ -123,6 +123,29 @@ async def test_invalid_definitions_get_422_naming_the_step(api: Api) -> None:
             [{"id": "t", "kind": "transform", "with": {"value": "{{ input. }}"}}],
             "step 't'",
         ),
+        # Jinja would refuse these only when a run renders them: every run would fail.
+        "unknown filter": (
+            [{"id": "f", "kind": "transform", "with": {"value": "{{ input.x | nosuchfilter }}"}}],
+            "step 'f': template '{{ input.x | nosuchfilter }}' uses an unknown filter",
+        ),
+        "unknown filter in a branch": (
+            [
+                {
+                    "id": "b",
+                    "kind": "transform",
+                    "with": {"value": "{% if input.x %}{{ input.x | shout }}{% endif %}"},
+                }
+            ],
+            "unknown filter 'shout'",
+        ),
+        "unknown test": (
+            [{"id": "t", "kind": "transform", "if": "input.x is nosuchtest", "with": {"value": 1}}],
+            "step 't': template '{{ input.x is nosuchtest }}' uses an unknown test 'nosuchtest'",
+        ),
+        "removed filter": (
+            [{"id": "r", "kind": "transform", "with": {"value": "{{ [1, 2] | random }}"}}],
+            "unknown filter 'random'",
+        ),
         "llm without a model": (
             [
                 {
