@@ -157,18 +157,18 @@ class Launcher:
 
     async def launch(self, request: LaunchRequest, execution_id: str) -> Launched:
         """Start an execution of a definition. Safe to retry with the same id."""
-        params, run = await self.prepare(request, execution_id)
-        return await self._start(params, Lineage.of(request), run=run)
+        return (await self.launch_all([(request, execution_id)]))[0]
 
     async def launch_all(self, requests: Sequence[tuple[LaunchRequest, str]]) -> list[Launched]:
-        """Start many executions (each request with its id), all or nothing: every one is
-        checked (`prepare`) before any starts, so one refused starts none."""
+        """Start executions of definitions (each request with its id), all or nothing:
+        every one is checked (`prepare`) before any starts, so one refused starts none."""
         prepared = [await self.prepare(request, run_id) for request, run_id in requests]
         gate = asyncio.Semaphore(START_CONCURRENCY)
 
         async def start(request: LaunchRequest, params: m.ExecutionInput, run: Any) -> Launched:
-            async with gate:
-                return await self._start(params, Lineage.of(request), run=run)
+            async with gate:  # admitted by `prepare`
+                queue = self.settings.task_queue
+                return await start_run(self.client, queue, params, Lineage.of(request), run=run)
 
         starts = (start(r, *p) for (r, _), p in zip(requests, prepared, strict=True))
         return list(await asyncio.gather(*starts))
@@ -229,17 +229,6 @@ class Launcher:
         first; a rollback or a redrive runs its own closed execution again, no new run."""
         if not rollback:
             await self.admit(params.project_id, params.workflow_id, params.version)
-        return await self._start(params, lineage, rollback=rollback, run=run, supersedes=supersedes)
-
-    async def _start(
-        self,
-        params: m.ExecutionInput,
-        lineage: Lineage,
-        *,
-        rollback: bool = False,
-        run: dict[str, Any] | None = None,
-        supersedes: str | None = None,
-    ) -> Launched:
         return await start_run(
             self.client,
             self.settings.task_queue,

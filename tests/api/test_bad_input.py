@@ -10,10 +10,12 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from ferryman.api.app import create_app
 from ferryman.settings import Settings
@@ -123,6 +125,14 @@ async def test_an_input_over_the_input_limit_is_413(api: Api, workflow: str) -> 
     assert await execution_ids(api, workflow) == []
 
 
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` as a real server answers it: an unhandled error is a 500, not a raised exception."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+        yield http
+
+
 @pytest.fixture
 async def roomy(base_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
     """The app with body and definition limits far above Temporal's payload limits."""
@@ -134,10 +144,8 @@ async def roomy(base_settings: Settings, worker: None) -> AsyncIterator[httpx.As
         }
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
-            yield http
+    async with app.router.lifespan_context(app), served(app) as http:
+        yield http
 
 
 @pytest.mark.parametrize("megabytes", [2.5, 4.5])
@@ -190,9 +198,7 @@ async def test_deeply_nested_input_is_a_4xx(api: Api, workflow: str, depth: int)
 
 @pytest.fixture
 async def server_http(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """The app as a real server answers: an unhandled error is a 500, not a raised exception."""
-    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+    async with served(api.app) as http:
         yield http
 
 
