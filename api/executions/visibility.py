@@ -314,21 +314,25 @@ class Cursor:
     @classmethod
     def read(cls, query: str, cursor: str) -> tuple[bytes | None, int]:
         """The page token and offset of a cursor issued for `query` (422 otherwise)."""
+        refused = InvalidInput(
+            "not a cursor of this list: it was altered, or issued for other filters; "
+            "start again without it",
+            ErrorCode.INVALID_CURSOR,
+        )
         token, dot, rest = cursor.removeprefix(cls.PREFIX).partition(".")
         offset, _, check = rest.partition(".")
         body = f"{token}.{offset}"
         if (
             not cursor.startswith(cls.PREFIX)
             or not dot
-            or not offset.isdigit()
+            or not (offset.isascii() and offset.isdigit())
             or not hmac.compare_digest(check, _check(query, body))
         ):
-            raise InvalidInput(
-                "not a cursor of this list: it was altered, or issued for other filters; "
-                "start again without it",
-                ErrorCode.INVALID_CURSOR,
-            )
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            raise refused
+        try:  # sealed, so only a forged cursor fails here
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except ValueError as err:
+            raise refused from err
         return raw or None, int(offset)
 
     @classmethod
