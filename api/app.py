@@ -22,7 +22,8 @@ from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from ferryman.api.store import db
-from ferryman.api.surfaces import SURFACES, health
+from ferryman.api.surfaces import health
+from ferryman.api.surfaces.routes import SURFACES
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.dsl import WorkflowDefinition
