@@ -1,4 +1,4 @@
-"""The `ferryman` command line: `up`, `worker`, `api` and `keys`.
+"""The operator's commands: `up`, `worker`, `api`, `keys` and `debug`.
 
 Settings come from the environment (`ferryman.settings.Settings`); options given on the
 command line override them. Heavy imports (the API, the store, the worker) happen inside the
@@ -34,13 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 USAGE_ERROR = 2  # bad input or an unprepared Temporal: the same code as a usage error
 
-app = typer.Typer(
-    name="ferryman",
-    help="A self-hosted durable workflow orchestrator on Temporal.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer()
 keys_app = typer.Typer(help="Manage the API keys of a project.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 debug_app = typer.Typer(help="Look into runs offline.", no_args_is_help=True)
