@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from dataclasses import dataclass, field, replace
 from functools import cache
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast, get_args, get_origin
 from urllib.parse import quote
 
 import httpx
@@ -79,9 +79,15 @@ def decode(kind: type[T], data: bytes | str, what: str) -> T:
         return _adapter(cast(Any, kind)).validate_json(data)  # type: ignore[no-any-return]
     except ValidationError as err:
         raise FerrymanError(
-            f"{what} does not read as {getattr(kind, '__name__', kind)}: {err.errors()[0]['msg']}",
+            f"{what} does not read as {_named(kind)}: {err.errors()[0]['msg']}",
             "unexpected_answer",
         ) from err
+
+
+def _named(kind: Any) -> str:
+    if get_origin(kind) is list:
+        return f"a list of {_named(get_args(kind)[0])}"
+    return str(getattr(kind, "__name__", kind))
 
 
 def model(kind: type[T]) -> Callable[[httpx.Response], T]:
