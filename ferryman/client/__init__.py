@@ -71,6 +71,10 @@ class _Client(Generic[TransportT]):
     def _connect(self, settings: Settings) -> TransportT:
         raise NotImplementedError
 
+    @property
+    def base_url(self) -> str:
+        return self._transport.settings.base_url
+
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None) -> Self:
         """`FERRYMAN_API_URL` and `FERRYMAN_API_KEY`, else what `ferryman up` wrote in its

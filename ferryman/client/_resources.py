@@ -37,6 +37,10 @@ from ferryman.workflows.ai import Chunk
 
 T = TypeVar("T")
 NEXT_CURSOR = "X-Next-Cursor"
+# The events that close a run: its event stream has nothing after them.
+CLOSING_EVENTS = frozenset(
+    {"execution.completed", "execution.failed", "execution.cancelled", "execution.timed_out"}
+)
 Definition = Mapping[str, Any] | str  # a workflow definition: a mapping, or YAML/JSON text
 
 
@@ -117,6 +121,10 @@ def body_page(read: Callable[[httpx.Response], Any]) -> Callable[[httpx.Response
         return Page(found.items, None if following is None else {"after": following})
 
     return page
+
+
+def closing(event: m.RunEvent | m.Event) -> bool:
+    return event.type in CLOSING_EVENTS
 
 
 def _job(job_id: str) -> Call[m.Job]:
@@ -346,9 +354,8 @@ class Runs(Resource[TransportT]):
     def stream(self, run_id: str, *, last_event_id: str | None = None) -> Streamed[m.RunEvent]:
         """Each event of the run as it happens, from the first (or after `last_event_id`)
         until the run closes."""
-        return Streamed(
-            _run(run_id, "/stream"), event_data(m.RunEvent), last_event_id=last_event_id
-        )
+        path = _run(run_id, "/stream")
+        return Streamed(path, event_data(m.RunEvent), last_event_id=last_event_id, final=closing)
 
     @streamed
     def chunks(self, run_id: str, *, last_event_id: str | None = None) -> Streamed[Chunk]:
@@ -598,7 +605,7 @@ class Executions(Resource[TransportT]):
     def stream(self, execution_id: str, *, last_event_id: str | None = None) -> Streamed[m.Event]:
         """Each event as it happens until the execution closes."""
         path = _execution(execution_id, "/stream")
-        return Streamed(path, event_data(m.Event), last_event_id=last_event_id)
+        return Streamed(path, event_data(m.Event), last_event_id=last_event_id, final=closing)
 
     @paged
     def failures(

@@ -192,6 +192,7 @@ class Streamed(Generic[T]):
     item: Callable[[ServerSentEvent], T]
     params: Mapping[str, Any] = field(default_factory=dict)
     last_event_id: str | None = None
+    final: Callable[[T], bool] = lambda item: False  # the item after which nothing comes
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ class Settings:
     # The API sends a keep-alive comment every 15 s: a stream silent for this long has lost
     # its connection, and resumes.
     stream_timeout: float = 60.0
+    reconnect_secs: float = 60.0  # how long a stream tries to get its connection back
 
     def http_options(self) -> dict[str, Any]:
         headers = {"User-Agent": "ferryman-client"}
@@ -259,15 +261,25 @@ class Attempts:
 
 class Position(Generic[T]):
     """Where a stream is: the last event id seen, sent back as `Last-Event-ID` when it
-    reconnects, so a dropped connection resumes with the next event, none twice."""
+    reconnects, so a dropped connection resumes with the next event, none twice.
+
+    The API ends a stream when the run closes, but a connection can also end cleanly for
+    other reasons (the API restarting): unless its last item says the run closed
+    (`Streamed.final`), the stream reconnects once more, and ends when a connection ends
+    with nothing new. A dropped connection is retried for `reconnect_secs`.
+    """
 
     def __init__(self, settings: Settings, streamed: Streamed[T]) -> None:
         self.settings = settings
         self.streamed = streamed
         self.last_event_id = streamed.last_event_id
+        self.failing_since: float | None = None
         self.failures = 0  # in a row, since the last event
+        self.progressed = False  # on this connection
+        self.finished = False  # the last item says the run closed
 
     def request(self) -> dict[str, Any]:
+        self.progressed = False
         headers = {LAST_EVENT_ID: self.last_event_id} if self.last_event_id else {}
         return {
             "method": "GET",
@@ -283,15 +295,22 @@ class Position(Generic[T]):
         as such events once an id was seen)."""
         if not event.data:
             return None
-        self.failures = 0
         item = self.streamed.item(event)
         if event.id:
             self.last_event_id = event.id
+        self.failing_since, self.failures, self.progressed = None, 0, True
+        self.finished = self.streamed.final(item)
         return (item,)
 
+    def ended(self) -> bool:
+        """A connection ended cleanly: whether the stream is over."""
+        return self.finished or not self.progressed
+
     def dropped(self, err: httpx.TransportError) -> float:
+        now = time.monotonic()
+        self.failing_since = self.failing_since or now
         self.failures += 1
-        if self.failures > self.settings.max_retries:
+        if now - self.failing_since > self.settings.reconnect_secs:
             raise self.settings.unreachable(err) from err
         return self.settings.backoff(self.failures)
 
@@ -350,7 +369,8 @@ class SyncTransport:
                         taken = position.take(event)
                         if taken is not None:
                             yield taken[0]
-                return  # the API ended the stream: the run has closed
+                if position.ended():
+                    return
             except httpx.TransportError as err:
                 time.sleep(position.dropped(err))
 
@@ -413,7 +433,8 @@ class AsyncTransport:
                         taken = position.take(event)
                         if taken is not None:
                             yield taken[0]
-                return  # the API ended the stream: the run has closed
+                if position.ended():
+                    return
             except httpx.TransportError as err:
                 await asyncio.sleep(position.dropped(err))
 

@@ -110,3 +110,28 @@ async def test_live_tokens_resume_after_their_connection_drops(
     assert done.status == "completed" and done.result == text
     assert "".join(chunk.text for chunk in chunks) == text  # nothing lost, nothing twice
     assert stream.last_event_id == str(len(chunks) - 1)  # offsets count from 0
+
+
+async def test_an_event_stream_outlives_a_restart_of_the_api(api_process: ApiProcess) -> None:
+    """The API process is SIGKILLed while the stream waits, then started again: the stream
+    reconnects (refused connections in between) and goes on where it was."""
+    async with AsyncClient(api_process.url, api_key=api_process.key) as client:
+        await client.jobs.create(approval_job(job := job_id("restart")))
+        run = await client.runs.trigger(job, {"name": "Ada"})
+
+        async def revive() -> None:
+            await api_process.start()
+            await client.runs.signal(run.id, "approve", {"by": "me"})
+
+        seen: list[RunEvent] = []
+        revival: asyncio.Task[None] | None = None
+        async for event in client.runs.stream(run.id):
+            seen.append(event)
+            if event.type == "step.started" and event.data.get("signal") == "approve":
+                api_process.kill()
+                revival = asyncio.create_task(revive())  # while the stream reconnects
+        assert revival is not None
+        await revival
+        whole = [event async for event in client.runs.events(run.id)]
+    assert seen[-1].type == "execution.completed"
+    assert [e.id for e in seen] == [e.id for e in whole]
