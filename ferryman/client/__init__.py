@@ -15,7 +15,6 @@ and starts under an `Idempotency-Key`, which the client makes when none is given
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Generic, Self
 
 from ferryman.client import models
@@ -32,8 +31,10 @@ from ferryman.client._resources import (
     Workflows,
 )
 from ferryman.client._transport import (
+    AsyncClosing,
     AsyncStream,
     AsyncTransport,
+    Closing,
     FerrymanError,
     Settings,
     Stream,
@@ -83,7 +84,7 @@ class _Client(Generic[TransportT]):
         return cls(found.url, found.key)
 
 
-class Client(_Client[SyncTransport]):
+class Client(_Client[SyncTransport], Closing):
     """The API over HTTP, blocking; close it, or use it as a context manager."""
 
     def _connect(self, settings: Settings) -> SyncTransport:
@@ -92,16 +93,8 @@ class Client(_Client[SyncTransport]):
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncClient(_Client[AsyncTransport]):
+class AsyncClient(_Client[AsyncTransport], AsyncClosing):
     """`Client` for asyncio: every call is awaited, lists and streams are `async for`."""
 
     def _connect(self, settings: Settings) -> AsyncTransport:
@@ -109,14 +102,6 @@ class AsyncClient(_Client[AsyncTransport]):
 
     async def aclose(self) -> None:
         await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 __all__ = [

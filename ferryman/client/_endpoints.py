@@ -1,7 +1,7 @@
 """How a resource method is written once for both clients.
 
-A method only describes its request (a `Call`, a paged `Call`, a `Streamed` or a `Flow` of
-calls); the decorator turns it into a method that hands that description to the resource's
+A method only describes its request (a `Call` or a `Flow` of calls, a paged `Call`, a
+`Streamed`); the decorator turns it into a method that hands that description to the resource's
 transport. On a `Client` the transport blocks and the method returns the answer; on an
 `AsyncClient` it returns a coroutine (an async iterator for lists and streams). The typing
 follows: `Runs[SyncTransport].get` is `(run_id: str) -> Run`,
@@ -62,35 +62,16 @@ class _Endpoint(Generic[P, D]):
         return method
 
 
-class request(_Endpoint[P, Call[T]]):
-    """A method of one request: `T`, or a coroutine of it."""
-
-    carry_out = "send"
-
-    if TYPE_CHECKING:
-
-        @overload
-        def __get__(self, resource: None, owner: type[Any]) -> request[P, T]: ...
-        @overload
-        def __get__(
-            self, resource: Resource[SyncTransport], owner: type[Any]
-        ) -> Callable[P, T]: ...
-        @overload
-        def __get__(
-            self, resource: Resource[AsyncTransport], owner: type[Any]
-        ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-        def __get__(self, resource: Any, owner: type[Any]) -> Any: ...
-
-
-class flow(_Endpoint[P, Flow[T]]):
-    """A method of several requests, one after another: `T`, or a coroutine of it."""
+class request(_Endpoint[P, Call[T] | Flow[T]]):
+    """A method of one request (a `Call`), or of several one after another (a `Flow`):
+    `T`, or a coroutine of it."""
 
     carry_out = "drive"
 
     if TYPE_CHECKING:
 
         @overload
-        def __get__(self, resource: None, owner: type[Any]) -> flow[P, T]: ...
+        def __get__(self, resource: None, owner: type[Any]) -> request[P, T]: ...
         @overload
         def __get__(
             self, resource: Resource[SyncTransport], owner: type[Any]

@@ -21,7 +21,7 @@ from ferryman.api.surfaces.api_v1 import schemas as api_v1
 from ferryman.api.surfaces.v1 import job_schemas
 from ferryman.api.surfaces.v1 import schemas as v1
 from ferryman.client import models as m
-from ferryman.client._endpoints import Resource, TransportT, flow, paged, request, streamed
+from ferryman.client._endpoints import Resource, TransportT, paged, request, streamed
 from ferryman.client._transport import (
     IDEMPOTENCY_HEADER,
     Call,
@@ -164,7 +164,7 @@ class Jobs(Resource[TransportT]):
         """Register a new job (409 `workflow_exists` if its id is taken: see `apply`)."""
         return definition_call("POST", "/v1/jobs", definition, m.Job)
 
-    @flow
+    @request
     def apply(self, definition: Definition) -> Flow[m.JobApplied]:
         """Create the job, or give it a new version; the same definition again keeps its
         version (`change` says which)."""

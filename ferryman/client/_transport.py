@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast, get_args, get_origin
 from urllib.parse import quote
 
@@ -335,7 +334,10 @@ class SyncTransport:
                 return attempts.result(response)  # type: ignore[no-any-return]
             time.sleep(wait)
 
-    def drive(self, flow: Flow[T]) -> T:
+    def drive(self, flow: Call[T] | Flow[T]) -> T:
+        """A call's answer, or a flow's result: each of its calls sent in turn."""
+        if isinstance(flow, Call):
+            return self.send(flow)
         try:
             call = next(flow)
             while True:
@@ -398,7 +400,9 @@ class AsyncTransport:
                 return attempts.result(response)  # type: ignore[no-any-return]
             await asyncio.sleep(wait)
 
-    async def drive(self, flow: Flow[T]) -> T:
+    async def drive(self, flow: Call[T] | Flow[T]) -> T:
+        if isinstance(flow, Call):
+            return await self.send(flow)
         try:
             call = next(flow)
             while True:
@@ -442,18 +446,50 @@ class AsyncTransport:
         await self.http.aclose()
 
 
-class Stream(Generic[T]):
-    """A live stream of items (a run's events, an `llm` step's chunks) that resumes after a
-    dropped connection; `last_event_id` is where it is, to resume it later by hand. Ends
-    when the run closes; `close()` (or leaving its `with` block) ends it sooner."""
+class Closing:
+    """Closes what it holds when its `with` block ends."""
 
-    def __init__(self, transport: SyncTransport, position: Position[T]) -> None:
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClosing:
+    """Closes what it holds when its `async with` block ends."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _Resumable(Generic[T]):
+    def __init__(self, position: Position[T]) -> None:
         self._position = position
-        self._items = transport.follow(position)
 
     @property
     def last_event_id(self) -> str | None:
+        """The id of the last event taken: `last_event_id=` of a later stream resumes here."""
         return self._position.last_event_id
+
+
+class Stream(_Resumable[T], Closing):
+    """A live stream of items (a run's events, an `llm` step's chunks) that resumes after a
+    dropped connection. Ends when the run closes; `close()` (or leaving its `with` block)
+    ends it sooner."""
+
+    def __init__(self, transport: SyncTransport, position: Position[T]) -> None:
+        super().__init__(position)
+        self._items = transport.follow(position)
 
     def __iter__(self) -> Self:
         return self
@@ -464,25 +500,13 @@ class Stream(Generic[T]):
     def close(self) -> None:
         self._items.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncStream(Generic[T]):
+class AsyncStream(_Resumable[T], AsyncClosing):
     """`Stream` for `async for`."""
 
     def __init__(self, transport: AsyncTransport, position: Position[T]) -> None:
-        self._position = position
+        super().__init__(position)
         self._items = transport.follow(position)
-
-    @property
-    def last_event_id(self) -> str | None:
-        return self._position.last_event_id
 
     def __aiter__(self) -> Self:
         return self
@@ -492,11 +516,3 @@ class AsyncStream(Generic[T]):
 
     async def aclose(self) -> None:
         await self._items.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()

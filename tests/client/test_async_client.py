@@ -3,7 +3,6 @@ letters, schedules, and the `/api/v1` surface (workflows, executions, failures).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,8 @@ import pytest
 from ferryman.client import AsyncClient, FerrymanError
 from ferryman.client.models import Execution, Run, Schedule, Workflow
 from tests.support.api_process import ApiProcess
-from tests.support.definitions import approval_job, parked_job, quick_job
+from tests.support.definitions import approval_job, job_id, parked_job, quick_job
 from tests.support.polling import eventually
-
-
-def job_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 async def test_a_run_is_followed_while_it_runs(module_api_process: ApiProcess) -> None:

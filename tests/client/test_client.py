@@ -9,7 +9,6 @@ The worker runs on this test's event loop, so every blocking call goes to a thre
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -20,7 +19,7 @@ from ferryman.client import Client, FerrymanError
 from ferryman.client.models import ControlResult, Job, Run, RunEvent
 from ferryman.processes import free_port
 from tests.support.api_process import ApiProcess
-from tests.support.definitions import approval_job, quick_job
+from tests.support.definitions import approval_job, job_id, quick_job
 from tests.support.polling import eventually
 from tests.support.proxy import proxy_to
 
@@ -31,13 +30,14 @@ async def off(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
+async def reaches(client: Client, run_id: str, status: str) -> Run:
+    """The run, once it is in `status`."""
+    return await eventually(lambda: off(client.runs.get, run_id), lambda r: r.status == status)
+
+
 async def every(items: Iterator[T]) -> list[T]:
     """All of a list's pages (or a stream, until it ends), read off the loop."""
     return await asyncio.to_thread(list, items)
-
-
-def job_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 async def test_a_job_is_applied_triggered_signalled_and_read(
@@ -61,9 +61,7 @@ async def test_a_job_is_applied_triggered_signalled_and_read(
         run = await off(client.runs.trigger, job, {"name": "Ada"}, tags={"team": "a"})
         assert isinstance(run, Run) and (run.job_id, run.tags) == (job, {"team": "a"})
         assert run.idempotency_key  # one the client made, so a retry finds this run
-        waiting = await eventually(
-            lambda: off(client.runs.get, run.id), lambda r: r.status == "waiting"
-        )
+        waiting = await reaches(client, run.id, "waiting")
         assert waiting.job_version == 2
         answer = await off(client.runs.signal, run.id, "approve", {"by": "me"})
         assert isinstance(answer, ControlResult) and answer.execution_id == run.id
@@ -130,14 +128,14 @@ async def test_controls_pause_resume_cancel_replay(module_api_process: ApiProces
     with Client(api.url, api_key=api.key) as client:
         await off(client.jobs.create, approval_job(job))
         run = await off(client.runs.trigger, job, {"name": "Bo"})
-        await eventually(lambda: off(client.runs.get, run.id), lambda r: r.status == "waiting")
+        await reaches(client, run.id, "waiting")
         assert (await off(client.runs.pause, run.id)).status == "paused"
-        await eventually(lambda: off(client.runs.get, run.id), lambda r: r.status == "paused")
+        await reaches(client, run.id, "paused")
         resumed = await off(client.runs.resume, run.id)
         assert resumed.status in ("executing", "waiting")
         canceled = await off(client.runs.cancel, run.id)
         assert canceled.id == run.id
-        await eventually(lambda: off(client.runs.get, run.id), lambda r: r.status == "canceled")
+        await reaches(client, run.id, "canceled")
         replayed = await off(client.runs.replay, run.id)
         assert replayed.id != run.id and replayed.continuation_of == run.id
         lineage = await off(client.runs.lineage, replayed.id)
@@ -205,11 +203,11 @@ async def test_a_trigger_whose_answer_is_lost_is_sent_again_and_starts_one_run(
             assert [r.id for r in runs] == [run.id]
 
             # A pause is not repeatable: its lost answer is an error, not a second pause.
-            await eventually(lambda: off(direct.runs.get, run.id), lambda r: r.status == "waiting")
+            await reaches(direct, run.id, "waiting")
             proxy.lose_answers(1)
             with Client(proxy.url, api_key=api.key) as client, pytest.raises(FerrymanError) as lost:
                 await off(client.runs.pause, run.id)
             assert lost.value.code == "unreachable" and proxy.connections == 3
         # It did reach the API: the run is paused.
-        await eventually(lambda: off(direct.runs.get, run.id), lambda r: r.status == "paused")
+        await reaches(direct, run.id, "paused")
         await off(direct.runs.cancel, run.id)

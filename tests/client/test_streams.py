@@ -6,23 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import TypeVar
 
 from ferryman.client import AsyncClient, Client
 from ferryman.client.models import Chunk, RunEvent
 from tests.support.api_process import ApiProcess
-from tests.support.definitions import approval_job, llm_job
+from tests.support.definitions import approval_job, job_id, llm_job
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.polling import eventually
 from tests.support.proxy import proxy_to
 
 T = TypeVar("T")
-
-
-def job_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def until_waiting(events: Iterator[RunEvent]) -> list[RunEvent]:

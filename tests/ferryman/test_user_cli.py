@@ -15,7 +15,6 @@ import pty
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import yaml
 
 from ferryman.processes import free_port
 from tests.support.api_process import ApiProcess
-from tests.support.definitions import approval_job, llm_job, parked_job, quick_job
+from tests.support.definitions import approval_job, job_id, llm_job, parked_job, quick_job
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
@@ -67,10 +66,6 @@ def job_file(tmp_path: Path, definition: dict[str, Any]) -> Path:
     path = tmp_path / f"{definition['id']}.yaml"
     path.write_text(yaml.safe_dump(definition))
     return path
-
-
-def job_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 async def test_jobs_apply_creates_updates_and_keeps_a_version(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
+
+
+def job_id(prefix: str) -> str:
+    """A job id of its own for each test (the tests of a module share an API and project)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def approval_job(job_id: str) -> dict[str, Any]:
