@@ -3,6 +3,7 @@ letters, schedules, and the `/api/v1` surface (workflows, executions, failures).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,80 @@ async def test_bulk_replay_answers_the_new_runs(module_api_process: ApiProcess) 
         await eventually(lambda: client.runs.get(run.id), lambda r: r.status == "completed")
         replayed = await client.runs.bulk_replay([run.id])
         assert [r.continuation_of for r in replayed] == [run.id]
+
+
+async def test_every_other_endpoint_answers_its_model(module_api_process: ApiProcess) -> None:
+    api = module_api_process
+    job, upstream = job_id("rest"), job_id("upstream")
+    async with AsyncClient(api.url, api_key=api.key) as client:
+        await client.jobs.create(approval_job(job))
+        await client.jobs.create(quick_job(upstream))
+        dependency = await client.jobs.add_dependency(job, upstream, "finished")
+        assert (dependency.job_id, dependency.condition) == (job, "finished")
+        assert await client.jobs.dependencies(job) == [dependency]
+        await client.runs.trigger(upstream, {"value": 1})
+
+        batch = await client.runs.trigger_batch(
+            job, [{"payload": {"name": "A"}}, {"payload": {"name": "B"}, "priority": 5}]
+        )
+        assert len(batch.runs) == 2 and {r.batch_id for r in batch.runs} == {batch.batch_id}
+        run = batch.runs[0]
+        status = await client.runs.dependency_status(run.id)
+        assert status.run_id == run.id and [d.depends_on_job_id for d in status.dependencies] == [
+            upstream
+        ]
+        assert (await client.runs.debug(run.id)).debug_mode is True
+        assert await client.runs.children(run.id) == []
+        assert await client.runs.usage(run.id) == []
+        assert await client.runs.tool_calls(run.id) == []
+        assert await client.runs.outputs(run.id) == []
+        assert (await client.runs.reset_idempotency_key(run.id)).status == "reset"
+        restarted = await client.runs.restart(run.id, payload={"name": "C"})
+        assert restarted.id != run.id and restarted.payload == {"name": "C"}
+        cancel = await client.runs.bulk_cancel([run.id, restarted.id])
+        assert cancel.total == 2
+        rest = await client.runs.bulk_cancel_matching(job_id=job)
+        assert batch.runs[1].id in [item.id for item in rest.results]
+        await eventually(
+            lambda: client.runs.get(batch.runs[1].id), lambda r: r.status == "canceled"
+        )
+        bundle = await client.runs.debug_bundle(run.id)
+        assert bundle.run.id == run.id and bundle.history["events"]
+
+        later = datetime.now(UTC) + timedelta(hours=1)
+        delayed = await client.runs.trigger(job, {"name": "D"}, scheduled_at=later)
+        await eventually(lambda: client.runs.get(delayed.id), lambda r: r.status == "delayed")
+        sooner = later - timedelta(minutes=30)
+        moved = await client.runs.reschedule(delayed.id, sooner)
+        assert moved.scheduled_at == sooner
+        await client.runs.cancel(delayed.id)
+
+        accepted = await client.executions.run_async(job, {"name": "E"})
+        await eventually(
+            lambda: client.executions.get(accepted.execution_id), lambda e: e.status == "waiting"
+        )
+        assert (await client.executions.pause(accepted.execution_id)).status == "paused"
+        await eventually(
+            lambda: client.executions.get(accepted.execution_id), lambda e: e.status == "paused"
+        )
+        assert (await client.executions.resume(accepted.execution_id)).status != "paused"
+        first = (await client.executions.checkpoints(accepted.execution_id))[0]
+        state = await client.executions.checkpoint(accepted.execution_id, first.id)
+        assert state.id == first.id and state.state["input"] == {"name": "E"}
+        stopped = await client.executions.stop(accepted.execution_id)
+        assert stopped.execution_id == accepted.execution_id
+        await eventually(
+            lambda: client.executions.get(accepted.execution_id),
+            lambda e: e.status == "cancelled",
+        )
+        rolled = await client.executions.rollback(accepted.execution_id, first.id)
+        assert rolled.status == "paused"
+        await client.executions.stop(accepted.execution_id, force=True)
+
+        created = await client.keys.create(["executions:read"], name="reader")
+        assert created.key.startswith("fm_") and created.scopes == ["executions:read"]
+        assert created.id in [key.id for key in await client.keys.list()]
+        rotated = await client.keys.rotate(created.id)
+        assert rotated.key != created.key
+        revoked = await client.keys.revoke(rotated.id)
+        assert revoked.revoked_at is not None
