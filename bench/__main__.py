@@ -147,6 +147,8 @@ def cpu_table(throughput: dict[str, Any]) -> Table:
         out.add_row(role, *cells)
     totals = [sum(v for k, v in spent.items() if k in own[side]) for side, spent in cpu.items()]
     out.add_row("[b]total (own processes)[/b]", *(f"[b]{t:.1f}[/b]" for t in totals))
+    polls = throughput["polls_per_execution"]
+    out.add_row("reads of the run (polls)", *(str(polls.get(side, "")) for side in cpu))
     return out
 
 
@@ -214,7 +216,7 @@ if __name__ == "__main__":
     if args.json:
         sys.stdout.write(json.dumps(figures, indent=2) + "\n")
     else:
-        out = Console()
+        out = Console(width=None if sys.stdout.isatty() else 120)
         out.print(figures_table(figures))
         if "throughput" in figures:
             out.print(cpu_table(figures["throughput"]))
