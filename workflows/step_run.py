@@ -268,7 +268,7 @@ class StepRunner:
             else:
                 self._measure("completed", began)
                 if number > 1:
-                    workflow.upsert_search_attributes(
+                    execution.books.attributes(
                         [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
                     )
                 return result
@@ -278,7 +278,7 @@ class StepRunner:
             state.status = StepStatus.WAITING
             state.next_retry_at = workflow.now() + timedelta(seconds=delay)
             # Visible to lists and to stuck detection without reading the history.
-            workflow.upsert_search_attributes(
+            execution.books.attributes(
                 [
                     sa.ATTEMPT.value_set(number + 1),
                     sa.NEXT_RETRY_AT.value_set(state.next_retry_at),

@@ -1,0 +1,62 @@
+"""What a run writes about itself: its memo and its search attributes.
+
+Each upsert is a history event, and one in a workflow task that does not close the run is a
+visibility write on the server. Runs of the current engine (`coalesce`) keep every write
+until the workflow has nothing more to do in its workflow task, then write at most one memo
+upsert and one attribute upsert, with only the attributes whose value changed; the close
+writes what is left together with its own. Runs started before write each at once, as
+their histories say they did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+
+
+class Bookkeeping:
+    def __init__(self) -> None:
+        self.coalesce = False
+        self._memo: dict[str, Any] = {}
+        self._attributes: dict[str, SearchAttributeUpdate[Any]] = {}
+        self._written: dict[str, Any] = {}  # attribute -> the value last upserted
+
+    def start(self) -> None:
+        """Coalesce from now on, knowing the attributes the run was started with."""
+        self.coalesce = True
+        for pair in workflow.info().typed_search_attributes:
+            self._written[pair.key.name] = pair.value
+
+    def memo(self, values: dict[str, Any]) -> None:
+        if self.coalesce:
+            self._memo.update(values)
+        else:
+            workflow.upsert_memo(values)
+
+    def attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        if not self.coalesce:
+            workflow.upsert_search_attributes(updates)
+            return
+        for update in updates:
+            self._attributes[update.key.name] = update
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._memo or self._attributes)
+
+    def flush(self) -> None:
+        """Write what is pending: one memo upsert, one upsert of the changed attributes."""
+        changed = [
+            update
+            for name, update in self._attributes.items()
+            if self._written.get(name) != update.value
+        ]
+        self._attributes = {}
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._written.update({update.key.name: update.value for update in changed})
+        if self._memo:
+            memo, self._memo = self._memo, {}
+            workflow.upsert_memo(memo)
