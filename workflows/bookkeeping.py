@@ -20,6 +20,7 @@ class Bookkeeping:
     def __init__(self) -> None:
         self.coalesce = False
         self._memo: dict[str, Any] = {}
+        self._lists: dict[str, list[Any]] = {}  # memo keys whose writes accumulate
         self._attributes: dict[str, SearchAttributeUpdate[Any]] = {}
         self._written: dict[str, Any] = {}  # attribute -> the value last upserted
 
@@ -35,6 +36,11 @@ class Bookkeeping:
         else:
             workflow.upsert_memo(values)
 
+    def append(self, key: str, item: Any) -> None:
+        """Add `item` to the memo list `key`, written whole with the next flush (coalesced
+        runs only: what several changes in one workflow task recorded, in order)."""
+        self._lists.setdefault(key, []).append(item)
+
     def attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
         if not self.coalesce:
             workflow.upsert_search_attributes(updates)
@@ -44,7 +50,7 @@ class Bookkeeping:
 
     @property
     def pending(self) -> bool:
-        return bool(self._memo or self._attributes)
+        return bool(self._memo or self._attributes or self._lists)
 
     def flush(self) -> None:
         """Write what is pending: one memo upsert, one upsert of the changed attributes."""
@@ -57,6 +63,7 @@ class Bookkeeping:
         if changed:
             workflow.upsert_search_attributes(changed)
             self._written.update({update.key.name: update.value for update in changed})
-        if self._memo:
-            memo, self._memo = self._memo, {}
+        if self._memo or self._lists:
+            memo = {**self._memo, **self._lists}
+            self._memo, self._lists = {}, {}
             workflow.upsert_memo(memo)

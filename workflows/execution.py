@@ -172,10 +172,15 @@ class ExecutionInterpreter:
     async def _keep_books(self) -> None:
         """Write what the run noted once it has nothing more to do in its workflow task:
         all of it quiet, and no step attempt running as a local activity (the workflow task
-        goes on when one ends)."""
+        goes on when one ends, so a chain of short steps is written once, with its close).
+
+        Conditions are checked when every coroutine waits; what woke with this one (the
+        interpreter, about to start the next step) runs first, hence the second round."""
         while True:
             await workflow.wait_condition(lambda: self.books.pending and not self.local_steps)
-            self.books.flush()
+            await workflow.wait_condition(lambda: True)
+            if not self.local_steps:
+                self.books.flush()
 
     async def _closed(self, error: ApplicationError) -> NoReturn:
         """End the run with `error`, its close already recorded. A concurrency slot is
@@ -259,6 +264,9 @@ class ExecutionInterpreter:
         try:
             if kind is None:
                 raise run.fail(f"step {step.id!r} has unknown kind {step.kind!r}", "UnknownKind")
+            run.local = self.engine >= 2 and bool(
+                kind.local_by_default if step.local is None else step.local
+            )
             output = await kind.run(run)
             self._check_output_size(step, output)
         except StepFailed as failure:
@@ -419,7 +427,14 @@ class ExecutionInterpreter:
             limit = self.params.memo_summary_limit_bytes
             outputs[memo.step_key(step.step_id)] = memo.step_entry(checkpoint, step.kind, limit)
         pending, self.pending_memo = self.pending_memo, {}
-        self.books.memo({**pending, **memo.checkpointed(index, dict(checkpoint.delta)), **outputs})
+        if self.books.coalesce:
+            # Several checkpoints may be written in one go: each delta, in order.
+            self.books.append(memo.Key.CHECKPOINT_DELTAS, dict(checkpoint.delta))
+            self.books.memo({**pending, **memo.indexed(index), **outputs})
+        else:
+            self.books.memo(
+                {**pending, **memo.checkpointed(index, dict(checkpoint.delta)), **outputs}
+            )
 
     def wait_on(self, step_id: str, detail: dict[str, Any]) -> None:
         """A step now waits on a timer or an event: recorded in the memo (history keeps it,

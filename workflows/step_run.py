@@ -68,6 +68,9 @@ class StepRunner:
         self.activity_id: str | None = None  # the attempt whose result is the output
         self.activity_name: str | None = None  # the type of the last activity it ran
         self.details: dict[str, Any] = {}  # what the checkpoint carries beside the output
+        # Its attempts (`activity`) run as local activities: in the workflow's own task,
+        # with no task queue round trip (engine 2; `http` steps by default, see `local`).
+        self.local = False
 
     def parse(self, model: type[ParamsT]) -> ParamsT:
         try:
@@ -126,7 +129,7 @@ class StepRunner:
                 execution_id=execution_id, step_id=step_id, attempt=attempt, params=params
             )
 
-        result, self.activity_id = await self._activity(name, task, None, None)
+        result, self.activity_id = await self._activity(name, task, None, None, self.local)
         return result
 
     async def call(
@@ -134,7 +137,7 @@ class StepRunner:
     ) -> T:
         """One of several activities of this step (`label` tells them apart in its activity
         ids: `<step>.<label>#<attempt>`), under the step's retry policy; its result."""
-        result, _ = await self._activity(name, arg, label, result_type)
+        result, _ = await self._activity(name, arg, label, result_type, local=False)
         return cast(T, result)
 
     async def _activity(
@@ -143,6 +146,7 @@ class StepRunner:
         arg: Callable[[int], Any],
         label: str | None,
         result_type: type[Any] | None,
+        local: bool,
     ) -> tuple[Any, str]:
         """Run activity `name` one attempt at a time; its result and the successful
         attempt's activity id. A retryable failure may say when to try again (an LLM
@@ -156,17 +160,21 @@ class StepRunner:
         async def attempt(number: int) -> tuple[Any, str]:
             activity_id = m.activity_id(step.id if label is None else f"{step.id}.{label}", number)
             self.activity_name = name
+            summary = f"{what} attempt {number}/{retry.max_attempts}"
             try:
-                result = await workflow.execute_activity(
-                    name,
-                    arg(number),
-                    activity_id=activity_id,
-                    result_type=result_type,
-                    start_to_close_timeout=timeout,
-                    heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                    summary=f"{what} attempt {number}/{retry.max_attempts}",
-                )
+                if local:
+                    result = await self._local(name, arg(number), activity_id, timeout, summary)
+                else:
+                    result = await workflow.execute_activity(
+                        name,
+                        arg(number),
+                        activity_id=activity_id,
+                        result_type=result_type,
+                        start_to_close_timeout=timeout,
+                        heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
+                        retry_policy=RetryPolicy(maximum_attempts=1),
+                        summary=summary,
+                    )
             except ActivityError as err:
                 failure = _classify(
                     step, err, number, retry.max_attempts, execution.definition.dead_letter
@@ -175,6 +183,25 @@ class StepRunner:
             return result, activity_id
 
         return cast(tuple[Any, str], await self._attempts(attempt))
+
+    async def _local(
+        self, name: str, arg: Any, activity_id: str, limit: timedelta, summary: str
+    ) -> Any:
+        """One attempt as a local activity: run by this worker within the workflow task,
+        recorded as one marker when it ends. While one runs the run's books wait (the
+        workflow task goes on when it ends), so a chain of short steps writes them once."""
+        self.execution.local_steps += 1
+        try:
+            return await workflow.execute_local_activity(
+                name,
+                arg,
+                activity_id=activity_id,
+                start_to_close_timeout=limit,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=summary,
+            )
+        finally:
+            self.execution.local_steps -= 1
 
     async def child(
         self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool
