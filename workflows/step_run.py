@@ -20,6 +20,7 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     TimeoutType,
 )
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
@@ -175,11 +176,13 @@ class StepRunner:
                         retry_policy=RetryPolicy(maximum_attempts=1),
                         summary=summary,
                     )
-            except ActivityError as err:
+            except FailureError as err:
+                # A regular activity's failure wraps its cause; a local activity's is it.
+                cause = (err.cause or err) if isinstance(err, ActivityError) else err
                 failure = _classify(
-                    step, err, number, retry.max_attempts, execution.definition.dead_letter
+                    step, cause, number, retry.max_attempts, execution.definition.dead_letter
                 )
-                raise failure or _Retry(_retry_after(err)) from err
+                raise failure or _Retry(_retry_after(cause)) from err
             return result, activity_id
 
         return cast(tuple[Any, str], await self._attempts(attempt))
@@ -342,9 +345,8 @@ class _Retry(Exception):
         self.delay = delay
 
 
-def _retry_after(err: ActivityError) -> float | None:
+def _retry_after(cause: BaseException) -> float | None:
     """The delay a retryable failure asked for (`ApplicationError.next_retry_delay`)."""
-    cause = err.cause
     if isinstance(cause, ApplicationError) and cause.next_retry_delay is not None:
         return cause.next_retry_delay.total_seconds()
     return None
@@ -394,7 +396,7 @@ def _classify_child(
 
 
 def _classify(
-    step: StepSnapshot, err: ActivityError, attempt: int, max_attempts: int, dead_letter: bool
+    step: StepSnapshot, cause: BaseException, attempt: int, max_attempts: int, dead_letter: bool
 ) -> StepFailed | None:
     """None when the attempt may be retried; otherwise the failure that ends the execution.
 
@@ -403,10 +405,9 @@ def _classify(
     not the step's): `system_failed`; any other retryable error: `dead_letter` (parked for
     a redrive) unless the definition turns dead-lettering off (`failed`).
     """
-    cause = err.cause
     if isinstance(cause, CancelledError):
         raise asyncio.CancelledError()
-    message = str(cause) if cause is not None else str(err)
+    message = str(cause)
     if isinstance(cause, ApplicationError):
         error_type = cause.type or "ApplicationError"
         if cause.non_retryable:
@@ -417,7 +418,7 @@ def _classify(
             f"attempt timed out ({TimeoutType(cause.type).name.lower()})" if cause.type else message
         )
     else:
-        error_type = type(cause).__name__ if cause is not None else "ActivityError"
+        error_type = type(cause).__name__
     if attempt < max_attempts:
         return None
     if isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT:
