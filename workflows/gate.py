@@ -152,10 +152,13 @@ class ConcurrencyGate:
         if not self.batched:
             await self._grant_one_by_one()
             return
-        told, self.regrant = self.regrant, []
-        while self.state.waiters and len(self.state.holders) < self.state.limit:
-            told.append(self._next_holder())
-        await asyncio.gather(*(self._tell(execution_id) for execution_id in told))
+        while True:  # until nothing is left to grant: more may come while grants go out
+            told, self.regrant = self.regrant, []
+            while self.state.waiters and len(self.state.holders) < self.state.limit:
+                told.append(self._next_holder())
+            if not told:
+                return
+            await asyncio.gather(*(self._tell(execution_id) for execution_id in told))
 
     async def _grant_one_by_one(self) -> None:
         while self.regrant:
