@@ -153,26 +153,20 @@ class Admission:
             priority=settings.priority,
             arrival=datetime.fromisoformat(created) if created else workflow.info().start_time,
         )
-        entry = gate.GateEntry(gate_id=gate_id, request=request)
-        summary = f"ask for a slot of {slot.key!r} (limit {slot.limit})"
-        retry = RetryPolicy(maximum_interval=timedelta(seconds=10))
-        if self.execution.engine >= 2:
-            # One signal-with-start: short, so in this workflow task (no task queue trip).
-            await workflow.execute_local_activity(
-                gate.ENTER_ACTIVITY,
-                entry,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=retry,
-                summary=summary,
-            )
-        else:
-            await workflow.execute_activity(
-                gate.ENTER_ACTIVITY,
-                entry,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=retry,
-                summary=summary,
-            )
+        # One signal-with-start: short, so since engine 2 a local activity, run in this
+        # workflow task (no task queue round trip).
+        enter = (
+            workflow.execute_local_activity
+            if self.execution.engine >= 2
+            else workflow.execute_activity
+        )
+        await enter(
+            gate.ENTER_ACTIVITY,
+            gate.GateEntry(gate_id=gate_id, request=request),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            summary=f"ask for a slot of {slot.key!r} (limit {slot.limit})",
+        )
         await self._wait(
             lambda: self.granted, self._until_expiry(), f"a concurrency slot of {slot.key!r}"
         )
