@@ -10,10 +10,15 @@ their histories say they did.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
+
+# Pending list items beyond this many bytes of JSON are written at once: Temporal bounds a
+# run's memo (2 MB), and an in-workflow step's checkpoint carries its output.
+LIST_FLUSH_BYTES = 256 * 1024
 
 
 class Bookkeeping:
@@ -21,6 +26,7 @@ class Bookkeeping:
         self.coalesce = False
         self._memo: dict[str, Any] = {}
         self._lists: dict[str, list[Any]] = {}  # memo keys whose writes accumulate
+        self._list_bytes = 0
         self._attributes: dict[str, SearchAttributeUpdate[Any]] = {}
         self._written: dict[str, Any] = {}  # attribute -> the value last upserted
 
@@ -38,8 +44,12 @@ class Bookkeeping:
 
     def append(self, key: str, item: Any) -> None:
         """Add `item` to the memo list `key`, written whole with the next flush (coalesced
-        runs only: what several changes in one workflow task recorded, in order)."""
+        runs only: what several changes in one workflow task recorded, in order); at once
+        when the pending items grow past LIST_FLUSH_BYTES."""
         self._lists.setdefault(key, []).append(item)
+        self._list_bytes += len(json.dumps(item, default=str))
+        if self._list_bytes > LIST_FLUSH_BYTES:
+            self.flush()
 
     def attributes(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
         if not self.coalesce:
@@ -65,5 +75,5 @@ class Bookkeeping:
             self._written.update({update.key.name: update.value for update in changed})
         if self._memo or self._lists:
             memo = {**self._memo, **self._lists}
-            self._memo, self._lists = {}, {}
+            self._memo, self._lists, self._list_bytes = {}, {}, 0
             workflow.upsert_memo(memo)
