@@ -78,7 +78,7 @@ class Admission:
 
     def reschedule(self, scheduled_at: datetime) -> None:
         self.scheduled_at = scheduled_at
-        workflow.upsert_search_attributes([sa.SCHEDULED_AT.value_set(scheduled_at)])
+        self.execution.books.attributes([sa.SCHEDULED_AT.value_set(scheduled_at)])
 
     async def release(self) -> None:
         """Give the slot back (or withdraw from the queue): the run is closing."""
@@ -136,7 +136,7 @@ class Admission:
         finally:
             if not polling.done():
                 polling.cancel()
-        workflow.upsert_memo(memo.dependencies_met(workflow.now()))
+        self.execution.books.memo(memo.dependencies_met(workflow.now()))
 
     async def _slot(
         self, params: m.ExecutionInput, settings: m.RunSettings, slot: m.ConcurrencySlot
@@ -153,7 +153,14 @@ class Admission:
             priority=settings.priority,
             arrival=datetime.fromisoformat(created) if created else workflow.info().start_time,
         )
-        await workflow.execute_activity(
+        # One signal-with-start: short, so since engine 2 a local activity, run in this
+        # workflow task (no task queue round trip).
+        enter = (
+            workflow.execute_local_activity
+            if self.execution.engine >= 2
+            else workflow.execute_activity
+        )
+        await enter(
             gate.ENTER_ACTIVITY,
             gate.GateEntry(gate_id=gate_id, request=request),
             start_to_close_timeout=timedelta(seconds=30),

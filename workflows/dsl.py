@@ -150,6 +150,12 @@ class Step(BaseModel):
         "a stop reaches a running attempt within this time. Activities heartbeat on their "
         "own while they run",
     )
+    local: bool | None = Field(
+        default=None,
+        description="`http` and `activity` steps: run each attempt as a Temporal local "
+        "activity, inside the workflow's task (no task queue round trip, no heartbeat). "
+        "Default: true for `http`, false for `activity`",
+    )
 
     @property
     def title(self) -> str:

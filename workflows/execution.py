@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from ferryman.workflows import memo, steps
     from ferryman.workflows import models as m
     from ferryman.workflows.admission import Admission
+    from ferryman.workflows.bookkeeping import Bookkeeping
     from ferryman.workflows.checkpoints import (
         ROLLBACK,
         START,
@@ -60,6 +61,9 @@ WAITING_ON_PATCH = "waiting-on-marker"
 DEQUEUED_PATCH = "dequeued-status"
 # Runs started since count the model usage of a failed `llm` step in the run's total.
 FAILED_USAGE_PATCH = "failed-step-usage"
+# Runs started since: coalesced bookkeeping (`ferryman.workflows.bookkeeping`), short steps
+# as local activities (`step_run`), and the three patches above without their markers.
+ENGINE_PATCH = "engine-2"
 
 
 class ExecutionInterpreter:
@@ -77,6 +81,10 @@ class ExecutionInterpreter:
         self.rollback_to: int | None = None
         self.rollbacks_done = 0  # rollbacks applied: a rollback update waits for its own
         self.pending_memo: dict[str, Any] = {}
+        self.books = Bookkeeping()  # the memo and attribute writes, coalesced since engine 2
+        self.engine = 1  # 2 for runs started since ENGINE_PATCH
+        self.local_steps = 0  # step attempts running as local activities now
+        self._keeper: asyncio.Task[None] | None = None  # writes the books (engine 2)
         self.params: m.ExecutionInput | None = None
         # In-workflow steps waiting on a timer or an event: step id -> what on (the memo's
         # `waiting_on`, so one describe tells what the execution waits for).
@@ -108,7 +116,11 @@ class ExecutionInterpreter:
             params = params.model_copy(update={"execution_id": own_id})
         self.params = params
         self.debug_mode = params.debug_mode
-        self.shows_dequeued = workflow.patched(DEQUEUED_PATCH)
+        if workflow.patched(ENGINE_PATCH):
+            self.engine = 2
+            self.books.start()
+            self._keeper = asyncio.create_task(self._keep_books())
+        self.shows_dequeued = self._since(DEQUEUED_PATCH)
         self.steps = {s.id: m.StepState(step_id=s.id, kind=s.kind) for s in self.definition.steps}
         if params.restored is None or params.restored.label == "replay":
             self._trace_queue_wait()
@@ -151,6 +163,24 @@ class ExecutionInterpreter:
         self._close(Status.COMPLETED, output=output)
         await self.admission.release()
         return m.ExecutionResult(status=Status.COMPLETED, output=output)
+
+    def _since(self, patch: str) -> bool:
+        """Whether this run has the behaviour `patch` introduced: every run of engine 2
+        has, without a marker of its own; older runs as their histories say."""
+        return self.engine >= 2 or workflow.patched(patch)
+
+    async def _keep_books(self) -> None:
+        """Write what the run noted once it has nothing more to do in its workflow task:
+        all of it quiet, and no step attempt running as a local activity (the workflow task
+        goes on when one ends, so a chain of short steps is written once, with its close).
+
+        Conditions are checked when every coroutine waits; what woke with this one (the
+        interpreter, about to start the next step) runs first, hence the second round."""
+        while True:
+            await workflow.wait_condition(lambda: self.books.pending and not self.local_steps)
+            await workflow.wait_condition(lambda: True)
+            if not self.local_steps:
+                self.books.flush()
 
     async def _closed(self, error: ApplicationError) -> NoReturn:
         """End the run with `error`, its close already recorded. A concurrency slot is
@@ -234,6 +264,9 @@ class ExecutionInterpreter:
         try:
             if kind is None:
                 raise run.fail(f"step {step.id!r} has unknown kind {step.kind!r}", "UnknownKind")
+            run.local = self.engine >= 2 and bool(
+                kind.local_by_default if step.local is None else step.local
+            )
             output = await kind.run(run)
             self._check_output_size(step, output)
         except StepFailed as failure:
@@ -291,7 +324,13 @@ class ExecutionInterpreter:
             )
 
     async def gate(self) -> None:
-        """Hold while paused; a stop ends the step here (no new step or attempt starts)."""
+        """Hold while paused; a stop ends the step here (no new step or attempt starts).
+
+        Since engine 2 a run that is not paused passes at once: a wait, even on what already
+        holds, ends only at the workflow's next quiet moment, after its books were written,
+        which would then be written twice in the task."""
+        if self.engine >= 2 and not self.paused and not self.stop_requested:
+            return
         await workflow.wait_condition(lambda: not self.paused or self.stop_requested)
         if self.stop_requested:
             raise asyncio.CancelledError()
@@ -368,7 +407,7 @@ class ExecutionInterpreter:
     def _count_failed_usage(self, usage: dict[str, int] | None) -> None:
         """A failed llm step's tokens were spent too: into the run's total, which `_fail`
         writes with the failure (patched: runs from before never counted them)."""
-        if usage and usage.get("calls") and workflow.patched(FAILED_USAGE_PATCH):
+        if usage and usage.get("calls") and self._since(FAILED_USAGE_PATCH):
             self._count_usage(usage)
             self.failed_usage_counted = True
 
@@ -388,16 +427,21 @@ class ExecutionInterpreter:
             limit = self.params.memo_summary_limit_bytes
             outputs[memo.step_key(step.step_id)] = memo.step_entry(checkpoint, step.kind, limit)
         pending, self.pending_memo = self.pending_memo, {}
-        workflow.upsert_memo(
-            {**pending, **memo.checkpointed(index, dict(checkpoint.delta)), **outputs}
-        )
+        if self.books.coalesce:
+            # Several checkpoints may be written in one go: each delta, in order.
+            self.books.append(memo.Key.CHECKPOINT_DELTAS, dict(checkpoint.delta))
+            self.books.memo({**pending, **memo.indexed(index), **outputs})
+        else:
+            self.books.memo(
+                {**pending, **memo.checkpointed(index, dict(checkpoint.delta)), **outputs}
+            )
 
     def wait_on(self, step_id: str, detail: dict[str, Any]) -> None:
         """A step now waits on a timer or an event: recorded in the memo (history keeps it,
         so readers see the step start), for executions started since the marker exists."""
-        if workflow.patched(WAITING_ON_PATCH):
+        if self._since(WAITING_ON_PATCH):
             self.waiting_on[step_id] = detail
-            workflow.upsert_memo(memo.waiting(self.waiting_on))
+            self.books.memo(memo.waiting(self.waiting_on))
 
     def _start(self, record: Callable[..., None], *args: Any) -> None:
         """Record the run's first checkpoint; `started_at` rides on its memo upsert (one
@@ -483,16 +527,17 @@ class ExecutionInterpreter:
                 self._measure_close(status)
         if status != self.status:
             self.status = status
-            workflow.upsert_search_attributes([sa.STATUS.value_set(status.value)])
+            self.books.attributes([sa.STATUS.value_set(status.value)])
 
     def _close(self, status: Status, output: Any = None) -> None:
         self._set_status(status)
         now = workflow.now()
         assert self.params is not None
         limit = self.params.memo_summary_limit_bytes
-        workflow.upsert_memo(
+        self.books.memo(
             memo.completed(now, output, limit) if status == Status.COMPLETED else memo.closed(now)
         )
+        self.books.flush()  # the close writes what is pending with its own
 
     def _expire(self, expired: RunExpired) -> ApplicationError:
         """Record the expiry; the error that ends the run."""
@@ -500,7 +545,8 @@ class ExecutionInterpreter:
         error = memo.ErrorRecord(
             status=Status.EXPIRED.value, cause=str(expired), error_type="Expired"
         )
-        workflow.upsert_memo(memo.failed(workflow.now(), error))
+        self.books.memo(memo.failed(workflow.now(), error))
+        self.books.flush()
         return ApplicationError(
             str(expired), {"status": Status.EXPIRED}, type="Expired", non_retryable=True
         )
@@ -522,7 +568,8 @@ class ExecutionInterpreter:
         failed = memo.failed(workflow.now(), error)
         if self.failed_usage_counted:
             failed |= memo.used(self.usage)
-        workflow.upsert_memo(failed)
+        self.books.memo(failed)
+        self.books.flush()
         return ApplicationError(
             cause,
             {"step_id": failure.step, "attempts": failure.attempts, "status": failure.status},
@@ -568,9 +615,13 @@ class ExecutionInterpreter:
     def _apply_debug(self, enabled: bool) -> None:
         if enabled != self.debug_mode:
             self.debug_mode = enabled
-            workflow.upsert_memo(memo.debugging(enabled))
+            self.books.memo(memo.debugging(enabled))
 
     def _outcome(self) -> c.ControlOutcome:
+        """A control's answer. What it changed is written now, in the workflow task that
+        answers it, even while a local activity holds the task open: the caller's next
+        read sees it."""
+        self.books.flush()
         return c.ControlOutcome(status=self.status.value, paused=self.paused)
 
     def _check_open(self, deadline: datetime | None) -> None:

@@ -22,6 +22,7 @@ next `acquire` starts it again).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -37,6 +38,8 @@ ENTER_ACTIVITY = "ferryman.gate.enter"
 RECONCILE_ACTIVITY = "ferryman.gate.reconcile"
 IDLE = timedelta(minutes=1)  # a gate with no holders and no waiters completes after this
 HISTORY_LIMIT = 5_000  # events before the gate continues as new
+# Gates started since grant every free slot in one workflow task (see `_grant`).
+BATCH_PATCH = "batch-grants"
 
 
 def gate_id(project_id: str, key: str) -> str:
@@ -102,9 +105,11 @@ class ConcurrencyGate:
         self.state = state
         self.changes = 0  # bumped by every signal: the main loop wakes on it
         self.regrant: list[str] = []  # holders that asked again (a retried or redriven run)
+        self.batched = False  # grants go out together (BATCH_PATCH)
 
     @workflow.run
     async def run(self, state: GateState) -> None:
+        self.batched = workflow.patched(BATCH_PATCH)
         while True:
             await self._grant()
             self._measure()
@@ -141,13 +146,32 @@ class ConcurrencyGate:
         return True
 
     async def _grant(self) -> None:
+        """Grant every free slot. Since BATCH_PATCH the grants go out together, in one
+        workflow task (one signal each, all awaited at once); gates from before told one
+        run, waited for the signal's answer (a workflow task), then told the next."""
+        if not self.batched:
+            await self._grant_one_by_one()
+            return
+        while True:  # until nothing is left to grant: more may come while grants go out
+            told, self.regrant = self.regrant, []
+            while self.state.waiters and len(self.state.holders) < self.state.limit:
+                told.append(self._next_holder())
+            if not told:
+                return
+            await asyncio.gather(*(self._tell(execution_id) for execution_id in told))
+
+    async def _grant_one_by_one(self) -> None:
         while self.regrant:
             await self._tell(self.regrant.pop(0))
         while self.state.waiters and len(self.state.holders) < self.state.limit:
-            first = min(self.state.waiters, key=lambda w: (-w.priority, w.arrival, w.execution_id))
-            self.state.waiters.remove(first)
-            self.state.holders[first.execution_id] = workflow.now()
-            await self._tell(first.execution_id)
+            await self._tell(self._next_holder())
+
+    def _next_holder(self) -> str:
+        """The first waiter (priority, then arrival), now a holder."""
+        first = min(self.state.waiters, key=lambda w: (-w.priority, w.arrival, w.execution_id))
+        self.state.waiters.remove(first)
+        self.state.holders[first.execution_id] = workflow.now()
+        return first.execution_id
 
     async def _tell(self, execution_id: str) -> None:
         """Signal the run its slot; a run that has closed meanwhile frees it at once."""

@@ -18,7 +18,7 @@ these keys (`layout` below 2) have their step outputs read from history.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -44,6 +44,9 @@ class Key(StrEnum):
     STARTED_AT = "started_at"
     CHECKPOINTS = "checkpoints"  # compact index: [[sequence, step_id, epoch_ms], ...]
     CHECKPOINT = "checkpoint"  # the latest delta; every delta stays in history
+    # Since engine 2, the deltas recorded since the run last wrote its memo, in order (one
+    # write per workflow task may carry several); history keeps every write.
+    CHECKPOINT_DELTAS = "checkpoint_deltas"
     COMPLETED_AT = "completed_at"
     OUTPUT = "output"
     ERROR = "error"
@@ -179,6 +182,21 @@ def started(now: datetime) -> dict[str, Any]:
 
 def checkpointed(index: list[IndexEntry], delta: dict[str, Any]) -> dict[str, Any]:
     return {Key.CHECKPOINTS: [entry.encode() for entry in index], Key.CHECKPOINT: delta}
+
+
+def indexed(index: list[IndexEntry]) -> dict[str, Any]:
+    return {Key.CHECKPOINTS: [entry.encode() for entry in index]}
+
+
+def recorded_deltas(fields: Mapping[str, Any], decode: Callable[[Any], Any]) -> list[Any]:
+    """The checkpoint deltas one memo write recorded, in order: one (`checkpoint`) or, since
+    engine 2, every one since the run's previous write (`checkpoint_deltas`). `fields` are
+    the write's payloads, `decode` turns one into its value."""
+    if Key.CHECKPOINT_DELTAS in fields:
+        return list(decode(fields[Key.CHECKPOINT_DELTAS]) or [])
+    if Key.CHECKPOINT in fields:
+        return [decode(fields[Key.CHECKPOINT]) or {}]
+    return []
 
 
 def debugging(enabled: bool) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class StepSnapshot(_Inert):
     retry: RetrySnapshot | None = None
     timeout_secs: float | None = None
     heartbeat_secs: float | None = None
+    local: bool | None = None  # None: the kind's default
 
     @property
     def title(self) -> str:

@@ -20,6 +20,7 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     TimeoutType,
 )
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
@@ -68,6 +69,9 @@ class StepRunner:
         self.activity_id: str | None = None  # the attempt whose result is the output
         self.activity_name: str | None = None  # the type of the last activity it ran
         self.details: dict[str, Any] = {}  # what the checkpoint carries beside the output
+        # Its attempts (`activity`) run as local activities: in the workflow's own task,
+        # with no task queue round trip (engine 2; `http` steps by default, see `local`).
+        self.local = False
 
     def parse(self, model: type[ParamsT]) -> ParamsT:
         try:
@@ -126,7 +130,7 @@ class StepRunner:
                 execution_id=execution_id, step_id=step_id, attempt=attempt, params=params
             )
 
-        result, self.activity_id = await self._activity(name, task, None, None)
+        result, self.activity_id = await self._activity(name, task, None, None, self.local)
         return result
 
     async def call(
@@ -134,7 +138,7 @@ class StepRunner:
     ) -> T:
         """One of several activities of this step (`label` tells them apart in its activity
         ids: `<step>.<label>#<attempt>`), under the step's retry policy; its result."""
-        result, _ = await self._activity(name, arg, label, result_type)
+        result, _ = await self._activity(name, arg, label, result_type, local=False)
         return cast(T, result)
 
     async def _activity(
@@ -143,6 +147,7 @@ class StepRunner:
         arg: Callable[[int], Any],
         label: str | None,
         result_type: type[Any] | None,
+        local: bool,
     ) -> tuple[Any, str]:
         """Run activity `name` one attempt at a time; its result and the successful
         attempt's activity id. A retryable failure may say when to try again (an LLM
@@ -156,25 +161,50 @@ class StepRunner:
         async def attempt(number: int) -> tuple[Any, str]:
             activity_id = m.activity_id(step.id if label is None else f"{step.id}.{label}", number)
             self.activity_name = name
+            summary = f"{what} attempt {number}/{retry.max_attempts}"
             try:
-                result = await workflow.execute_activity(
-                    name,
-                    arg(number),
-                    activity_id=activity_id,
-                    result_type=result_type,
-                    start_to_close_timeout=timeout,
-                    heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                    summary=f"{what} attempt {number}/{retry.max_attempts}",
-                )
-            except ActivityError as err:
+                if local:
+                    result = await self._local(name, arg(number), activity_id, timeout, summary)
+                else:
+                    result = await workflow.execute_activity(
+                        name,
+                        arg(number),
+                        activity_id=activity_id,
+                        result_type=result_type,
+                        start_to_close_timeout=timeout,
+                        heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
+                        retry_policy=RetryPolicy(maximum_attempts=1),
+                        summary=summary,
+                    )
+            except FailureError as err:
+                # A regular activity's failure wraps its cause; a local activity's is it.
+                cause = (err.cause or err) if isinstance(err, ActivityError) else err
                 failure = _classify(
-                    step, err, number, retry.max_attempts, execution.definition.dead_letter
+                    step, cause, number, retry.max_attempts, execution.definition.dead_letter
                 )
-                raise failure or _Retry(_retry_after(err)) from err
+                raise failure or _Retry(_retry_after(cause)) from err
             return result, activity_id
 
         return cast(tuple[Any, str], await self._attempts(attempt))
+
+    async def _local(
+        self, name: str, arg: Any, activity_id: str, limit: timedelta, summary: str
+    ) -> Any:
+        """One attempt as a local activity: run by this worker within the workflow task,
+        recorded as one marker when it ends. While one runs the run's books wait (the
+        workflow task goes on when it ends), so a chain of short steps writes them once."""
+        self.execution.local_steps += 1
+        try:
+            return await workflow.execute_local_activity(
+                name,
+                arg,
+                activity_id=activity_id,
+                start_to_close_timeout=limit,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=summary,
+            )
+        finally:
+            self.execution.local_steps -= 1
 
     async def child(
         self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool
@@ -268,7 +298,7 @@ class StepRunner:
             else:
                 self._measure("completed", began)
                 if number > 1:
-                    workflow.upsert_search_attributes(
+                    execution.books.attributes(
                         [sa.ATTEMPT.value_set(1), sa.NEXT_RETRY_AT.value_unset()]
                     )
                 return result
@@ -278,7 +308,7 @@ class StepRunner:
             state.status = StepStatus.WAITING
             state.next_retry_at = workflow.now() + timedelta(seconds=delay)
             # Visible to lists and to stuck detection without reading the history.
-            workflow.upsert_search_attributes(
+            execution.books.attributes(
                 [
                     sa.ATTEMPT.value_set(number + 1),
                     sa.NEXT_RETRY_AT.value_set(state.next_retry_at),
@@ -315,9 +345,8 @@ class _Retry(Exception):
         self.delay = delay
 
 
-def _retry_after(err: ActivityError) -> float | None:
+def _retry_after(cause: BaseException) -> float | None:
     """The delay a retryable failure asked for (`ApplicationError.next_retry_delay`)."""
-    cause = err.cause
     if isinstance(cause, ApplicationError) and cause.next_retry_delay is not None:
         return cause.next_retry_delay.total_seconds()
     return None
@@ -367,7 +396,7 @@ def _classify_child(
 
 
 def _classify(
-    step: StepSnapshot, err: ActivityError, attempt: int, max_attempts: int, dead_letter: bool
+    step: StepSnapshot, cause: BaseException, attempt: int, max_attempts: int, dead_letter: bool
 ) -> StepFailed | None:
     """None when the attempt may be retried; otherwise the failure that ends the execution.
 
@@ -376,10 +405,9 @@ def _classify(
     not the step's): `system_failed`; any other retryable error: `dead_letter` (parked for
     a redrive) unless the definition turns dead-lettering off (`failed`).
     """
-    cause = err.cause
     if isinstance(cause, CancelledError):
         raise asyncio.CancelledError()
-    message = str(cause) if cause is not None else str(err)
+    message = str(cause)
     if isinstance(cause, ApplicationError):
         error_type = cause.type or "ApplicationError"
         if cause.non_retryable:
@@ -390,7 +418,7 @@ def _classify(
             f"attempt timed out ({TimeoutType(cause.type).name.lower()})" if cause.type else message
         )
     else:
-        error_type = type(cause).__name__ if cause is not None else "ActivityError"
+        error_type = type(cause).__name__
     if attempt < max_attempts:
         return None
     if isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT:

@@ -20,10 +20,11 @@ from temporalio.converter import DataConverter
 from ferryman import search_attributes as sa
 from ferryman.activities.llm_contract import CHUNKS_TOPIC, Chunk
 from ferryman.api.executions.ai import step_of
+from ferryman.api.executions.history import LocalAttempt
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.statuses import Status, StepStatus
 from ferryman.workflows import models as m
-from ferryman.workflows.memo import Key
+from ferryman.workflows.memo import Key, recorded_deltas
 
 # How often a caught-up chunk subscriber polls again: each poll is an update in the run's
 # history, so not a busy loop; deltas arrive in the publisher's batches anyway.
@@ -99,6 +100,8 @@ class EventTranslator:
             return self._signal(event)
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             return self._update(event)
+        if kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            return self._local_attempt(event)
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             return [("execution.stop_requested", "info", "stop requested", {})]
         return self._closed(event)
@@ -161,11 +164,29 @@ class EventTranslator:
             attrs = event.activity_task_timed_out_event_attributes
         step_id, attempt = self.scheduled.get(attrs.scheduled_event_id, ("?", 0))
         error = attrs.failure.message or "timed out"
+        retryable = not attrs.failure.application_failure_info.non_retryable
+        return self._failed(step_id, attempt, error, retryable)
+
+    def _local_attempt(self, event: HistoryEvent) -> list[UserEvent]:
+        """A step attempt run as a local activity: it began and ended, in one marker."""
+        local = LocalAttempt.of(event, self.converter)
+        parsed = m.parse_activity_id(local.activity_id) if local else None
+        if local is None or parsed is None:
+            return []
+        step_id, attempt = parsed
+        data = {"step_id": step_id, "attempt": attempt, "activity": local.activity_type}
+        made: list[UserEvent] = [
+            ("step.started", "info", f"step {step_id} attempt {attempt} started", data)
+        ]
+        if local.failure is not None:
+            made += self._failed(step_id, attempt, local.failure, local.retryable)
+        elif self.debug:
+            self.results[local.activity_id] = local.result
+        return made
+
+    def _failed(self, step_id: str, attempt: int, error: str, retryable: bool) -> list[UserEvent]:
         data = {"step_id": step_id, "attempt": attempt, "error": error}
-        if (
-            attempt < self.max_attempts.get(step_id, 1)
-            and not attrs.failure.application_failure_info.non_retryable
-        ):
+        if attempt < self.max_attempts.get(step_id, 1) and retryable:
             return [
                 (
                     "step.retrying",
@@ -185,8 +206,7 @@ class EventTranslator:
             made.append(("run.debug", "info", f"debug mode {state}", {"enabled": self.debug}))
         if Key.WAITING_ON in fields:
             made += self._waiting(self._decode([fields[Key.WAITING_ON]]) or {})
-        if Key.CHECKPOINT in fields:
-            delta = self._decode([fields[Key.CHECKPOINT]]) or {}
+        for delta in recorded_deltas(fields, lambda payload: self._decode([payload])):
             step_id, status = delta.get("step_id"), delta.get("status")
             if status in (StepStatus.COMPLETED, StepStatus.SKIPPED):
                 data = dict(delta)

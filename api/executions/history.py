@@ -23,7 +23,7 @@ from ferryman.api.executions.ai import AiActivity, AiFolder, AiRecords, step_of
 from ferryman.statuses import StepStatus
 from ferryman.workflows import models as m
 from ferryman.workflows.checkpoints import Checkpoint, CheckpointLog
-from ferryman.workflows.memo import ErrorRecord, Key
+from ferryman.workflows.memo import ErrorRecord, Key, recorded_deltas
 
 
 @dataclass
@@ -106,6 +106,44 @@ class FoldedHistory:
         )
 
 
+# The marker a local activity leaves when it ends (Temporal's SDK core names it so).
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+@dataclass(frozen=True)
+class LocalAttempt:
+    """One step attempt that ran as a local activity, as its marker records it: no
+    scheduled, started or completed events, only this, once the attempt has ended."""
+
+    activity_id: str
+    activity_type: str
+    scheduled_at: datetime | None
+    completed_at: datetime
+    result: Any
+    failure: str | None  # the error's message when it failed
+    retryable: bool
+
+    @classmethod
+    def of(cls, event: HistoryEvent, converter: DataConverter) -> LocalAttempt | None:
+        attrs = event.marker_recorded_event_attributes
+        if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in attrs.details:
+            return None
+        decode = converter.payload_converter.from_payload
+        data = decode(attrs.details["data"].payloads[0]) or {}
+        result = attrs.details.get("result")
+        failed = attrs.HasField("failure")
+        scheduled = data.get("original_schedule_time")
+        return cls(
+            activity_id=str(data.get("activity_id", "")),
+            activity_type=str(data.get("activity_type", "")),
+            scheduled_at=_moment(scheduled) if scheduled else None,
+            completed_at=_time(event),
+            result=decode(result.payloads[0]) if result and result.payloads else None,
+            failure=(attrs.failure.message or "failed") if failed else None,
+            retryable=not attrs.failure.application_failure_info.non_retryable,
+        )
+
+
 class HistoryFolder:
     """Consumes events in order; `folded` is the state after the last one."""
 
@@ -141,6 +179,34 @@ class HistoryFolder:
             for inline in params.restored.deltas:
                 self._record(Checkpoint.from_inline(inline))
 
+    def _marker(self, event: HistoryEvent) -> None:
+        """A step attempt run as a local activity: scheduled and ended, in one event."""
+        attempt = LocalAttempt.of(event, self.converter)
+        if attempt is None:
+            return
+        record = self._attempt_began(attempt.activity_id, attempt.activity_type, event)
+        if record is None:
+            return
+        if attempt.failure is not None:
+            record.status = StepStatus.RETRYING
+            record.error = attempt.failure
+        else:
+            self._activity_results[attempt.activity_id] = attempt.result
+
+    def _attempt_began(
+        self, activity_id: str, activity_type: str, event: HistoryEvent
+    ) -> StepRecord | None:
+        """The record of the step whose attempt `activity_id` began (None: not a step's)."""
+        parsed = m.parse_activity_id(activity_id)
+        record = self.folded.steps.get(parsed[0]) if parsed else None
+        if parsed is None or record is None:
+            return None
+        record.attempts = parsed[1]
+        record.status = StepStatus.RUNNING
+        record.activity = activity_type
+        record.started_at = record.started_at or _time(event)
+        return record
+
     def _scheduled_activity(self, event: HistoryEvent) -> None:
         attrs = event.activity_task_scheduled_event_attributes
         parsed = m.parse_activity_id(attrs.activity_id)
@@ -159,15 +225,13 @@ class HistoryFolder:
                     scheduled_at=_time(event),
                 ),
             )
-        record = self.folded.steps.get(parsed[0]) if parsed else None
-        if parsed is None or record is None:
+        if parsed is None:
+            return
+        activity_id = m.activity_id(*parsed)
+        if self._attempt_began(activity_id, attrs.activity_type.name, event) is None:
             return
         self._scheduled[event.event_id] = (attrs.activity_id, parsed[0])
         self._scheduled_at[event.event_id] = _time(event)
-        record.attempts = parsed[1]
-        record.status = StepStatus.RUNNING
-        record.activity = attrs.activity_type.name
-        record.started_at = record.started_at or event.event_time.ToDatetime(tzinfo=UTC)
 
     def _started_activity(self, event: HistoryEvent) -> None:
         scheduled = event.activity_task_started_event_attributes.scheduled_event_id
@@ -223,8 +287,7 @@ class HistoryFolder:
                     record.status = StepStatus.WAITING
                     record.attempts = 1
                     record.started_at = datetime.fromisoformat(detail["since"])
-        if Key.CHECKPOINT in fields:
-            delta = self._decode(fields[Key.CHECKPOINT])
+        for delta in recorded_deltas(fields, self._decode):
             activity_id = delta.get("activity_id")
             output = (
                 self._activity_results.get(str(activity_id))
@@ -278,6 +341,7 @@ _HANDLERS: dict[EventType.ValueType, Callable[[HistoryFolder, HistoryEvent], Non
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: HistoryFolder._failed_activity,
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: HistoryFolder._timed_out_activity,
     EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: HistoryFolder._memo,
+    EventType.EVENT_TYPE_MARKER_RECORDED: HistoryFolder._marker,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: HistoryFolder._workflow_completed,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: HistoryFolder._workflow_failed,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: HistoryFolder._workflow_cancelled,
@@ -300,3 +364,9 @@ async def fold(
 
 def _time(event: HistoryEvent) -> datetime:
     return event.event_time.ToDatetime(tzinfo=UTC)
+
+
+def _moment(value: dict[str, Any]) -> datetime:
+    """A protobuf `Timestamp` as the marker's JSON holds it (`{seconds, nanos}`)."""
+    seconds = int(value.get("seconds", 0)) + int(value.get("nanos", 0)) / 1e9
+    return datetime.fromtimestamp(seconds, tz=UTC)

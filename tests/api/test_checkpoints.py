@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
 from tests.support.activities import CALLS
 from tests.support.api import Api
 from tests.support.polling import eventually
@@ -250,3 +253,37 @@ async def test_checkpoints_of_a_finished_execution_need_no_worker(api: Api) -> N
     assert sorted(state.json()["state"]["outputs"]) == STEPS
     done = await api.execution(execution_id, include_step_results="true")
     assert [s["status"] for s in done["steps"]] == ["completed"] * 5
+
+
+async def test_large_checkpoints_of_one_workflow_task_are_all_kept(
+    api: Api, temporal_client: Client
+) -> None:
+    """Six transforms of 100 KB each finish in one workflow task; their checkpoints are
+    written in as many memo upserts as keep each within the bound, all of them kept."""
+    workflow_id = f"big-{uuid.uuid4().hex[:8]}"
+    steps = [
+        {
+            "id": f"s{n}",
+            "kind": "transform",
+            "depends_on": [f"s{n - 1}"] if n else [],
+            "with": {"value": "{{ '" + str(n) + "' * 100000 }}"},
+        }
+        for n in range(6)
+    ]
+    await api.create_workflow({"id": workflow_id, "name": "Big", "steps": steps})
+    execution_id = await api.run(workflow_id)
+    await finished(api, execution_id)
+    listed = await api.http.get(f"/api/v1/executions/{execution_id}/checkpoints", headers=api.admin)
+    items = listed.json()["items"]
+    assert [c["name"] for c in items] == ["start", *(f"s{n}" for n in range(6))]
+    last = await api.http.get(
+        f"/api/v1/executions/{execution_id}/checkpoints/{items[-1]['id']}", headers=api.admin
+    )
+    assert last.json()["state"]["outputs"]["s5"] == "5" * 100000
+    handle = temporal_client.get_workflow_handle(execution_id)
+    upserts = [
+        e
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED
+    ]
+    assert 1 < len(upserts) <= 4, len(upserts)  # bounded, not one per step

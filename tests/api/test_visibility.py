@@ -139,29 +139,49 @@ async def test_a_terminate_from_the_ui_or_cli_keeps_its_reason(
     assert ended["error_cause"] == "terminated: an operator said so"
 
 
-async def test_activity_steps_have_a_heartbeat_timeout_by_default(
+async def test_activity_steps_have_a_heartbeat_timeout_and_http_steps_run_locally(
     api: Api, http_target: str, temporal_client: Client
 ) -> None:
+    """An `activity` step (and an `http` step with `local: false`) is a regular activity
+    with a heartbeat timeout; an `http` step runs as a local activity by default: one
+    marker, no task queue round trip."""
     workflow_id = slug()
+    url = f"{http_target}/healthz"
     await api.create_workflow(
         {
             "id": workflow_id,
             "name": "Heartbeats",
-            "steps": [{"id": "call", "kind": "http", "with": {"url": f"{http_target}/healthz"}}],
+            "steps": [
+                {"id": "echo", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+                {"id": "remote", "kind": "http", "local": False, "with": {"url": url}},
+                {"id": "near", "kind": "http", "with": {"url": url}},
+            ],
         }
     )
     execution_id = await api.run(workflow_id)
     await eventually(lambda: api.execution(execution_id), lambda e: e["status"] == "completed")
     handle = temporal_client.get_workflow_handle(execution_id)
-    scheduled = [
+    events = [e async for e in handle.fetch_history_events()]
+    attributes = [
         e.activity_task_scheduled_event_attributes
-        async for e in handle.fetch_history_events()
+        for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
+    scheduled = {s.activity_id: s for s in attributes}
     settings = api.app.state.resources.settings
-    assert [s.heartbeat_timeout.ToTimedelta() for s in scheduled] == [
-        timedelta(seconds=settings.heartbeat_secs)
+    assert sorted(scheduled) == ["echo#1", "remote#1"]
+    heartbeat = timedelta(seconds=settings.heartbeat_secs)
+    assert {s.heartbeat_timeout.ToTimedelta() for s in scheduled.values()} == {heartbeat}
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
+    assert markers.count("core_local_activity") == 1  # `near`
+    steps = (await api.execution(execution_id, include_step_results="true"))["steps"]
+    assert {step["step_id"]: step["status"] for step in steps} == dict.fromkeys(
+        ("echo", "remote", "near"), "completed"
+    )
 
 
 async def test_docs_work_offline_and_operation_ids_are_short(api: Api) -> None:

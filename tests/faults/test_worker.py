@@ -21,6 +21,7 @@ from ferryman.temporal import has_pollers
 from ferryman.workflows import models as m
 from ferryman.workflows.memo import Key
 from tests.support.executions import start_execution
+from tests.support.http_target import HITS
 from tests.support.polling import eventually
 from tests.support.processes import spawn_worker
 
@@ -75,6 +76,40 @@ async def test_sigkilled_worker_loses_no_execution(
     result = await handle.result()
     assert result.output == 2
     assert [c[1] for c in await checkpoints()] == ["start", "first", "nap", "last"]
+
+
+async def test_a_worker_killed_under_a_local_step_loses_nothing(
+    temporal_client: Client,
+    worker_settings: Settings,
+    workers: list[subprocess.Popen[bytes]],
+    http_target: str,
+) -> None:
+    """An `http` step runs as a local activity, inside its workflow task: the worker dies
+    mid-request, the task times out, and another worker runs the attempt again."""
+    path = f"/once-slow/{uuid.uuid4().hex}"
+    document = {
+        "name": "Local",
+        "steps": [
+            {"id": "call", "kind": "http", "with": {"url": f"{http_target}{path}?secs=60"}},
+            {
+                "id": "after",
+                "kind": "transform",
+                "depends_on": ["call"],
+                "with": {"value": "{{ steps.call.output.json.calls }}"},
+            },
+        ],
+        "output": "{{ steps.after.output }}",
+    }
+    workers.append(spawn_worker(worker_settings))
+    handle = await start_execution(temporal_client, worker_settings, document)
+    # The first request hangs (the endpoint sleeps on its first call): kill its worker.
+    await eventually(lambda: asyncio.sleep(0, HITS[path]), lambda hits: hits == 1)
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    workers.append(spawn_worker(worker_settings))
+    result = await handle.result()
+    assert result.output == 2  # the second call answered
+    assert HITS[path] == 2
 
 
 async def test_a_step_whose_last_attempt_is_lost_ends_crashed_within_the_heartbeat_timeout(

@@ -151,6 +151,22 @@ def test_a_valid_dag_parses_with_aliases() -> None:
         (definition(transform("a", **{"if": "steps.zz.output"})), "reads steps.zz"),
         (definition(transform("a"), output="{{ steps.nope.output }}"), "the workflow output"),
         (definition(transform("a"), input_schema={"type": "nonsense"}), "not a valid JSON Schema"),
+        (
+            definition({**transform("a"), "local": True}),
+            "step 'a' has `local`, which only `http` and `activity` steps take",
+        ),
+        (
+            definition(
+                {
+                    "id": "a",
+                    "kind": "http",
+                    "local": True,
+                    "heartbeat_secs": 5,
+                    "with": {"url": "https://x"},
+                }
+            ),
+            "a local activity cannot heartbeat",
+        ),
         (definition(), "at least 1 item"),
         (definition(transform("a"), extra_field=1), "Extra inputs are not permitted"),
     ],

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
 
 from ferryman.api.store import db, repository
 from ferryman.settings import Settings
@@ -31,6 +31,7 @@ from ferryman.worker import build_replayer
 from ferryman.workflows import controls as c
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
+from ferryman.workflows.gate import gate_id
 from tests.support.executions import ExecutionHandle, start_execution
 from tests.support.llm_server import LlmServer, Reply, ToolCall
 from tests.support.polling import eventually
@@ -454,6 +455,75 @@ async def canceled_named(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
+HTTP: list[str] = []  # the http target's base URL, while recording
+
+
+async def engine2_named(client: Client, settings: Settings) -> ExecutionHandle:
+    """Since engine 2: http steps as local activities (one failing once, retried after a
+    timer), a regular activity, a wait released by an update, a concurrency slot entered by
+    a local activity; the books written once per workflow task."""
+    [target] = HTTP
+    handle = await start(
+        client,
+        settings,
+        "engine2_named",
+        {
+            "steps": [
+                {"id": "ping", "kind": "http", "with": {"url": f"{target}/healthz"}},
+                {
+                    "id": "flaky",
+                    "kind": "http",
+                    "depends_on": ["ping"],
+                    # The first call hangs past the request's timeout: retried.
+                    "with": {
+                        "url": f"{target}/once-slow/{uuid.uuid4().hex}?secs=3",
+                        "timeout_secs": 1,
+                    },
+                    "retry": {"max_attempts": 2, "backoff": "fixed", "initial_delay_secs": 0.1},
+                },
+                {"id": "echo", "kind": "activity", "activity": "test.echo", "with": {"n": 1}},
+                {
+                    "id": "gate",
+                    "kind": "wait",
+                    "depends_on": ["flaky", "echo"],
+                    "with": {"signal": "go"},
+                },
+                {
+                    "id": "pong",
+                    "kind": "http",
+                    "depends_on": ["gate"],
+                    "with": {"url": f"{target}/healthz"},
+                },
+            ],
+            "output": "{{ steps.pong.output.status }}",
+        },
+        run=m.RunSettings(
+            concurrency=m.ConcurrencySlot(key=f"history-{uuid.uuid4().hex[:8]}", limit=1),
+        ),
+    )
+    await eventually(lambda: state(handle), step_is("gate", "waiting"))
+    await handle.execute_update("go", c.StepSignal(payload={"by": "ada"}))
+    result = await handle.result()
+    assert result.status == "completed" and result.output == 200, result
+    return handle
+
+
+async def gate_batched(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
+    """Since batched grants: a gate (limit 2) that grants two runs in one workflow task,
+    then the third when one releases; stopped by a terminate (it idles a minute)."""
+    key = f"history-{uuid.uuid4().hex[:8]}"
+    document = {"steps": [{"id": "nap", "kind": "sleep", "with": {"seconds": 0.3}}]}
+    slot = m.RunSettings(concurrency=m.ConcurrencySlot(key=key, limit=2))
+    runs = [
+        await start(client, settings, f"gate_batched_{n}", document, run=slot) for n in range(3)
+    ]
+    for run in runs:
+        assert (await run.result()).status == "completed"
+    gate = client.get_workflow_handle(gate_id("default", key))
+    await gate.terminate("recorded")
+    return gate
+
+
 async def failed(client: Client, settings: Settings) -> ExecutionHandle:
     """A non-retryable activity failure fails the execution."""
     handle = await start(
@@ -477,7 +547,7 @@ async def failed(client: Client, settings: Settings) -> ExecutionHandle:
     return handle
 
 
-SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] = {
+SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[WorkflowHandle[Any, Any]]]] = {
     # Recorded before the inert definition snapshot (the input carried the definition):
     # executions started then must keep replaying.
     "graph": graph,
@@ -507,6 +577,9 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
     # stop is Temporal's cancellation request.
     "controls_named": controls_named,
     "canceled_named": canceled_named,
+    # Since engine 2 (local http steps, coalesced books) and batched grants of a gate.
+    "engine2_named": engine2_named,
+    "gate_batched": gate_batched,
 }
 
 
@@ -514,9 +587,14 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[ExecutionHandle]]] =
 @pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_record_history(
-    temporal_client: Client, base_settings: Settings, llm_server: LlmServer, name: str
+    temporal_client: Client,
+    base_settings: Settings,
+    llm_server: LlmServer,
+    http_target: str,
+    name: str,
 ) -> None:
     LLM[:] = [llm_server]
+    HTTP[:] = [http_target]
     handle = await SCENARIOS[name](temporal_client, base_settings)
     history = await handle.fetch_history()
     text = history.to_json()
@@ -544,6 +622,8 @@ async def test_history_replays_without_nondeterminism(name: str) -> None:
     if not path.exists():
         pytest.fail(f"{path} is missing; record it with FERRYMAN_RECORD_HISTORIES=1")
     text = path.read_text()
-    history = WorkflowHistory.from_json(f"history-{name}", text)
+    # A gate reads its project and key from its own id.
+    workflow_id = gate_id("default", name) if name.startswith("gate") else f"history-{name}"
+    history = WorkflowHistory.from_json(workflow_id, text)
     result = await build_replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None, result.replay_failure

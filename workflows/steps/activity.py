@@ -26,6 +26,8 @@ class Activity(StepKind):
     name = "activity"
     names_activity = True
 
+    local_by_default = False  # a user's activity may run long: `local: true` when it is short
+
     async def run(self, run: StepRun) -> Any:
         return await run.activity(str(run.step.activity), run.params)
 

@@ -92,6 +92,9 @@ class StepKind:
     params: ClassVar[type[BaseModel] | None] = None
     # Whether the step names a registered Python activity (`activity: <name>`).
     names_activity: ClassVar[bool] = False
+    # Whether its attempts run as local activities unless the step says (`local`); None
+    # for kinds whose work is not one activity attempt (they take no `local`).
+    local_by_default: ClassVar[bool | None] = None
 
     def check(self, step: Step) -> None:
         """Registration-time checks of one step of this kind."""
@@ -107,6 +110,17 @@ class StepKind:
             raise DefinitionError(
                 f"step {step.id!r} has `workflow`, `version` or `detach`, which only steps "
                 f"of kind 'workflow' take (it has kind {self.name!r})",
+                step.id,
+            )
+        if step.local is not None and self.local_by_default is None:
+            raise DefinitionError(
+                f"step {step.id!r} has `local`, which only `http` and `activity` steps take",
+                step.id,
+            )
+        if step.local and step.heartbeat_secs is not None:
+            raise DefinitionError(
+                f"step {step.id!r} is `local` and has `heartbeat_secs`: a local activity "
+                "cannot heartbeat (leave `local` out for a long step that heartbeats)",
                 step.id,
             )
         if self.params is not None:

@@ -11,6 +11,7 @@ from ferryman.workflows.steps.base import StepKind, StepRun
 class Http(StepKind):
     name = "http"
     params = HttpParams
+    local_by_default = True  # one request, bounded by its timeout: short
 
     async def run(self, run: StepRun) -> Any:
         return await run.activity(HTTP_ACTIVITY_NAME, run.params)
