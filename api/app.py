@@ -22,7 +22,7 @@ from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.middleware import QUIET_PATHS, BodyLimitMiddleware, RequestContextMiddleware
 from ferryman.api.store import db
-from ferryman.api.surfaces import SURFACES, health, prometheus
+from ferryman.api.surfaces import SURFACES, dashboard, health, prometheus
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.dsl import WorkflowDefinition
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(prometheus.router)
     for surface in SURFACES:
         app.include_router(surface.router)
+    app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -37,6 +37,9 @@ class StepRecord:
     output: Any = None
     error: str | None = None
     activity: str | None = None
+    # What the step's last attempt got: its rendered parameters (activity kinds; secrets
+    # still as placeholders, resolved only inside the activity).
+    input: Any = None
     # What the kind noted beside the output (an `llm` step's model and prompt parameters),
     # and the model version its provider answered with.
     details: dict[str, Any] = field(default_factory=dict)
@@ -167,6 +170,9 @@ class HistoryFolder:
         record.attempts = parsed[1]
         record.status = StepStatus.RUNNING
         record.activity = attrs.activity_type.name
+        if labelled is None and attrs.input.payloads:
+            task = self._decode(attrs.input.payloads[0])
+            record.input = task.get("params") if isinstance(task, dict) else task
         record.started_at = record.started_at or event.event_time.ToDatetime(tzinfo=UTC)
 
     def _started_activity(self, event: HistoryEvent) -> None:

@@ -222,6 +222,10 @@ class ExecutionReader:
         where = ListFilter(project_id, parent_run_id=described.view.id)
         return (await self.after(where, 100, None, with_total=False)).views
 
+    async def count(self, where: ListFilter) -> int:
+        """How many executions the filter means (one count query, no rows read)."""
+        return await visibility.count(self.client, where)
+
     async def page(self, where: ListFilter, page: int, page_size: int) -> Page:
         """Page `page` of `page_size` rows, up to `PAGE_WINDOW` rows deep."""
         if page * page_size > visibility.PAGE_WINDOW:

@@ -1,0 +1,133 @@
+"""`/ui/jobs`: the project's jobs with run counts and failure rates, and one job: its
+versions, a diff between two of them, its steps as a graph, and a trigger form whose payload
+the job's `input_schema` checks (the launcher's own check and sentence)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from pydantic import ValidationError
+
+from ferryman.api.codes import ErrorCode
+from ferryman.api.definitions import StoredDefinition
+from ferryman.api.deps import DefinitionsDep, ExecutionsDep
+from ferryman.api.errors import ApiError
+from ferryman.api.executions import Executions
+from ferryman.api.executions.ids import new_execution_id
+from ferryman.api.executions.visibility import ListFilter
+from ferryman.api.surfaces.dashboard import views
+from ferryman.api.surfaces.dashboard.rendering import PREFIX, DashboardRoute, go, page
+from ferryman.api.surfaces.dashboard.session import READ_JOBS, READ_RUNS, ActingDep, SessionDep
+from ferryman.api.surfaces.v1 import schemas
+from ferryman.api.surfaces.v1.jobs import launch_request
+from ferryman.statuses import FAILURE_STATUSES
+from ferryman.validation import error_sentence
+
+router = APIRouter(route_class=DashboardRoute)
+JobId = Annotated[str, Path(max_length=63)]
+Version = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job: StoredDefinition
+    runs: int | None  # None: the key may not read runs
+    failed: int | None
+
+    @property
+    def failure_rate(self) -> str:
+        if not self.runs or self.failed is None:
+            return "—"
+        return f"{self.failed / self.runs:.0%}"
+
+
+async def run_counts(
+    executions: Executions, project_id: str, job_id: str | None
+) -> tuple[int, int]:
+    """Runs of a job (or of the project) kept by Temporal, and how many of them failed."""
+    reader = executions.reader
+    return await asyncio.gather(
+        reader.count(ListFilter(project_id, job_id)),
+        reader.count(ListFilter(project_id, job_id, statuses=FAILURE_STATUSES)),
+    )
+
+
+@router.get("/jobs")
+async def list_jobs(
+    request: Request, session: SessionDep, executions: ExecutionsDep, definitions: DefinitionsDep
+) -> Response:
+    session.require(READ_JOBS)
+    jobs, _ = await definitions.page(session.project_id, 1, 1000)
+    if session.can(READ_RUNS):
+        counts = await asyncio.gather(
+            *(run_counts(executions, session.project_id, job.slug) for job in jobs)
+        )
+        rows = [JobRow(job, runs, failed) for job, (runs, failed) in zip(jobs, counts, strict=True)]
+    else:
+        rows = [JobRow(job, None, None) for job in jobs]
+    return page(request, "jobs.html", rows=rows)
+
+
+@router.get("/jobs/{job_id}")
+async def show_job(
+    request: Request,
+    job_id: JobId,
+    session: SessionDep,
+    definitions: DefinitionsDep,
+    version: Version = None,
+    base: Version = None,
+) -> Response:
+    session.require(READ_JOBS)
+    project_id = session.project_id
+    job = await definitions.get(project_id, job_id, version)
+    versions = await definitions.versions(project_id, job_id)
+    compared = base or (job.version - 1 if job.version > 1 else None)
+    changes: list[str] = []
+    if compared is not None:
+        older = await definitions.get(project_id, job_id, compared)
+        changes = views.diff(older.document, job.document, f"v{compared}", f"v{job.version}")
+    schema = job.document.get("input_schema")
+    return page(
+        request,
+        "job.html",
+        job=job,
+        versions=versions,
+        compared=compared,
+        changes=changes,
+        graph=views.graph(job.document),
+        input_schema=schema,
+        payload=_example(job.document),
+    )
+
+
+def _example(document: dict[str, Any]) -> str:
+    """The trigger form's first payload: the job's first preset, else `{}`."""
+    presets = document.get("presets") or {}
+    first: Any = next(iter(presets.values()), {}) if isinstance(presets, dict) else {}
+    return json.dumps(first, indent=2)
+
+
+@router.post("/jobs/{job_id}/trigger")
+async def trigger(
+    request: Request,
+    job_id: JobId,
+    session: ActingDep,
+    executions: ExecutionsDep,
+    payload: Annotated[str, Form(max_length=256 * 1024)] = "",
+) -> Response:
+    """A run of the job, as `POST /v1/jobs/{id}/trigger` starts one."""
+    try:
+        value = json.loads(payload) if payload.strip() else {}
+    except ValueError as err:
+        raise ApiError(f"the payload is not valid JSON: {err}", ErrorCode.INVALID_JSON) from err
+    try:
+        body = schemas.TriggerRequest(payload=value)
+    except ValidationError as err:
+        raise ApiError(error_sentence(err.errors(), limit=1), ErrorCode.VALIDATION_ERROR) from err
+    run_id = new_execution_id()
+    await executions.launcher.launch(launch_request(session.principal, job_id, body), run_id)
+    return go(request, f"{PREFIX}/runs/{run_id}?done=triggered")
