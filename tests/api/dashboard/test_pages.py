@@ -1,0 +1,259 @@
+"""The dashboard over HTTP (the app in-process): sign-in and its cookie, every page for an
+admin, a read-only key and another project's key, forged and refused forms, filters, the
+trigger's schema check, the assets. The same flows in a real browser: `test_browser.py`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.support.api import Api
+from tests.support.polling import eventually
+from tests.support.runs import run_of, trigger
+
+READ_ONLY = ["executions:read", "workflows:read"]
+
+
+def waiting_job(job_id: str) -> dict[str, Any]:
+    """A step, then a `wait` step: runs stay open until approved."""
+    return {
+        "id": job_id,
+        "name": "Waits for approval",
+        "input_schema": {
+            "type": "object",
+            "required": ["customer"],
+            "properties": {"customer": {"type": "string"}},
+        },
+        "steps": [
+            {"id": "prepare", "kind": "transform", "with": {"value": "{{ input.customer }}"}},
+            {
+                "id": "approval",
+                "kind": "wait",
+                "depends_on": ["prepare"],
+                "with": {"signal": "approve"},
+            },
+        ],
+        "output": "{{ steps.approval.output }}",
+    }
+
+
+class Browser:
+    """A signed-in dashboard session over httpx: its cookie jar, its CSRF token."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.csrf = ""
+
+    async def sign_in(self, key: str) -> httpx.Response:
+        response = await self.http.post("/ui/login", data={"key": key, "next": "/ui/runs"})
+        page = await self.http.get("/ui/runs")
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        self.csrf = found.group(1) if found else ""
+        return response
+
+    async def post(self, path: str, **data: Any) -> httpx.Response:
+        return await self.http.post(path, data={"csrf": self.csrf, **data})
+
+
+@pytest_asyncio.fixture
+async def browser(api: Api) -> AsyncIterator[Browser]:
+    transport = httpx.ASGITransport(app=api.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+        yield Browser(http)
+
+
+def raw(headers: dict[str, str]) -> str:
+    return headers["X-API-Key"]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def waiting(api: Api) -> tuple[str, str]:
+    """A job of the default project and one of its runs, waiting for its approval."""
+    job = f"ui-{uuid.uuid4().hex[:8]}"
+    await api.create_workflow(waiting_job(job))
+    run = await trigger(api, job, payload={"customer": "acme"}, tags={"team": "blue"})
+    await eventually(lambda: run_of(api, run["id"]), lambda r: r["status"] == "waiting")
+    return job, str(run["id"])
+
+
+async def test_sign_in_keeps_the_key_in_a_strict_http_only_cookie_and_nowhere_else(
+    api: Api, browser: Browser
+) -> None:
+    asked = await browser.http.get("/ui/runs?status=waiting")
+    assert asked.status_code == 303
+    assert asked.headers["location"] == "/ui/login?next=%2Fui%2Fruns%3Fstatus%3Dwaiting"
+    key = raw(await api.key_for())
+    signed = await browser.sign_in(key)
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/runs"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie
+    for path in ("/ui/", "/ui/runs", "/ui/jobs", "/ui/dead-letters", "/ui/schedules"):
+        page = await browser.http.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert key not in page.text and key not in str(page.url)
+    # Sign-out needs the session's token, then forgets the cookie.
+    assert (await browser.http.post("/ui/logout")).status_code == 403
+    out = await browser.post("/ui/logout")
+    assert out.status_code == 303 and 'ferryman_session=""' in out.headers["set-cookie"]
+    assert (await browser.http.get("/ui/runs")).status_code == 303
+
+
+@pytest.mark.parametrize("key", ["", "fm_not_a_key", "x" * 600])
+async def test_a_bad_key_is_refused_with_a_sentence(browser: Browser, key: str) -> None:
+    response = await browser.http.post("/ui/login", data={"key": key})
+    assert response.status_code in (401, 422)
+    if response.status_code == 401:
+        assert "Invalid or missing API key" in response.text
+        assert "set-cookie" not in response.headers
+    # A cookie made up by hand is no session either.
+    browser.http.cookies.set("ferryman_session", "nonce.fm_forged", path="/ui")
+    assert (await browser.http.get("/ui/runs")).status_code == 303
+
+
+async def test_every_page_of_the_admin(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, run_id = waiting
+    await browser.sign_in(raw(await api.key_for()))
+    runs = await browser.http.get("/ui/runs")
+    assert run_id in runs.text and 'data-status="waiting"' in runs.text
+    run = await browser.http.get(f"/ui/runs/{run_id}")
+    assert run.status_code == 200
+    for expected in (
+        'data-step="prepare" data-step-status="completed"',
+        "Approve approval",
+        "Roll back to here",
+        "Replay from here",
+        "acme",
+    ):
+        assert expected in run.text, expected
+    assert (await browser.http.get(f"/ui/jobs/{job}")).status_code == 200
+    overview = await browser.http.get("/ui/")
+    assert "Runs started in the last hour" in overview.text
+
+
+async def test_a_read_only_key_sees_pages_but_cannot_act(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, run_id = waiting
+    await browser.sign_in(raw(await api.key_for(scopes=READ_ONLY)))
+    run = await browser.http.get(f"/ui/runs/{run_id}")
+    assert run.status_code == 200 and "Read-only key" in run.text
+    buttons = re.findall(r"<button[^>]*>", run.text)
+    acting = [b for b in buttons if "signout" not in b and "submit" in b]
+    assert acting and all("disabled" in b for b in acting), acting
+    # A forged form, with the session's own token: the API's 403 sentence, nothing done.
+    for path, data in (
+        (f"/ui/runs/{run_id}/cancel", {}),
+        (f"/ui/runs/{run_id}/approve", {"signal": "approve", "payload": "{}"}),
+        (f"/ui/jobs/{job}/trigger", {"payload": '{"customer": "x"}'}),
+        ("/ui/runs/bulk", {"action": "cancel", "run_id": run_id}),
+        ("/ui/dead-letters/redrive", {"all": "true"}),
+    ):
+        refused = await browser.post(path, **data)
+        assert refused.status_code == 403, (path, refused.text[:300])
+        assert "this API key lacks the &#39;workflows:execute&#39; scope" in refused.text
+    assert (await run_of(api, run_id))["status"] == "waiting"
+
+
+async def test_another_projects_key_sees_none_of_it(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, run_id = waiting
+    await browser.sign_in(raw(await api.key_for(project=f"other-{uuid.uuid4().hex[:6]}")))
+    assert run_id not in (await browser.http.get("/ui/runs")).text
+    assert job not in (await browser.http.get("/ui/jobs")).text
+    for path in (f"/ui/runs/{run_id}", f"/ui/jobs/{job}"):
+        page = await browser.http.get(path)
+        assert page.status_code == 404 and "not found" in page.text, path
+    cancel = await browser.post(f"/ui/runs/{run_id}/cancel")
+    assert cancel.status_code == 404 and "execution not found" in cancel.text
+    assert (await run_of(api, run_id))["status"] == "waiting"
+
+
+async def test_a_form_without_the_sessions_token_is_refused(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    _, run_id = waiting
+    await browser.sign_in(raw(await api.key_for()))
+    for token in (None, "0" * 64):
+        data = {} if token is None else {"csrf": token}
+        refused = await browser.http.post(f"/ui/runs/{run_id}/cancel", data=data)
+        assert refused.status_code == 403 and "csrf_token_invalid" in refused.text
+    assert (await run_of(api, run_id))["status"] == "waiting"
+
+
+async def test_filters_take_the_v1_checks_and_find_by_payload(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    _job, run_id = waiting
+    await browser.sign_in(raw(await api.key_for()))
+    found = await browser.http.get("/ui/runs", params={"payload": '{"customer": "acme"}'})
+    assert run_id in found.text
+    other = await browser.http.get("/ui/runs", params={"payload": '{"customer": "nobody"}'})
+    assert other.status_code == 200 and run_id not in other.text
+    by_tag = await browser.http.get("/ui/runs", params={"tags": '{"team": "blue"}'})
+    assert run_id in by_tag.text
+    for params, sentence in (
+        ({"payload": "[1]"}, "payload must be a JSON object"),
+        ({"tags": '{"team": 1}'}, "tags values must be strings"),
+        ({"status": "sleeping"}, "unknown status &#39;sleeping&#39;"),
+        ({"job_id": "Not A Slug"}, "workflow_id must be a workflow slug"),
+        ({"from": "yesterday"}, "from must be a date and time"),
+        ({"since": "1y"}, "since must be one of"),
+        ({"triggered_by": "telepathy"}, "triggered_by must be one of"),
+    ):
+        refused = await browser.http.get("/ui/runs", params=params)
+        assert refused.status_code == 422 and sentence in refused.text, (params, refused.text)
+    cursor = await browser.http.get("/ui/runs", params={"cursor": "c1.not-a-cursor"})
+    assert cursor.status_code == 422 and "invalid_cursor" in cursor.text
+
+
+async def test_a_trigger_is_checked_against_the_input_schema(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, _ = waiting
+    await browser.sign_in(raw(await api.key_for()))
+    htmx = {"HX-Request": "true"}
+    for payload, code in (('{"customer": 7}', "input_invalid"), ("{oops", "invalid_json")):
+        response = await browser.http.post(
+            f"/ui/jobs/{job}/trigger", data={"csrf": browser.csrf, "payload": payload}, headers=htmx
+        )
+        assert response.headers["HX-Retarget"] == "#flash", response.text
+        assert code in response.text and "Refused:" in response.text
+    started = await browser.post(f"/ui/jobs/{job}/trigger", payload='{"customer": "zed"}')
+    assert started.status_code == 303
+    run_id = started.headers["location"].split("/")[-1].split("?")[0]
+    assert (await run_of(api, run_id))["payload"] == {"customer": "zed"}
+
+
+async def test_an_action_the_run_refuses_shows_the_apis_sentence(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    _, run_id = waiting
+    await browser.sign_in(raw(await api.key_for()))
+    resume = await browser.post(f"/ui/runs/{run_id}/resume")
+    assert resume.status_code == 409
+    assert "the run is waiting; only a paused one can resume" in resume.text
+    replay = await browser.post("/ui/runs/bulk", action="replay", run_id=run_id)
+    assert replay.status_code == 422 and "no run was replayed" in replay.text
+
+
+async def test_the_assets_are_served_from_the_package(browser: Browser) -> None:
+    for path, kind in (
+        ("/ui/static/vendor/htmx-2.0.11.min.js", "javascript"),
+        ("/ui/static/vendor/htmx-ext-sse-2.2.4.min.js", "javascript"),
+        ("/ui/static/dashboard.js", "javascript"),
+        ("/ui/static/dashboard.css", "css"),
+    ):
+        response = await browser.http.get(path)
+        assert response.status_code == 200 and kind in response.headers["content-type"], path
+    login = await browser.http.get("/ui/login")
+    linked = re.findall(r'(?:src|href)="([^"]+)"', login.text)
+    assert linked and all(url.startswith(("/ui/", "data:", "#")) for url in linked), linked
