@@ -5,6 +5,7 @@ Playwright's own. Each page gets a fresh profile; screenshots go to `build/scree
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ VIEWPORT = {"width": 1280, "height": 900}  # the narrowest width the dashboard p
 @asynccontextmanager
 async def chromium_page() -> AsyncIterator[Page]:
     """A page of a headless chromium with a fresh profile; confirm dialogs accepted."""
-    assert CHROMIUM.exists(), "chromium is missing: run scripts/install.sh"
+    assert os.access(CHROMIUM, os.X_OK), "chromium is missing: run scripts/install.sh"
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
