@@ -20,7 +20,12 @@ from ferryman.api.deps import Resources
 from ferryman.api.envelope import add_exception_handlers
 from ferryman.api.executions import Executions
 from ferryman.api.idempotency import IdempotencyService
-from ferryman.api.middleware import QUIET_PATHS, BodyLimitMiddleware, RequestContextMiddleware
+from ferryman.api.middleware import (
+    QUIET_PATHS,
+    BodyLimitMiddleware,
+    BodyTextMiddleware,
+    RequestContextMiddleware,
+)
 from ferryman.api.store import db
 from ferryman.api.surfaces import SURFACES, dashboard, health, prometheus
 from ferryman.settings import Settings, get_settings
@@ -79,7 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=tracing.fastapi_telemetry(settings, untraced=QUIET_PATHS),
     )
     app.state.settings = settings
-    # Added last runs first: the request id exists before a body is refused as too large.
+    # Added last runs first: the request id exists before a body is refused as too large,
+    # and a body is read whole for its text check only within the limit.
+    app.add_middleware(BodyTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, log_probes=settings.log_probe_requests)
     add_exception_handlers(app, [(s.prefix, s.status_phrase) for s in SURFACES])

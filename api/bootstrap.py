@@ -36,7 +36,7 @@ async def load_workflows_dir(settings: Settings, definitions: DefinitionService)
     for path, text in _definition_files(Path(folder)):
         try:
             # YAML is a superset of JSON.
-            await _register(definitions, project, yaml.safe_load(text))
+            await _register(definitions, project, definitions.parse(text.encode(), "yaml"))
         except (ApiError, ValueError, yaml.YAMLError) as err:
             log.error("workflow file rejected", path=str(path), error=str(err))
         else:

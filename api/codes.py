@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     BODY_TOO_LARGE = "body_too_large"
     INPUT_TOO_LARGE = "input_too_large"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    DEFINITION_TOO_LARGE = "definition_too_large"
     # 422
     VALIDATION_ERROR = "validation_error"
     DEFINITION_INVALID = "definition_invalid"

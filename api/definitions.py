@@ -37,7 +37,7 @@ PARSED_CACHE_SIZE = 1024
 MAX_NESTING = 64
 
 
-def _depth(value: Any) -> int:
+def nesting(value: Any) -> int:
     """Nesting depth of a JSON value, iteratively (deep values must not blow the stack)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -49,10 +49,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
-    """A definition arrives as JSON or YAML (by Content-Type); either way a mapping."""
+def parse_document(body: bytes, content_type: str, limit: int) -> dict[str, Any]:
+    """A definition arrives as JSON or YAML (by Content-Type); either way a mapping. YAML
+    is built only if its aliases expand to at most about `limit` bytes (`load_yaml`)."""
     try:
-        document = yaml.safe_load(body) if "yaml" in content_type else json.loads(body)
+        document = load_yaml(body, limit) if "yaml" in content_type else json.loads(body)
     except (yaml.YAMLError, ValueError, RecursionError) as err:
         if "yaml" in content_type:
             raise ApiError("the request body is not valid YAML", ErrorCode.INVALID_YAML) from err
@@ -63,6 +64,61 @@ def parse_document(body: bytes, content_type: str) -> dict[str, Any]:
             ErrorCode.DEFINITION_INVALID,
         )
     return document
+
+
+def load_yaml(source: bytes | str, limit: int) -> Any:
+    """A YAML document as JSON data, refused (413) before it is built when its aliases
+    expand past `limit` bytes, or refer to themselves.
+
+    Aliases are allowed (a shared `retry` block reads well), but a definition is stored,
+    served and carried by every run expanded, as JSON: nine levels of `[*a, *a]` make 455
+    bytes of YAML a 6.9 MB definition, and walking it costs seconds. The composed graph
+    shares each anchored node, so its expanded size is counted once per node: linear in
+    the document as written. The count is a scalar's length (at least 1) plus one per
+    item and two per collection, close to its JSON size; `DefinitionService.validate`
+    then checks the exact size.
+    """
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, set()) > limit:
+            raise _too_large(f"the definition's YAML aliases expand to more than {limit} bytes")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+class _RecursiveAlias(yaml.YAMLError):
+    """An alias inside the node it names: no JSON can hold that."""
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """About the bytes of `node` as JSON with every alias expanded, each node counted once."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise _RecursiveAlias("a YAML alias refers to a node that contains it")
+    if isinstance(node, yaml.ScalarNode):
+        size = max(1, len(node.value))
+    else:
+        open_nodes.add(id(node))
+        children = (
+            [child for pair in node.value for child in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        size = 2 + sum(_expanded_size(child, sizes, open_nodes) + 1 for child in children)
+        open_nodes.discard(id(node))
+    sizes[id(node)] = size
+    return size
+
+
+def _too_large(what: str) -> ApiError:
+    return ApiError(
+        f"{what}, over the limit of FERRYMAN_MAX_DEFINITION_BYTES", ErrorCode.DEFINITION_TOO_LARGE
+    )
 
 
 def _not_json(body: bytes) -> str:
@@ -134,13 +190,21 @@ class DefinitionService:
             PARSED_CACHE_SIZE, settings.metadata_cache_secs
         )
 
+    def parse(self, body: bytes, content_type: str) -> dict[str, Any]:
+        """A definition as sent (JSON or YAML), within the definition limit."""
+        return parse_document(body, content_type, self.settings.max_definition_bytes)
+
     async def validate(self, document: dict[str, Any]) -> WorkflowDefinition:
-        """The DSL's rules, then the limits, then activity names against live workers."""
-        if _depth(document) > MAX_NESTING:
+        """The limits, then the DSL's rules, then activity names against live workers."""
+        if nesting(document) > MAX_NESTING:
             raise ApiError(
                 f"the definition nests deeper than {MAX_NESTING} levels",
                 ErrorCode.DEFINITION_INVALID,
             )
+        size = len(json.dumps(document, ensure_ascii=False).encode())
+        limit = self.settings.max_definition_bytes
+        if size > limit:
+            raise _too_large(f"the definition is {size} bytes as JSON ({limit} allowed)")
         try:
             definition = WorkflowDefinition.model_validate(document)
         except ValidationError as err:
@@ -243,7 +307,8 @@ class DefinitionService:
         return _stored(workflow, latest)
 
     async def resolve(self, project_id: str, slug: str, version: int | None) -> Resolved:
-        """The definition (and snapshot) an execution will carry (409 when disabled)."""
+        """The definition (and snapshot) an execution will carry, and whether its workflow
+        is disabled (which `Launcher.admit` refuses)."""
         resolved = self._resolved.get((project_id, slug, version))
         if resolved is None:
             async with self.sessions() as session:
@@ -254,11 +319,6 @@ class DefinitionService:
                 self._parse(slug, stored), stored.version, workflow.disabled, _version_id(stored)
             )
             self._resolved[(project_id, slug, version)] = resolved
-        if resolved.disabled:
-            raise ApiError(
-                f"workflow {slug!r} is disabled; enable it to start executions",
-                ErrorCode.WORKFLOW_DISABLED,
-            )
         return resolved
 
     def _parse(self, slug: str, stored: WorkflowVersion) -> Parsed:
@@ -313,7 +373,7 @@ class DefinitionService:
                 ErrorCode.INPUT_TOO_LARGE,
             )
         for name, value in (("input", input_data), ("metadata", metadata)):
-            if _depth(value) > MAX_NESTING:
+            if nesting(value) > MAX_NESTING:
                 raise ApiError(
                     f"the {name} nests deeper than {MAX_NESTING} levels, which workers cannot "
                     "decode",

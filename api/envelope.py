@@ -101,7 +101,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
         ],
         409,
     ),
-    **dict.fromkeys([E.BODY_TOO_LARGE, E.INPUT_TOO_LARGE, E.PAYLOAD_TOO_LARGE], 413),
+    **dict.fromkeys(
+        [E.BODY_TOO_LARGE, E.INPUT_TOO_LARGE, E.PAYLOAD_TOO_LARGE, E.DEFINITION_TOO_LARGE], 413
+    ),
     **dict.fromkeys(
         [
             E.VALIDATION_ERROR,

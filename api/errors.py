@@ -61,12 +61,13 @@ def temporal_error(err: RPCError) -> ApiError:
         return execution_not_found()
     if err.status == RPCStatusCode.ALREADY_EXISTS:
         return ApiError("an execution with this id already exists", ErrorCode.EXECUTION_EXISTS)
+    if _too_large(err):
+        return ApiError(
+            f"Temporal refused the request as too large ({err.message}): a run's definition "
+            "and input must fit in 2 MB",
+            ErrorCode.PAYLOAD_TOO_LARGE,
+        )
     if err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
-        if "size" in err.message.lower() and "limit" in err.message.lower():
-            return ApiError(
-                f"Temporal refused the payload as too large: {err.message}",
-                ErrorCode.PAYLOAD_TOO_LARGE,
-            )
         return ApiError(f"Temporal refused the request: {err.message}", ErrorCode.TEMPORAL_REJECTED)
     if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
         return ApiError("Temporal is overloaded; retry shortly", ErrorCode.TEMPORAL_OVERLOADED)
@@ -75,3 +76,14 @@ def temporal_error(err: RPCError) -> ApiError:
             "Temporal did not answer in time; retry shortly", ErrorCode.TEMPORAL_TIMEOUT
         )
     return ApiError(f"Temporal is unavailable: {err.message}", ErrorCode.TEMPORAL_UNAVAILABLE)
+
+
+def _too_large(err: RPCError) -> bool:
+    """Temporal's refusals of a payload over its limits, for good: its blob limit (2 MB,
+    INVALID_ARGUMENT "Blob data size exceeds limit") and gRPC's message limit (4 MB,
+    RESOURCE_EXHAUSTED "received message ... larger than max", which comes without the
+    ResourceExhaustedFailure detail of a real overload)."""
+    message = err.message.lower()
+    if err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
+        return "size" in message and "limit" in message
+    return err.status == RPCStatusCode.RESOURCE_EXHAUSTED and "larger than max" in message

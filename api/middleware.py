@@ -1,7 +1,9 @@
-"""ASGI middleware: request ids, request metrics and log lines, the body size limit."""
+"""ASGI middleware: request ids, request metrics and log lines, the body size limit, and
+text a body may not carry."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -16,6 +18,7 @@ from ferryman import metrics
 from ferryman.api.codes import ErrorCode
 from ferryman.api.envelope import error_body
 from ferryman.logging import noting_runs
+from ferryman.validation import lone_surrogate
 
 log = structlog.get_logger("ferryman.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -139,22 +142,90 @@ class BodyLimitMiddleware:
             await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = error_body(
-            scope.get("state", {}).get("request_id", ""),
-            f"the request body is larger than the limit of {self.limit} bytes",
-            ErrorCode.BODY_TOO_LARGE,
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"the request body is larger than the limit of {self.limit} bytes"
+        await _refuse(scope, send, 413, message, ErrorCode.BODY_TOO_LARGE)
+
+
+class BodyTextMiddleware:
+    """Answer 422 for a JSON or YAML body that spells a lone UTF-16 surrogate (`"\\ud800"`).
+
+    Such a string is no text: it parses, then fails wherever it is encoded (Temporal's
+    payloads, PostgreSQL, the answer), long after an idempotency key was reserved for it.
+    Every body passes here before any route reads it, so one check covers them all. The
+    body is read whole first (within the body limit, which wraps this middleware).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left: let the app see it
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+        lone = _lone_surrogate(body, content_type)
+        if lone is not None:
+            sentence = (
+                f"the body spells {lone}, half of a UTF-16 surrogate pair, which is not text: "
+                "send characters as UTF-8 (or, in JSON, as a whole \\ud83d\\ude80 pair)"
+            )
+            details = [{"loc": ["body"], "msg": sentence, "type": "lone_surrogate"}]
+            await _refuse(scope, send, 422, sentence, ErrorCode.VALIDATION_ERROR, details)
+            return
+        request = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([request], receive), send)
+
+
+def _lone_surrogate(body: bytes, content_type: str) -> str | None:
+    """What `lone_surrogate` finds in a body, decoded as its parser would decode it (JSON
+    takes UTF-8, -16 or -32 and lets surrogates through); None for other media types and
+    for bytes that do not decode (the route's parser refuses those in its own words)."""
+    is_yaml = "yaml" in content_type
+    if content_type and not is_yaml and "json" not in content_type:
+        return None
+    try:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return lone_surrogate(text, json_pairs=not is_yaml)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` that gives `messages` first, then what the client sends next."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+async def _refuse(
+    scope: Scope, send: Send, status: int, message: str, code: ErrorCode, details: Any = None
+) -> None:
+    """Answer with the error envelope before the app has seen the request."""
+    body = error_body(scope.get("state", {}).get("request_id", ""), message, code, details)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(HTTPException):

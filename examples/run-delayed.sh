@@ -14,7 +14,8 @@ call POST "/v1/runs/$id/reschedule" '{"scheduled_at": "'"$(at 2)"'"}' >/dev/null
 await_status "$id" completed
 call GET "/v1/runs/$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   ", r["status"], r["result"])'
 
-echo "==> one that must start within a second, but is scheduled in a minute: expired"
-id=$(call POST /v1/jobs/reminder/trigger '{"payload": {"who": "bob", "what": "lunch"}, "scheduled_at": "'"$(at 60)"'", "expires_at": "'"$(at 1)"'"}' | field id)
+echo "==> one due in 5 seconds that must start within 6, moved to an hour later: expired"
+id=$(call POST /v1/jobs/reminder/trigger '{"payload": {"who": "bob", "what": "lunch"}, "scheduled_at": "'"$(at 5)"'", "expires_at": "'"$(at 6)"'"}' | field id)
+call POST "/v1/runs/$id/reschedule" '{"scheduled_at": "'"$(at 3600)"'"}' >/dev/null
 await_status "$id" expired
 call GET "/v1/runs/$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   ", r["status"], "-", r["error"])'

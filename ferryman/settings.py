@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     input_limit_bytes: int = 256 * 1024
     step_output_limit_bytes: int = 256 * 1024
+    # A definition as stored, as JSON with its YAML aliases expanded: every run carries it
+    # in its input, which Temporal caps at 2 MB per payload.
+    max_definition_bytes: int = Field(default=512 * 1024, gt=0)
     # Input, metadata, output and step outputs over this many bytes of JSON are elided from
     # the memo (lists and `GET` show a marker); at most 100 steps' fit Temporal's 2 MB memo.
     memo_summary_limit_bytes: int = Field(default=2 * 1024, ge=256, le=16 * 1024)

@@ -80,7 +80,7 @@ def search_attributes(params: m.ExecutionInput, start: RunStart) -> TypedSearchA
     optional: list[tuple[Any, Any]] = [
         (sa.CONTINUATION_OF, start.continuation_of),
         (sa.SUPERSEDES, start.supersedes),
-        (sa.TAGS, sa.tags_value(settings.tags) if settings.tags else None),
+        (sa.TAGS, sa.tag_tokens(settings.tags) if settings.tags else None),
         (sa.BATCH, settings.batch_id),
         (sa.PARENT, settings.parent_run_id),
         (sa.CONCURRENCY_KEY, settings.concurrency.key if settings.concurrency else None),

@@ -114,8 +114,10 @@ def template_strings(value: Any) -> Iterator[str]:
 def referenced_steps(text: str) -> frozenset[str]:
     """Parse a template and return the step ids it reads (`steps.x` or `steps['x']`).
 
-    Raises TemplateError when it does not parse or names a variable outside the context.
-    Cached: a definition is validated again wherever it is deserialized (API and worker).
+    Raises TemplateError when it does not parse, names a variable outside the context, or
+    uses a filter or a test the sandbox lacks (which Jinja would find only when rendering,
+    in every run). Cached: a definition is validated again wherever it is deserialized
+    (API and worker).
     """
     return _referenced_steps(text)
 
@@ -140,6 +142,13 @@ def _referenced_steps(text: str) -> frozenset[str]:
             f"template {text!r} names {', '.join(sorted(unknown))}; templates can read "
             f"{', '.join(sorted(CONTEXT_NAMES))}"
         )
+    for kind, node_type, known in (
+        ("filter", nodes.Filter, ENV.filters),
+        ("test", nodes.Test, ENV.tests),
+    ):
+        missing = sorted({node.name for node in tree.find_all(node_type) if node.name not in known})
+        if missing:
+            raise TemplateError(f"template {text!r} uses an unknown {kind} {missing[0]!r}")
     steps: set[str] = set()
     for attr in tree.find_all(nodes.Getattr):
         if isinstance(attr.node, nodes.Name) and attr.node.name == "steps":

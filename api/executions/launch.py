@@ -10,7 +10,9 @@ first), a rollback or a redrive reuses its closed execution's id on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -24,9 +26,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from ferryman import metrics
-from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
-from ferryman.api.definitions import DefinitionService
+from ferryman.api.definitions import DefinitionService, Resolved
 from ferryman.api.errors import ApiError, temporal_error
 from ferryman.logging import note_run
 from ferryman.settings import Settings
@@ -37,12 +38,13 @@ from ferryman.workflows.dsl import WorkflowDefinition
 from ferryman.workflows.snapshot import DefinitionSnapshot
 from ferryman.workflows.templating import TemplateError, render
 
-MAX_TAGS_BYTES = 1024  # tags live in a KeywordList attribute (2 KB at most, all of it)
+MAX_TAGS_BYTES = 1024  # tags as JSON; their tokens fill at most 1.2 of the attribute's 2 KB
 MAX_CONCURRENCY_KEY = 256  # a Keyword attribute, and part of the gate workflow's id
 # How a run came to be: by hand, a cron schedule, a parent run, a workflow step, a replay
 # or restart, an event.
 TriggeredBy = Literal["manual", "cron", "spawn", "workflow", "retry", "event"]
 TRIGGERS: tuple[str, ...] = get_args(TriggeredBy)
+START_CONCURRENCY = 10  # starts in flight at once for `launch_all`
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,14 @@ class Lineage:
     depth: int = 0
     created_at: datetime | None = None
 
+    @classmethod
+    def of(cls, request: LaunchRequest) -> Lineage:
+        return cls(
+            triggered_by=request.triggered_by,
+            continuation_of=request.continuation_of,
+            depth=request.lineage_depth,
+        )
+
 
 @dataclass(frozen=True)
 class Launched:
@@ -134,25 +144,44 @@ class Launcher:
         self.settings = settings
         self.definitions = definitions
 
+    async def admit(self, project_id: str, workflow_id: str, version: int | None) -> Resolved:
+        """The one admission check of a new run: its job exists and is enabled (409 when
+        disabled). Every path that starts one passes here: `prepare` (a trigger, a restart,
+        a batch, a schedule's action, a child run) and `start` (a replay, whose input comes
+        from its source's history)."""
+        resolved = await self.definitions.resolve(project_id, workflow_id, version)
+        if resolved.disabled:
+            raise ApiError(
+                f"workflow {workflow_id!r} is disabled; enable it to start executions",
+                ErrorCode.WORKFLOW_DISABLED,
+            )
+        return resolved
+
     async def launch(self, request: LaunchRequest, execution_id: str) -> Launched:
         """Start an execution of a definition. Safe to retry with the same id."""
-        params, run = await self.prepare(request, execution_id)
-        lineage = Lineage(
-            triggered_by=request.triggered_by,
-            continuation_of=request.continuation_of,
-            depth=request.lineage_depth,
-        )
-        return await self.start(params, lineage, run=run)
+        return (await self.launch_all([(request, execution_id)]))[0]
+
+    async def launch_all(self, requests: Sequence[tuple[LaunchRequest, str]]) -> list[Launched]:
+        """Start executions of definitions (each request with its id), all or nothing:
+        every one is checked (`prepare`) before any starts, so one refused starts none."""
+        prepared = [await self.prepare(request, run_id) for request, run_id in requests]
+        gate = asyncio.Semaphore(START_CONCURRENCY)
+
+        async def start(request: LaunchRequest, params: m.ExecutionInput, run: Any) -> Launched:
+            async with gate:  # admitted by `prepare`
+                queue = self.settings.task_queue
+                return await start_run(self.client, queue, params, Lineage.of(request), run=run)
+
+        starts = (start(r, *p) for (r, _), p in zip(requests, prepared, strict=True))
+        return list(await asyncio.gather(*starts))
 
     async def prepare(
         self, request: LaunchRequest, execution_id: str
     ) -> tuple[m.ExecutionInput, dict[str, Any]]:
         """The input of a new run and its trigger record (the memo's `run`), checked: the
-        definition resolved, the input against its schema, the tags within their limit."""
+        run admitted (`admit`), the input against its schema, the tags within their limit."""
         check_tags(request.tags)
-        resolved = await self.definitions.resolve(
-            request.project_id, request.workflow_id, request.version
-        )
+        resolved = await self.admit(request.project_id, request.workflow_id, request.version)
         self.definitions.check_input(resolved.parsed.definition, request.input, request.metadata)
         snapshot = request.overrides.apply(resolved.parsed.snapshot)
         params = m.ExecutionInput(
@@ -199,6 +228,10 @@ class Launcher:
         run: dict[str, Any] | None = None,
         supersedes: str | None = None,
     ) -> Launched:
+        """Start a run whose input was built elsewhere: a new run (a replay) is admitted
+        first; a rollback or a redrive runs its own closed execution again, no new run."""
+        if not rollback:
+            await self.admit(params.project_id, params.workflow_id, params.version)
         return await start_run(
             self.client,
             self.settings.task_queue,
@@ -246,7 +279,7 @@ def concurrency_key(template: str | None, request: LaunchRequest) -> str | None:
 
 
 def check_tags(tags: dict[str, str]) -> None:
-    size = len(json.dumps(sa.tags_value(tags)).encode())
+    size = len(json.dumps(tags, ensure_ascii=False).encode())
     if size > MAX_TAGS_BYTES:
         raise ApiError(
             f"tags take {size} bytes, over the limit of {MAX_TAGS_BYTES}",

@@ -265,9 +265,4 @@ async def check_replayable(restorer: Restorer, project_id: str, run_id: str) -> 
             view.status,
             ErrorCode.RUN_NOT_FINISHED,
         )
-    job = await restorer.launcher.definitions.get(project_id, view.workflow_id, None)
-    if job.disabled:
-        raise ApiError(
-            f"job {view.workflow_id!r} is disabled; enable it to replay its runs",
-            ErrorCode.WORKFLOW_DISABLED,
-        )
+    await restorer.launcher.admit(project_id, view.workflow_id, view.version)

@@ -50,7 +50,7 @@ from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, schedule_not_found, temporal_error
 from ferryman.api.executions.ids import is_schedule_id, new_execution_id, new_schedule_id
 from ferryman.api.executions.launch import Launcher, LaunchRequest, static_summary
-from ferryman.api.executions.visibility import CURSOR_REFUSALS, decode_cursor, encode_cursor
+from ferryman.api.executions.visibility import Cursor, cursor_refused
 from ferryman.workflows import memo, runs
 from ferryman.workflows import models as m
 
@@ -213,21 +213,16 @@ class Schedules:
     async def page(self, project_id: str, limit: int, cursor: str | None) -> SchedulePage:
         """One page of the project's schedules, from one visibility query: Temporal's list
         info may trail a change made a moment ago (`get` describes the schedule itself)."""
-        token = _token(cursor)
-        iterator = await self.client.list_schedules(
-            f"{sa.PROJECT.name} = {sa.escape(project_id)}",
-            page_size=limit,
-            next_page_token=token,
-        )
+        query = f"{sa.PROJECT.name} = {sa.escape(project_id)}"
+        token, _ = Cursor.read(query, cursor) if cursor else (None, 0)
+        iterator = await self.client.list_schedules(query, page_size=limit, next_page_token=token)
         try:
             await iterator.fetch_next_page()
         except RPCError as err:
-            if token is not None and err.status in CURSOR_REFUSALS:
-                raise _bad_cursor() from err
-            raise temporal_error(err) from err
+            raise cursor_refused(err) if token is not None else temporal_error(err) from err
         views = [await self._listed(project_id, entry) for entry in iterator.current_page or []]
         next_token = iterator.next_page_token
-        return SchedulePage(views, encode_cursor(next_token) if next_token else None)
+        return SchedulePage(views, Cursor.issue(query, next_token) if next_token else None)
 
     async def pause(self, project_id: str, schedule_id: str) -> ScheduleView:
         """Pause; pausing a paused schedule changes nothing (idempotent)."""
@@ -241,7 +236,7 @@ class Schedules:
         description = await self._describe(project_id, schedule_id)
         action = description.schedule.action
         if isinstance(action, ScheduleActionStartWorkflow):
-            await self.launcher.definitions.resolve(project_id, action.workflow, None)
+            await self.launcher.admit(project_id, action.workflow, None)
         await _call(self.client.get_schedule_handle(schedule_id).unpause())
         return await self.get(project_id, schedule_id)
 
@@ -375,16 +370,3 @@ def _assemble(
         next_runs=[] if paused else list(next_times[:NEXT_RUNS_SHOWN]),
         created_at=datetime.fromisoformat(created_at) if created_at else None,
     )
-
-
-def _bad_cursor() -> ApiError:
-    return ApiError("the cursor is not valid", ErrorCode.INVALID_CURSOR)
-
-
-def _token(cursor: str | None) -> bytes | None:
-    if cursor is None:
-        return None
-    try:
-        return decode_cursor(cursor)
-    except ApiError as err:
-        raise _bad_cursor() from err

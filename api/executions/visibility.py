@@ -9,8 +9,8 @@ executions first, newest start first; then closed ones, newest close first).
 from __future__ import annotations
 
 import base64
-import binascii
-import json
+import hashlib
+import hmac
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +32,6 @@ PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
 AFTER_ID_SCAN = 10 * PAGE_WINDOW  # how far `after=<execution id>` looks for the id
 # How Temporal answers a page token it did not issue (the dev server: UNKNOWN).
 CURSOR_REFUSALS = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL)
-CURSOR_PREFIX = "c1."
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,11 @@ class ListFilter:
         ):
             if value is not None:
                 clauses.append(f"{key.name} = {_escaped(value)}")
-        for tag in sa.tags_value(self.tags):
-            clauses.append(f"{sa.TAGS.name} = {_escaped(tag)}")
+        for tag, text in sorted(self.tags.items()):
+            try:
+                clauses.append(sa.tag_clause(tag, text))
+            except ValueError as err:
+                raise ApiError(f"tags: {err}", ErrorCode.INVALID_FILTER) from err
         if self.created_after is not None:
             clauses.append(f"StartTime >= '{_instant(self.created_after)}'")
         if self.created_before is not None:
@@ -100,6 +102,17 @@ class ListFilter:
         if self.clause is not None:
             clauses.append(f"({self.clause})")
         return " AND ".join(clauses)
+
+
+def cursor_refused(err: RPCError) -> ApiError:
+    """Temporal's answer to a sealed page token it no longer takes (say, its list changed
+    shape across a server upgrade): a refused cursor, or Temporal's own error."""
+    if err.status in CURSOR_REFUSALS:
+        return ApiError(
+            "not a cursor Temporal still accepts; start again without it",
+            ErrorCode.INVALID_CURSOR,
+        )
+    return temporal_error(err)
 
 
 def _escaped(value: str) -> str:
@@ -168,12 +181,13 @@ async def first_rows(client: Client, where: ListFilter, size: int) -> list[Workf
 
 async def rows_after(client: Client, where: ListFilter, limit: int, after: str | None) -> Rows:
     """Up to `limit` rows after a cursor (`next_cursor`) or after an execution id."""
-    if after is not None and not after.startswith(CURSOR_PREFIX):
-        return await _rows_after_id(client, where.query(), limit, after)
-    token = decode_cursor(after) if after else None
+    query = where.query()
+    if after is not None and not Cursor.issued(after):
+        return await _rows_after_id(client, query, limit, after)
+    token, _ = Cursor.read(query, after) if after else (None, 0)
     executions, next_token = await _fetch(client, where, limit, token)
     more = next_token is not None and len(executions) == limit
-    return Rows(executions, encode_cursor(next_token) if more and next_token else None)
+    return Rows(executions, Cursor.issue(query, next_token) if more and next_token else None)
 
 
 Confirm = Callable[[WorkflowExecution], Awaitable[bool]]
@@ -184,8 +198,9 @@ async def confirmed_rows(
     client: Client, where: ListFilter, limit: int, after: str | None, confirm: Confirm
 ) -> Rows:
     """Up to `limit` rows that `confirm` accepts, after a cursor. A page is read whole, so
-    the cursor may point into one: `c2.` cursors carry the page's token and an offset."""
-    token, offset = decode_position(after) if after else (None, 0)
+    the cursor may point into one (its offset)."""
+    query = where.query()
+    token, offset = Cursor.read(query, after) if after else (None, 0)
     page_size = max(limit, 100)
     found: list[WorkflowExecution] = []
     scanned = 0
@@ -196,14 +211,14 @@ async def confirmed_rows(
                 found.append(execution)
                 if len(found) == limit:
                     if index + 1 < len(executions):
-                        return Rows(found, encode_position(token, index + 1))
-                    return Rows(found, encode_position(next_token, 0) if next_token else None)
+                        return Rows(found, Cursor.issue(query, token, index + 1))
+                    return Rows(found, Cursor.issue(query, next_token) if next_token else None)
         scanned += len(executions) - offset
         if next_token is None:
             return Rows(found, None)
         token, offset = next_token, 0
         if scanned >= SCAN_BUDGET:  # a sparse filter: answer, the client goes on from here
-            return Rows(found, encode_position(token, 0))
+            return Rows(found, Cursor.issue(query, token))
 
 
 async def _fetch(
@@ -213,11 +228,7 @@ async def _fetch(
     try:
         await iterator.fetch_next_page()
     except RPCError as err:
-        if token is not None and err.status in CURSOR_REFUSALS:
-            raise ApiError(
-                "the cursor is not valid for this query", ErrorCode.INVALID_CURSOR
-            ) from err
-        raise temporal_error(err) from err
+        raise cursor_refused(err) if token is not None else temporal_error(err) from err
     rows = one_row_each(iterator.current_page or [])
     if where.selects_by_status:
         rows = await current_runs(client, rows)
@@ -227,7 +238,9 @@ async def _fetch(
 async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> Rows:
     """Seed 002's cursor: the id of the last row seen. Resolved by scanning the list."""
     if not is_execution_id(after):
-        raise ApiError("after must be a next_cursor or an execution id", ErrorCode.INVALID_CURSOR)
+        raise ApiError(
+            "neither a cursor of this list nor an execution id", ErrorCode.INVALID_CURSOR
+        )
     found = False
     rows: list[WorkflowExecution] = []
     scanned = 0
@@ -242,7 +255,7 @@ async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> 
         if scanned > AFTER_ID_SCAN and not found:
             break
     if not found:
-        raise ApiError(f"after={after} is not an execution in this list", ErrorCode.INVALID_CURSOR)
+        raise ApiError(f"{after} is not an execution in this list", ErrorCode.INVALID_CURSOR)
     return Rows(rows, None)
 
 
@@ -280,53 +293,58 @@ def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecut
     return rows
 
 
-def encode_cursor(token: bytes) -> str:
-    return CURSOR_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+class Cursor:
+    """Where a list goes on: Temporal's page token (None: the first page) and rows of that
+    page already answered, as text the client sends back (`c3.<token>.<offset>.<check>`).
+
+    `check` is a checksum of the rest and of the query the cursor pages: a cursor altered,
+    or sent with other filters or by another project, is refused here at once (422) instead
+    of reaching Temporal, which answers a token it cannot read only after its client's
+    retries (seconds). It is no secret, only a seal against accidents and idle tampering:
+    a forged cursor still pages only the caller's own query.
+    """
+
+    PREFIX = "c3."
+
+    @classmethod
+    def issue(cls, query: str, token: bytes | None, offset: int = 0) -> str:
+        body = f"{_b64(token or b'')}.{offset}"
+        return f"{cls.PREFIX}{body}.{_check(query, body)}"
+
+    @classmethod
+    def read(cls, query: str, cursor: str) -> tuple[bytes | None, int]:
+        """The page token and offset of a cursor issued for `query` (422 otherwise)."""
+        refused = ApiError(
+            "not a cursor of this list: it was altered, or issued for other filters; "
+            "start again without it",
+            ErrorCode.INVALID_CURSOR,
+        )
+        token, dot, rest = cursor.removeprefix(cls.PREFIX).partition(".")
+        offset, _, check = rest.partition(".")
+        body = f"{token}.{offset}"
+        if (
+            not cursor.startswith(cls.PREFIX)
+            or not dot
+            or not (offset.isascii() and offset.isdigit())
+            or not hmac.compare_digest(check, _check(query, body))
+        ):
+            raise refused
+        try:  # sealed, so only a forged cursor fails here
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except ValueError as err:
+            raise refused from err
+        return raw or None, int(offset)
+
+    @classmethod
+    def issued(cls, text: str) -> bool:
+        """Whether `text` is meant as a cursor (rather than, say, an execution id)."""
+        return text.startswith(cls.PREFIX)
 
 
-POSITION_PREFIX = "c2."
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def encode_position(token: bytes | None, offset: int) -> str:
-    """A place in a list: Temporal's page token (None: the first page) and rows to skip."""
-    if offset == 0 and token is not None:
-        return encode_cursor(token)
-    raw = json.dumps({"t": base64.b64encode(token).decode() if token else None, "o": offset})
-    return POSITION_PREFIX + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_position(cursor: str) -> tuple[bytes | None, int]:
-    if cursor.startswith(CURSOR_PREFIX):
-        return decode_cursor(cursor), 0
-    invalid = ApiError("the cursor is not valid", ErrorCode.INVALID_CURSOR)
-    if not cursor.startswith(POSITION_PREFIX):
-        raise invalid
-    raw = cursor.removeprefix(POSITION_PREFIX)
-    try:
-        decoded = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_"))
-        token = decoded["t"]
-        offset = decoded["o"]
-        if not isinstance(offset, int) or offset < 0 or not isinstance(token, str | None):
-            raise ValueError("not a position")
-        page = base64.b64decode(token, validate=True) if token else None
-        if page is not None and not isinstance(json.loads(page), dict):
-            raise ValueError("not a page token")
-    except (binascii.Error, ValueError, KeyError, TypeError) as err:
-        raise invalid from err
-    return page, offset
-
-
-def decode_cursor(cursor: str) -> bytes:
-    """The page token inside a cursor. Temporal's SQL visibility tokens are JSON objects;
-    anything else would only earn an opaque error after the client's retries."""
-    invalid = ApiError("after is not a valid cursor", ErrorCode.INVALID_CURSOR)
-    if not cursor.startswith(CURSOR_PREFIX):
-        raise invalid
-    raw = cursor.removeprefix(CURSOR_PREFIX)
-    try:
-        token = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
-        if not isinstance(json.loads(token), dict):
-            raise ValueError("not an object")
-    except (binascii.Error, ValueError) as err:
-        raise invalid from err
-    return token
+def _check(query: str, body: str) -> str:
+    digest = hashlib.blake2b(f"{query}\0{body}".encode(), digest_size=12).digest()
+    return _b64(digest)

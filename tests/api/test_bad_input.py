@@ -6,15 +6,20 @@ real app on the session's dev server.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.support.api import Api
+from ferryman.api.app import create_app
+from ferryman.settings import Settings
+from tests.support.api import ADMIN_KEY, Api
 from tests.support.polling import eventually
 
 MB = 1024 * 1024
@@ -120,6 +125,50 @@ async def test_an_input_over_the_input_limit_is_413(api: Api, workflow: str) -> 
     assert await execution_ids(api, workflow) == []
 
 
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` as a real server answers it: an unhandled error is a 500, not a raised exception."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def roomy(base_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with body and definition limits far above Temporal's payload limits."""
+    settings = base_settings.model_copy(
+        update={
+            "bootstrap_api_key": ADMIN_KEY,
+            "max_body_bytes": 16 * MB,
+            "max_definition_bytes": 12 * MB,
+        }
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), served(app) as http:
+        yield http
+
+
+@pytest.mark.parametrize("megabytes", [2.5, 4.5])
+async def test_a_run_over_temporals_payload_limits_is_413_not_retry_shortly(
+    api: Api, roomy: httpx.AsyncClient, megabytes: float
+) -> None:
+    # Over 2 MB Temporal refuses the blob (INVALID_ARGUMENT); over 4 MB gRPC refuses the
+    # message (RESOURCE_EXHAUSTED, which otherwise means "overloaded"): both permanent.
+    workflow_id = slug()
+    definition = echo_workflow(workflow_id)
+    definition["steps"][0]["with"]["value"] = "x" * int(megabytes * MB)
+    created = await roomy.post("/api/v1/workflows", json=definition, headers=api.admin)
+    assert created.status_code == 201, created.text[:300]
+    for path, body in (
+        (f"/v1/jobs/{workflow_id}/trigger", {}),
+        ("/api/v1/executions", {"workflow_id": workflow_id}),
+    ):
+        response = await roomy.post(path, json=body, headers=api.admin)
+        error = assert_envelope(response, 413)
+        assert error["code"] == "payload_too_large", error
+        assert "retry" not in error["error"] and "too large" in error["error"], error
+
+
 # ---- nesting -------------------------------------------------------------------------
 
 
@@ -149,9 +198,7 @@ async def test_deeply_nested_input_is_a_4xx(api: Api, workflow: str, depth: int)
 
 @pytest.fixture
 async def server_http(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """The app as a real server answers: an unhandled error is a 500, not a raised exception."""
-    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ferryman.test") as http:
+    async with served(api.app) as http:
         yield http
 
 
@@ -424,13 +471,14 @@ async def test_odd_bodies_for_a_real_workflow_are_a_4xx(api: Api, workflow: str)
 )
 @pytest.mark.parametrize(
     "cursor",
-    ["none", "c1.none", "c1." + "AAAA" * 10, "c1.%%%", "c1."],
-)
+    ["none", "c1.none", "c1." + "AAAA" * 10, "c1.%%%", "c1.", "c3.", "c3..0.", "c3.AA.0.x",
+     "c3.AAAA.-1.x", "c3.%%%.0.x"],
+)  # fmt: skip
 async def test_a_cursor_the_api_did_not_issue_is_a_4xx(api: Api, path: str, cursor: str) -> None:
     # Found by schemathesis: such tokens reached Temporal, which answered UNKNOWN (a 503
     # here) after its client's retries.
     response = await api.http.get(path, params={"after": cursor, "limit": 5}, headers=api.admin)
-    assert_envelope(response, 400, 422)
+    assert assert_envelope(response, 422)["code"] == "invalid_cursor"
 
 
 async def test_a_version_beyond_the_databases_integers_is_a_4xx(api: Api, workflow: str) -> None:
@@ -443,3 +491,216 @@ async def test_a_version_beyond_the_databases_integers_is_a_4xx(api: Api, workfl
         f"/api/v1/workflows/{workflow}", params={"version": huge}, headers=api.admin
     )
     assert_envelope(read, 422)
+
+
+# ---- filters -------------------------------------------------------------------------
+
+DEEP_FILTER = "[" * 1000 + "]" * 1000  # 2 KB, past the JSON parser's recursion limit
+
+
+@pytest.mark.parametrize("name", ["payload", "tags"])
+async def test_a_filter_nested_a_thousand_deep_is_invalid_filter(
+    api: Api, server_http: httpx.AsyncClient, name: str
+) -> None:
+    # Every route that takes the list filters parses them in one place.
+    for method, path in (
+        ("GET", "/v1/runs"),
+        ("GET", "/v1/runs/dlq"),
+        ("POST", "/v1/runs/bulk-cancel-all"),
+        ("POST", "/v1/runs/bulk-dlq-replay"),
+    ):
+        response = await server_http.request(
+            method, path, params={name: DEEP_FILTER}, headers=api.admin
+        )
+        body = assert_envelope(response, 422)
+        assert body["code"] == "invalid_filter", (path, body)
+        assert name in body["error"], body
+    # Deeper than any stored payload can nest, but parseable: refused the same way.
+    shallow = await server_http.get("/v1/runs", params={"payload": nested(100)}, headers=api.admin)
+    assert assert_envelope(shallow, 422)["code"] == "invalid_filter"
+
+
+# ---- lone surrogates -----------------------------------------------------------------
+
+LONE = "\\ud800"  # as JSON spells it: a UTF-16 surrogate with no partner, not text
+
+
+def raw_json(text: str) -> dict[str, Any]:
+    return {"content": text.encode(), "headers": JSON}
+
+
+async def test_a_lone_surrogate_anywhere_in_a_body_is_422_and_reserves_nothing(
+    api: Api, server_http: httpx.AsyncClient, workflow: str
+) -> None:
+    key = f"k-{uuid.uuid4()}"
+    requests = [
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"metadata": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"tags": {"e": "' + LONE + '"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"tags": {"' + LONE + '": "e"}}'),
+        (f"/v1/jobs/{workflow}/batch-trigger", '{"items": [{"payload": {"e": "' + LONE + '"}}]}'),
+        ("/v1/schedules", '{"job_id": "' + workflow + '", "cron": "@daily", "payload": {"e": "'
+         + LONE + '"}}'),
+        ("/api/v1/executions", '{"workflow_id": "' + workflow + '", "input_data": {"e": "'
+         + LONE + '"}}'),
+        ("/api/v1/executions", '{"workflow_id": "' + workflow + '", "metadata": {"e": "'
+         + LONE + '"}}'),
+        (f"/api/v1/workflows/{workflow}/run-async", '{"e": "x' + LONE + 'y"}'),
+        ("/api/v1/workflows", json.dumps(echo_workflow(slug()))[:-1] + ', "description": "'
+         + LONE + '"}'),
+        # A low surrogate alone, and a high one followed by something else, are lone too.
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "\\udc00"}}'),
+        (f"/v1/jobs/{workflow}/trigger", '{"payload": {"e": "\\ud83d\\u0041"}}'),
+    ]  # fmt: skip
+    for path, text in requests:
+        response = await server_http.post(
+            path, content=text.encode(), headers={**api.admin, **JSON, "Idempotency-Key": key}
+        )
+        body = assert_envelope(response, 422)
+        assert body["code"] == "validation_error", (path, body)
+        assert "surrogate" in body["error"], body
+    # Nothing was reserved: the corrected request under the same key starts its run.
+    fixed = await api.http.post(
+        f"/v1/jobs/{workflow}/trigger",
+        json={"payload": {"e": "fixed"}},
+        headers={**api.admin, "Idempotency-Key": key},
+    )
+    assert fixed.status_code == 201, fixed.text
+    # A surrogate pair is how JSON spells a character beyond the BMP: that is text.
+    pair = await server_http.post(
+        "/api/v1/executions",
+        content=(
+            '{"workflow_id": "' + workflow + '", "input_data": {"e": "\\ud83d\\ude80"}}'
+        ).encode(),
+        headers={**api.admin, **JSON},
+    )
+    assert pair.status_code == 201, pair.text
+    done = await eventually(
+        lambda: api.execution(pair.json()["id"]), lambda e: e["status"] == "completed", timeout=20
+    )
+    assert done["output"] == {"e": "🚀"}
+
+
+async def test_a_yaml_surrogate_escape_is_422(api: Api, server_http: httpx.AsyncClient) -> None:
+    # YAML's parser does not join `\ud83d\ude80` into one character: both halves are lone.
+    for escape in ("\\ud800", "\\U0000d800", "\\ud83d\\ude80"):
+        step = "{id: a, kind: transform, with: {value: 1}}"
+        document = f'id: {slug()}\nname: "x{escape}"\nsteps:\n  - {step}\n'
+        response = await server_http.post(
+            "/v1/jobs",
+            content=document.encode(),
+            headers={**api.admin, "Content-Type": "application/yaml"},
+        )
+        assert assert_envelope(response, 422)["code"] == "validation_error", escape
+
+
+async def test_a_lone_surrogate_in_a_filter_is_invalid_filter(
+    api: Api, server_http: httpx.AsyncClient
+) -> None:
+    for name in ("payload", "tags"):
+        response = await server_http.get(
+            "/v1/runs", params={name: '{"e": "' + LONE + '"}'}, headers=api.admin
+        )
+        assert assert_envelope(response, 422)["code"] == "invalid_filter", name
+
+
+# ---- cursors -------------------------------------------------------------------------
+
+
+def tampered(cursor: str) -> str:
+    """An issued cursor with its page token altered, still well-formed base64 JSON."""
+    prefix, _, rest = cursor.partition(".")
+    token, dot, tail = rest.partition(".")
+    decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    altered = dict.fromkeys(decoded, "2001-01-01") if isinstance(decoded, dict) else {}
+    encoded = base64.urlsafe_b64encode(json.dumps(altered).encode()).decode().rstrip("=")
+    return f"{prefix}.{encoded}{dot}{tail}"
+
+
+async def two_pages(api: Api, workflow: str) -> None:
+    """Three settled executions of `workflow`, so a page of two has a next one."""
+    ids = [await api.run(workflow, {"n": n}) for n in range(3)]
+    for execution_id in ids:
+        await eventually(
+            lambda execution_id=execution_id: api.execution(execution_id),  # type: ignore[misc]
+            lambda e: e["status"] == "completed",
+        )
+
+
+async def test_a_tampered_cursor_is_refused_before_it_reaches_temporal(
+    api: Api, workflow: str
+) -> None:
+    await two_pages(api, workflow)
+    v1 = await api.http.get("/v1/runs", params={"job_id": workflow, "limit": 2}, headers=api.admin)
+    api_v1 = await api.http.get(
+        "/api/v1/executions", params={"workflow_id": workflow, "limit": 2}, headers=api.admin
+    )
+    cursors = [
+        ("/v1/runs", "cursor", v1.headers["X-Next-Cursor"], {"job_id": workflow}),
+        ("/api/v1/executions", "after", api_v1.json()["next_cursor"], {"workflow_id": workflow}),
+    ]
+    for path, name, cursor, filters in cursors:
+        # Temporal would answer an altered token only after its client's retries (seconds).
+        response = await api.http.get(
+            path, params={**filters, "limit": 2, name: tampered(cursor)}, headers=api.admin
+        )
+        body = assert_envelope(response, 422)
+        assert body["code"] == "invalid_cursor", body
+        assert body["error"].startswith(f"{name}: "), body
+        # A cursor is good for the list it came from only: other filters refuse it too.
+        other = await api.http.get(path, params={name: cursor, "limit": 2}, headers=api.admin)
+        assert assert_envelope(other, 422)["code"] == "invalid_cursor"
+        # Untouched, it pages on.
+        again = await api.http.get(
+            path, params={**filters, "limit": 2, name: cursor}, headers=api.admin
+        )
+        assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/v1/runs", "cursor"), ("/v1/runs/dlq", "cursor"), ("/v1/schedules", "cursor"),
+     ("/api/v1/executions", "after"), ("/api/v1/failures", "after")],
+)  # fmt: skip
+async def test_a_bad_cursor_is_named_as_its_surface_names_it(
+    api: Api, path: str, name: str
+) -> None:
+    response = await api.http.get(path, params={name: "c1.garbage"}, headers=api.admin)
+    body = assert_envelope(response, 422)
+    assert body["code"] == "invalid_cursor"
+    assert body["error"].startswith(f"{name}: "), body
+    if name == "cursor":  # /v1 has no `after` (it answered with /api/v1's sentence)
+        assert "after" not in body["error"], body
+
+
+# ---- trigger fields ------------------------------------------------------------------
+
+
+async def test_tags_with_control_characters_are_refused_at_trigger(api: Api, workflow: str) -> None:
+    for tags in ({"team": "a\tb"}, {"te\nam": "a"}, {"team": "a\u0000"}):
+        for path, body in (
+            (f"/v1/jobs/{workflow}/trigger", {"tags": tags}),
+            (f"/v1/jobs/{workflow}/batch-trigger", {"items": [{"tags": tags}]}),
+        ):
+            response = await api.http.post(path, json=body, headers=api.admin)
+            error = assert_envelope(response, 422)
+            assert error["code"] == "validation_error" and "tags" in error["error"], error
+    assert await execution_ids(api, workflow) == []
+
+
+async def test_an_expiry_not_after_the_schedule_is_refused(api: Api, workflow: str) -> None:
+    for scheduled, expires in (
+        ("2030-01-01T10:00:00Z", "2030-01-01T09:00:00Z"),
+        ("2030-01-01T10:00:00Z", "2030-01-01T10:00:00Z"),
+        ("2030-01-01T10:00:00Z", "2030-01-01T11:00:00+02:00"),  # 09:00 UTC
+    ):
+        item = {"scheduled_at": scheduled, "expires_at": expires}
+        for path, body in (
+            (f"/v1/jobs/{workflow}/trigger", item),
+            (f"/v1/jobs/{workflow}/batch-trigger", {"items": [{}, item]}),
+        ):
+            response = await api.http.post(path, json=body, headers=api.admin)
+            error = assert_envelope(response, 422)
+            assert error["code"] == "validation_error", error
+            assert "expires_at" in error["error"] and "scheduled_at" in error["error"], error
+    assert await execution_ids(api, workflow) == []

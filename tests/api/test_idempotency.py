@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
+
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.idempotency import body_hash
 from ferryman.api.store import repository
@@ -98,6 +100,24 @@ async def test_refused_requests_leave_the_key_free(api: Api) -> None:
         "/api/v1/executions", json={"workflow_id": workflow_id}, headers=headers
     )
     assert fixed.status_code == 201
+
+
+async def test_any_failure_of_the_call_frees_the_key(api: Api) -> None:
+    # Not only the refusals foreseen (an ApiError): a bug in the call frees the key too, so
+    # the corrected request is not a 409.
+    idempotency = api.app.state.resources.idempotency
+    key = f"k-{uuid.uuid4()}"
+
+    async def broken(execution_id: str) -> tuple[int, dict[str, Any]]:
+        raise RuntimeError("a bug")
+
+    async def works(execution_id: str) -> tuple[int, dict[str, Any]]:
+        return 201, {"id": execution_id}
+
+    with pytest.raises(RuntimeError):
+        await idempotency.once("default", "executions", key, {"input_data": 1}, broken)
+    answered = await idempotency.once("default", "executions", key, {"input_data": 2}, works)
+    assert (answered.status_code, answered.replayed) == (201, False)
 
 
 async def test_a_crash_between_the_key_and_the_start_is_healed_by_the_retry(api: Api) -> None:

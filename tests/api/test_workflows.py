@@ -123,6 +123,29 @@ async def test_invalid_definitions_get_422_naming_the_step(api: Api) -> None:
             [{"id": "t", "kind": "transform", "with": {"value": "{{ input. }}"}}],
             "step 't'",
         ),
+        # Jinja would refuse these only when a run renders them: every run would fail.
+        "unknown filter": (
+            [{"id": "f", "kind": "transform", "with": {"value": "{{ input.x | nosuchfilter }}"}}],
+            "step 'f': template '{{ input.x | nosuchfilter }}' uses an unknown filter",
+        ),
+        "unknown filter in a branch": (
+            [
+                {
+                    "id": "b",
+                    "kind": "transform",
+                    "with": {"value": "{% if input.x %}{{ input.x | shout }}{% endif %}"},
+                }
+            ],
+            "unknown filter 'shout'",
+        ),
+        "unknown test": (
+            [{"id": "t", "kind": "transform", "if": "input.x is nosuchtest", "with": {"value": 1}}],
+            "step 't': template '{{ input.x is nosuchtest }}' uses an unknown test 'nosuchtest'",
+        ),
+        "removed filter": (
+            [{"id": "r", "kind": "transform", "with": {"value": "{{ [1, 2] | random }}"}}],
+            "unknown filter 'random'",
+        ),
         "llm without a model": (
             [
                 {
@@ -296,6 +319,80 @@ async def test_scopes_are_enforced(api: Api) -> None:
     assert (await api.http.get("/api/v1/workflows", headers=reader)).status_code == 200
 
 
+YAML = {"Content-Type": "application/yaml"}
+
+
+def alias_bomb(workflow_id: str, levels: int = 9, fan_out: int = 5) -> str:
+    """A few hundred bytes of YAML whose aliases expand to megabytes ("billion laughs")."""
+    lines = [
+        f"id: {workflow_id}",
+        "name: Bomb",
+        "steps:",
+        "  - id: s",
+        "    kind: transform",
+        "    with:",
+        "      value:",
+        '        l0: &l0 ["x", "x"]',
+    ]
+    for level in range(1, levels + 1):
+        items = ", ".join([f"*l{level - 1}"] * fan_out)
+        lines.append(f"        l{level}: &l{level} [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+async def test_yaml_aliases_that_expand_past_the_definition_limit_are_refused(api: Api) -> None:
+    workflow_id = slug()
+    bomb = alias_bomb(workflow_id)
+    assert len(bomb) < 1024
+    for path in ("/api/v1/workflows", "/v1/jobs"):
+        response = await api.http.post(path, content=bomb.encode(), headers={**api.admin, **YAML})
+        assert response.status_code == 413, response.text[:300]
+        assert response.json()["code"] == "definition_too_large"
+        assert "FERRYMAN_MAX_DEFINITION_BYTES" in response.json()["error"]
+    missing = await api.http.get(f"/api/v1/workflows/{workflow_id}", headers=api.admin)
+    assert missing.status_code == 404
+    # An alias inside the node it names cannot become JSON.
+    recursive = f"id: {slug()}\nname: Loop\nsteps:\n  - id: s\n    kind: transform\n"
+    recursive += "    with: {value: &r [*r]}\n"
+    looped = await api.http.post(
+        "/api/v1/workflows", content=recursive.encode(), headers={**api.admin, **YAML}
+    )
+    assert (looped.status_code, looped.json()["code"]) == (400, "invalid_yaml"), looped.text
+
+
+async def test_small_yaml_aliases_are_stored_expanded(api: Api) -> None:
+    workflow_id = slug()
+    document = f"""
+id: {workflow_id}
+name: Shared retry
+defaults: {{retry: &retry {{max_attempts: 2, backoff: fixed}}}}
+steps:
+  - {{id: a, kind: transform, with: {{value: 1}}, retry: *retry}}
+  - {{id: b, kind: transform, with: {{value: 2}}, retry: *retry}}
+"""
+    created = await api.http.post(
+        "/api/v1/workflows", content=document.encode(), headers={**api.admin, **YAML}
+    )
+    assert created.status_code == 201, created.text
+    read = await api.http.get(f"/api/v1/workflows/{workflow_id}", headers=api.admin)
+    steps = read.json()["definition"]["steps"]
+    assert [step["retry"] for step in steps] == [{"max_attempts": 2, "backoff": "fixed"}] * 2
+
+
+async def test_a_definition_over_the_stored_limit_is_413_naming_it(api: Api) -> None:
+    workflow_id = slug()
+    big = simple(workflow_id, description="d" * (600 * 1024))  # under the 2 MB body limit
+    for method, path in (("POST", "/api/v1/workflows"), ("POST", "/v1/jobs")):
+        response = await api.http.request(method, path, json=big, headers=api.admin)
+        assert response.status_code == 413, response.text[:300]
+        body = response.json()
+        assert body["code"] == "definition_too_large" and "bytes" in body["error"]
+        assert "FERRYMAN_MAX_DEFINITION_BYTES" in body["error"]
+    await api.create_workflow(simple(workflow_id))
+    version = await api.http.put(f"/api/v1/workflows/{workflow_id}", json=big, headers=api.admin)
+    assert (version.status_code, version.json()["code"]) == (413, "definition_too_large")
+
+
 async def test_disabled_workflows_refuse_new_executions(api: Api) -> None:
     workflow_id = slug()
     await api.create_workflow(simple(workflow_id))
@@ -308,3 +405,34 @@ async def test_disabled_workflows_refuse_new_executions(api: Api) -> None:
     assert "disabled" in refused.json()["error"]
     await api.http.post(f"/api/v1/workflows/{workflow_id}/enable", headers=api.admin)
     assert await api.run(workflow_id)
+
+
+async def test_a_disabled_workflow_gets_no_run_by_any_path(api: Api) -> None:
+    # Every path that starts a run passes the launcher's one admission check.
+    workflow_id = slug()
+    await api.create_workflow(simple(workflow_id))
+    source = await api.run(workflow_id, {"n": 1})
+    await eventually(lambda: api.execution(source), lambda e: e["status"] == "completed")
+    await api.http.post(f"/api/v1/workflows/{workflow_id}/disable", headers=api.admin)
+    for path, body in (
+        (f"/api/v1/executions/{source}/replay", {}),
+        (f"/v1/runs/{source}/replay", None),
+        (f"/v1/runs/{source}/restart", {}),
+        (f"/v1/jobs/{workflow_id}/trigger", {}),
+        (f"/v1/jobs/{workflow_id}/batch-trigger", {"items": [{}]}),
+        (f"/api/v1/workflows/{workflow_id}/run-async", {}),
+    ):
+        refused = await api.http.post(path, json=body, headers=api.admin)
+        assert refused.status_code == 409, (path, refused.text)
+        assert refused.json()["code"] == "workflow_disabled", (path, refused.text)
+    bulk = await api.http.post(
+        "/v1/runs/bulk-replay", json={"run_ids": [source]}, headers=api.admin
+    )
+    # All or nothing: the whole call is refused, naming the run and why.
+    assert bulk.status_code == 422 and bulk.json()["code"] == "runs_not_replayable", bulk.text
+    assert bulk.json()["details"][0]["code"] == "workflow_disabled"
+    if bulk.status_code == 200:
+        assert all(r["status"] == "error" for r in bulk.json()["results"]), bulk.text
+    await api.http.post(f"/api/v1/workflows/{workflow_id}/enable", headers=api.admin)
+    replayed = await api.http.post(f"/v1/runs/{source}/replay", headers=api.admin)
+    assert replayed.status_code == 201, replayed.text

@@ -1,6 +1,7 @@
-"""A plain `pip install .` (not editable) into a fresh virtualenv, then `ferryman up` from
-inside the clean clone: the checkout's own `ferryman/` folder (which has no `api`: the
-layout is mapped only when installed) must not shadow the installed package."""
+"""Installing: a plain `pip install .` (not editable) into a fresh virtualenv, then `ferryman
+up` from inside the clean clone: the checkout's own `ferryman/` folder (which has no `api`:
+the layout is mapped only when installed) must not shadow the installed package. And
+`scripts/install.sh` on a clean clone: quiet, once, again only when pyproject.toml changes."""
 
 from __future__ import annotations
 
@@ -75,3 +76,44 @@ async def test_a_plain_install_runs_up_from_inside_the_clone(tmp_path: Path) -> 
         assert "No module named" not in up.log.read_text()
     finally:
         up.kill_all()
+
+
+def install_script(clone: Path) -> str:
+    """`bash scripts/install.sh` in `clone`; what it printed."""
+    ran = subprocess.run(
+        ["bash", "scripts/install.sh"],
+        cwd=clone,
+        env=cli_env(PYTHON=sys.executable),
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    return ran.stdout + ran.stderr
+
+
+async def test_the_install_script_installs_once_quietly_and_the_checkout_runs(
+    tmp_path: Path,
+) -> None:
+    clone = await asyncio.to_thread(clean_clone, tmp_path / "clone")
+    first = await asyncio.to_thread(install_script, clone)
+    assert "==> installing" in first
+    assert "Editable installation" not in first and "!!" not in first, first
+    # Editable: the clone's own files are what runs, from any directory.
+    where = await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(clone / ".venv/bin/python"),
+            "-c",
+            "import ferryman.api; print(ferryman.api.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip() == str(clone / "api" / "__init__.py")
+    assert await asyncio.to_thread(install_script, clone) == ""  # nothing to do, nothing said
+    with (clone / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("\n# changed\n")
+    assert "==> installing" in await asyncio.to_thread(install_script, clone)

@@ -11,8 +11,8 @@ from temporalio.client import Client
 
 from ferryman import tracing
 from ferryman.activities.http import HTTP_ACTIVITY_NAME
-from ferryman.settings import Settings
 from ferryman.activities.llm_contract import CHAT_ACTIVITY
+from ferryman.settings import Settings
 from tests.support.llm_server import LlmServer, Reply
 from tests.support.otlp import Receiver, Span
 from tests.support.pair import running_pair, secret_call

@@ -391,9 +391,9 @@ EXECUTION_CURSOR_PAGE: dict[str, Any] = {
     "total": 2,
     "page": None,
     "page_size": None,
-    "next_cursor": "c1.eyJDbG9zZVRpbWUiOiI5OTk5LTEyLTMxVDIzOjU5OjU5WiIsIlN0YX"
+    "next_cursor": "c3.eyJDbG9zZVRpbWUiOiI5OTk5LTEyLTMxVDIzOjU5OjU5WiIsIlN0YX"
     "J0VGltZSI6IjIwMjQtMTEtMjBUMDU6MDk6MjIuNzk2ODQxWiIsIlJ1bklEIjoiMDE5MzQ3Zj"
-    "ktYTJlYy03OTJiLWIwOTktY2ExOWY1MjhkYTIxIn0",
+    "ktYTJlYy03OTJiLWIwOTktY2ExOWY1MjhkYTIxIn0.0.nsAHlUk9eusMwBhQ",
 }
 
 

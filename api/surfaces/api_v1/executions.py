@@ -14,7 +14,7 @@ from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.api_v1 import schemas, serializer
 from ferryman.api.surfaces.api_v1.params import ExecutionId, IdempotencyKey
 from ferryman.api.surfaces.api_v1.statuses import ExecutionStatus, canonical
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.common import ERRORS, cursor_named
 
 router = APIRouter(tags=["executions"])
 
@@ -113,7 +113,8 @@ async def list_executions(
         statuses=canonical(status) if status is not None else None,
     )
     if limit is not None or after is not None:
-        return serializer.page(await executions.reader.after(where, limit or 20, after))
+        with cursor_named("after"):
+            return serializer.page(await executions.reader.after(where, limit or 20, after))
     found = await executions.reader.page(where, page, page_size)
     return serializer.page(found, page=page, page_size=page_size)
 

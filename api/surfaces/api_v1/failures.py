@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from ferryman.api.auth import ReadExecutions
 from ferryman.api.deps import ExecutionsDep
 from ferryman.api.surfaces.api_v1 import schemas, serializer
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.common import ERRORS, cursor_named
 
 router = APIRouter(tags=["failures"])
 
@@ -27,5 +27,6 @@ async def list_failures(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> schemas.FailurePage:
-    found = await executions.failures(principal.project_id, workflow_id, limit, after)
+    with cursor_named("after"):
+        found = await executions.failures(principal.project_id, workflow_id, limit, after)
     return serializer.failures(found)

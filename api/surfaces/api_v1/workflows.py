@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from ferryman.api.auth import ReadWorkflows, WriteWorkflows
-from ferryman.api.definitions import parse_document
 from ferryman.api.deps import DefinitionsDep, ExecutionsDep
 from ferryman.api.surfaces.api_v1 import schemas, serializer
 from ferryman.api.surfaces.common import ERRORS
@@ -42,7 +41,7 @@ DEFINITION_BODY = {
 async def create_workflow(
     request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> schemas.WorkflowOut:
-    document = parse_document(await request.body(), request.headers.get("content-type", ""))
+    document = definitions.parse(await request.body(), request.headers.get("content-type", ""))
     return serializer.workflow(await definitions.create(principal.project_id, document))
 
 
@@ -59,7 +58,7 @@ async def update_workflow(
     principal: WriteWorkflows,
     definitions: DefinitionsDep,
 ) -> schemas.WorkflowOut:
-    document = parse_document(await request.body(), request.headers.get("content-type", ""))
+    document = definitions.parse(await request.body(), request.headers.get("content-type", ""))
     stored = await definitions.new_version(principal.project_id, workflow_id, document)
     return serializer.workflow(stored)
 

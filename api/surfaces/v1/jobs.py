@@ -3,7 +3,6 @@ dependencies."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -11,12 +10,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from ferryman.api.auth import Execute, Principal, ReadWorkflows, WriteWorkflows
-from ferryman.api.definitions import parse_document
 from ferryman.api.deps import DefinitionsDep, ExecutionsDep, IdempotencyDep
 from ferryman.api.executions import Executions
 from ferryman.api.executions.ids import new_batch_id
 from ferryman.api.executions.launch import LaunchRequest, Overrides
-from ferryman.api.idempotency import IdempotencyService
 from ferryman.api.surfaces.api_v1.workflows import DEFINITION_BODY
 from ferryman.api.surfaces.common import ERRORS
 from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
@@ -31,7 +28,6 @@ IdempotencyKey = Annotated[
         description="Retry-safe trigger: the same key and body give the same run",
     ),
 ]
-BATCH_CONCURRENCY = 10
 
 
 @router.get("/jobs", response_model=list[job_schemas.Job], responses=ERRORS, summary="List jobs")
@@ -51,7 +47,7 @@ async def list_jobs(principal: ReadWorkflows, definitions: DefinitionsDep) -> li
 async def create_job(
     request: Request, principal: WriteWorkflows, definitions: DefinitionsDep
 ) -> job_schemas.Job:
-    document = parse_document(await request.body(), request.headers.get("content-type", ""))
+    document = definitions.parse(await request.body(), request.headers.get("content-type", ""))
     return serializer.job(await definitions.create(principal.project_id, document))
 
 
@@ -125,35 +121,6 @@ def launch_request(
     )
 
 
-async def _trigger(
-    executions: Executions,
-    idempotency: IdempotencyService,
-    principal: Principal,
-    job_id: str,
-    body: schemas.TriggerRequest,
-    key: str | None,
-    batch_id: str | None = None,
-) -> tuple[int, dict[str, Any], bool]:
-    request = replace(
-        launch_request(principal, job_id, body, batch_id),
-        idempotency_key=key or body.idempotency_key,
-    )
-
-    async def produce(run_id: str) -> tuple[int, dict[str, Any]]:
-        await executions.launcher.launch(request, run_id)
-        view = await executions.reader.get(principal.project_id, run_id)
-        return 201, serializer.run(view).model_dump(mode="json")
-
-    answered = await idempotency.once(
-        principal.project_id,
-        f"trigger:{job_id}",
-        key,
-        body.model_dump(mode="json", exclude={"idempotency_key"}),
-        produce,
-    )
-    return answered.status_code, answered.body, answered.replayed
-
-
 @router.post(
     "/jobs/{job_id}/trigger",
     status_code=201,
@@ -171,9 +138,14 @@ async def trigger_job(
 ) -> JSONResponse:
     body = body or schemas.TriggerRequest()
     key = idempotency_key or body.idempotency_key
-    status, answer, replayed = await _trigger(executions, idempotency, principal, job_id, body, key)
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(answer, status_code=status, headers=headers)
+    request = replace(launch_request(principal, job_id, body), idempotency_key=key)
+
+    async def produce(run_id: str) -> tuple[int, dict[str, Any]]:
+        await executions.launcher.launch(request, run_id)
+        return 201, await _run_answer(executions, principal, run_id)
+
+    scope = f"trigger:{job_id}"
+    return await idempotency.answer(principal.project_id, scope, key, _keyed_body(body), produce)
 
 
 @router.post(
@@ -190,22 +162,35 @@ async def batch_trigger_job(
     executions: ExecutionsDep,
     idempotency: IdempotencyDep,
 ) -> schemas.BatchTriggered:
-    # Checked before any run starts, so a bad item starts none of them.
-    definitions = executions.launcher.definitions
-    for item in body.items:
-        resolved = await definitions.resolve(principal.project_id, job_id, item.version)
-        definitions.check_input(resolved.parsed.definition, item.payload, item.metadata)
     batch_id = new_batch_id()
-    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 
-    async def one(item: schemas.TriggerRequest) -> dict[str, Any]:
-        async with gate:
-            _, answer, _ = await _trigger(
-                executions, idempotency, principal, job_id, item, item.idempotency_key, batch_id
-            )
-            return answer
+    async def start(positions: list[tuple[int, str]]) -> list[dict[str, Any]]:
+        """Start the items at these positions under these run ids, all or nothing."""
+        requests = [
+            (launch_request(principal, job_id, body.items[index], batch_id), run_id)
+            for index, run_id in positions
+        ]
+        await executions.launcher.launch_all(requests)
+        return [await _run_answer(executions, principal, run_id) for _, run_id in positions]
 
-    runs = await asyncio.gather(*(one(item) for item in body.items))
-    return schemas.BatchTriggered(
-        batch_id=batch_id, runs=[schemas.Run.model_validate(run) for run in runs]
+    # Every item is checked before any run starts, its idempotency key included (the same
+    # key twice is refused by the schema): one refused item starts none, and frees every key.
+    answered = await idempotency.once_all(
+        principal.project_id,
+        f"trigger:{job_id}",
+        [(item.idempotency_key, _keyed_body(item)) for item in body.items],
+        start,
     )
+    return schemas.BatchTriggered(
+        batch_id=batch_id, runs=[schemas.Run.model_validate(a.body) for a in answered]
+    )
+
+
+async def _run_answer(executions: Executions, principal: Principal, run_id: str) -> dict[str, Any]:
+    view = await executions.reader.get(principal.project_id, run_id)
+    return serializer.run(view).model_dump(mode="json")
+
+
+def _keyed_body(item: schemas.TriggerRequest) -> dict[str, Any]:
+    """What an idempotency key stands for: the trigger's body without the key itself."""
+    return item.model_dump(mode="json", exclude={"idempotency_key"})

@@ -11,11 +11,13 @@ from fastapi import Depends, Path, Query, Response
 
 from ferryman.api.auth import Principal
 from ferryman.api.codes import ErrorCode
+from ferryman.api.definitions import MAX_NESTING, nesting
 from ferryman.api.errors import ApiError
 from ferryman.api.executions.launch import TriggeredBy
 from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.v1.statuses import VOCABULARY, parse_statuses
 from ferryman.statuses import Status
+from ferryman.validation import lone_surrogate
 
 RunId = Annotated[str, Path(max_length=64, description="The run id (`exec_...`)")]
 JobId = Annotated[str, Path(max_length=63, description="The job's id (its workflow's slug)")]
@@ -56,15 +58,34 @@ class RunQuery:
 
 
 def _json_object(name: str, text: str | None) -> dict[str, Any] | None:
+    """A JSON filter (`tags`, `payload`): the one place they are parsed, for every route
+    that takes the list filters. An object, nested no deeper than a run's payload may be,
+    and all of it text."""
     if text is None:
         return None
+    if (lone := lone_surrogate(text)) is not None:
+        raise ApiError(
+            f"{name} spells {lone}, half of a UTF-16 surrogate pair, which is not text",
+            ErrorCode.INVALID_FILTER,
+        )
     try:
         value = json.loads(text)
+    except RecursionError as err:  # nested past the parser's stack
+        raise _too_deep(name) from err
     except ValueError as err:
         raise ApiError(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER) from err
     if not isinstance(value, dict):
         raise ApiError(f"{name} must be a JSON object", ErrorCode.INVALID_FILTER)
+    if nesting(value) > MAX_NESTING:
+        raise _too_deep(name)
     return value
+
+
+def _too_deep(name: str) -> ApiError:
+    return ApiError(
+        f"{name} nests deeper than {MAX_NESTING} levels, which no run's payload does",
+        ErrorCode.INVALID_FILTER,
+    )
 
 
 async def run_query(

@@ -10,7 +10,7 @@ from ferryman.api.deps import ExecutionsDep, IdempotencyDep
 from ferryman.api.executions import Executions, dependencies
 from ferryman.api.executions.restore import check_replayable
 from ferryman.api.executions.visibility import ListFilter
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.common import ERRORS, cursor_named
 from ferryman.api.surfaces.v1 import job_schemas, schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, Limit, RunId, RunQueryDep, next_page
 from ferryman.api.surfaces.v1.streams import all_events
@@ -44,7 +44,8 @@ async def runs_page(
     response: Response, executions: Executions, where: ListFilter, limit: int, cursor: str | None
 ) -> list[schemas.Run]:
     """One page of the runs `where` finds, the next page's cursor in its header."""
-    page = await executions.reader.after(where, limit, cursor, with_total=False)
+    with cursor_named("cursor"):
+        page = await executions.reader.after(where, limit, cursor, with_total=False)
     next_page(response, page.next_cursor)
     return [serializer.run(view) for view in page.views]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from ferryman.api.auth import Execute, ReadExecutions
 from ferryman.api.deps import ExecutionsDep
 from ferryman.api.executions.schedules import ScheduleRequest
-from ferryman.api.surfaces.common import ERRORS
+from ferryman.api.surfaces.common import ERRORS, cursor_named
 from ferryman.api.surfaces.v1 import job_schemas, serializer
 from ferryman.api.surfaces.v1.params import Cursor, next_page
 
@@ -56,7 +56,8 @@ async def list_schedules(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> list[job_schemas.ScheduleOut]:
-    page = await executions.schedules.page(principal.project_id, limit, cursor)
+    with cursor_named("cursor"):
+        page = await executions.schedules.page(principal.project_id, limit, cursor)
     next_page(response, page.next_cursor)
     return [serializer.schedule(view) for view in page.views]
 

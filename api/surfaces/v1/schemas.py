@@ -13,8 +13,10 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
+from ferryman import search_attributes as sa
 from ferryman.api.surfaces.v1 import examples
 from ferryman.statuses import Status as RunStatus
 
@@ -149,9 +151,26 @@ class TriggerRequest(RunOverrides):
     @field_validator("concurrency_key")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(char) < 0x20 for char in value):
+        if value is not None and not sa.printable(value):
             raise ValueError("may not contain control characters")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _printable_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        # A tag is a value of the FerrymanTags attribute: one no filter could ever name.
+        if not all(sa.printable(key) and sa.printable(value) for key, value in tags.items()):
+            raise ValueError("tag keys and values may not contain control characters")
+        return tags
+
+    @model_validator(mode="after")
+    def _expires_after_its_start(self) -> TriggerRequest:
+        if self.scheduled_at and self.expires_at and self.expires_at <= self.scheduled_at:
+            raise ValueError(
+                f"expires_at ({self.expires_at.isoformat()}) must be later than scheduled_at "
+                f"({self.scheduled_at.isoformat()}): the run could only expire"
+            )
+        return self
 
 
 class RescheduleRequest(BaseModel):
@@ -168,6 +187,19 @@ class BatchTriggerRequest(BaseModel):
     )
 
     items: list[TriggerRequest] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _a_key_per_run(self) -> BatchTriggerRequest:
+        # The second item under a key would only answer the first one's run.
+        first: dict[str, int] = {}
+        for index, item in enumerate(self.items):
+            key = item.idempotency_key
+            if key is not None and first.setdefault(key, index) != index:
+                raise ValueError(
+                    f"items.{index}.idempotency_key repeats items.{first[key]}'s ({key!r}); "
+                    "each run of a batch needs its own key"
+                )
+        return self
 
 
 class BatchTriggered(BaseModel):

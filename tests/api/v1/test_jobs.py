@@ -172,6 +172,47 @@ async def test_batch_triggers_share_a_batch_and_a_bad_item_starts_none(api: Api)
     assert len(after.json()) == len(before.json())
 
 
+async def batch(api: Api, job: str, *items: dict[str, Any]) -> Any:
+    return await api.http.post(
+        f"/v1/jobs/{job}/batch-trigger", json={"items": list(items)}, headers=api.admin
+    )
+
+
+async def test_a_batch_checks_every_idempotency_key_before_any_run_starts(api: Api) -> None:
+    identifier = job_id()
+    await api.http.post("/v1/jobs", json=greeter(identifier), headers=api.admin)
+    keys = [f"k-{uuid.uuid4()}" for _ in range(3)]
+
+    async def free(key: str) -> bool:
+        """Whether `key` starts a new run (a refused batch must have left it unused)."""
+        body = {"payload": {"name": f"free-{uuid.uuid4()}"}, "idempotency_key": key}
+        response = await api.http.post(
+            f"/v1/jobs/{identifier}/trigger", json=body, headers=api.admin
+        )
+        return response.status_code == 201 and "Idempotent-Replayed" not in response.headers
+
+    def item(name: str, key: str) -> dict[str, Any]:
+        return {"payload": {"name": name}, "idempotency_key": key}
+
+    # The same key twice in one batch: refused before anything is reserved or started.
+    twice = await batch(api, identifier, item("a", keys[0]), item("b", keys[1]), item("c", keys[0]))
+    assert (twice.status_code, twice.json()["code"]) == (422, "validation_error"), twice.text
+    assert "items.2.idempotency_key" in twice.json()["error"], twice.text
+    assert await free(keys[1])
+    # A key used before with another body: 409, and the items before it start nothing.
+    used = await batch(api, identifier, item("a", keys[0]), item("z", keys[1]))
+    assert (used.status_code, used.json()["code"]) == (409, "idempotency_key_reused"), used.text
+    assert await free(keys[0])
+    # A key used before with the same body answers that run again, beside the new ones.
+    first = await api.http.post(
+        f"/v1/jobs/{identifier}/trigger", json=item("same", keys[2]), headers=api.admin
+    )
+    again = await batch(api, identifier, item("new", f"k-{uuid.uuid4()}"), item("same", keys[2]))
+    assert again.status_code == 201, again.text
+    runs = again.json()["runs"]
+    assert runs[1]["id"] == first.json()["id"] and runs[0]["batch_id"] == again.json()["batch_id"]
+
+
 async def test_trigger_refusals(api: Api) -> None:
     identifier = job_id()
     await api.http.post("/v1/jobs", json=greeter(identifier), headers=api.admin)

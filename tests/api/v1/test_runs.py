@@ -7,6 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from ferryman import search_attributes as sa
+from ferryman.api.executions.ids import new_execution_id
+from ferryman.settings import Settings
+from ferryman.workflows import models as m
+from ferryman.workflows import runs
+from ferryman.workflows.dsl import WorkflowDefinition
+from ferryman.workflows.snapshot import DefinitionSnapshot
 from tests.support.api import Api
 from tests.support.polling import eventually
 
@@ -69,6 +78,73 @@ async def test_filters_find_exactly_the_runs_they_name(api: Api) -> None:
     response = await api.http.get("/v1/runs", params=statuses, headers=api.admin)
     assert {run["id"] for run in response.json()} == both
     assert await listed(api, job_id=job, status="failed,canceled") == []
+
+
+TRICKY_TAGS: list[dict[str, str]] = [
+    {"a=b": "c"},
+    {"a": "b=c"},
+    {"a": "B=C"},  # SQLite's FTS5 folds case
+    {"a": "b-c"},  # and punctuation
+    {"a": "b c"},
+    {"a\\": "=b"},  # and fails on a backslash or a double quote
+    {"a": 'say "b=c"'},
+]
+
+
+async def test_a_tag_filter_matches_exactly_the_pair_it_names(api: Api) -> None:
+    # `key=value` items once made {"a=b": "c"} and {"a": "b=c"} the same tag, and the dev
+    # server's full-text matching of items made many others one.
+    job = job_id()
+    await api.create_workflow(echo_job(job))
+    tagged = [(tags, (await trigger(api, job, tags=tags))["id"]) for tags in TRICKY_TAGS]
+    await eventually(lambda: listed(api, job_id=job), lambda ids: len(ids) == len(tagged))
+    for tags, run_id in tagged:
+        assert await listed(api, job_id=job, tags=json.dumps(tags)) == [run_id], tags
+
+
+async def start_as_before_tokens(
+    api: Api, settings: Settings, job: str, tags: dict[str, str]
+) -> str:
+    """A run as an earlier release started it: its tags as `key=value` items."""
+    definition = WorkflowDefinition.model_validate(echo_job(job))
+    params = m.ExecutionInput(
+        execution_id=new_execution_id(),
+        project_id="default",
+        workflow_id=job,
+        workflow_name=definition.name,
+        version=1,
+        definition=DefinitionSnapshot.of(definition, settings.heartbeat_secs),
+        run=m.RunSettings(tags=tags),
+    )
+    start = runs.RunStart(created_at=datetime.now(UTC), record={"tags": tags})
+    attributes = [pair for pair in runs.search_attributes(params, start) if pair.key != sa.TAGS]
+    items = [f"{key}={value}" for key, value in sorted(tags.items())]
+    client = api.app.state.resources.client
+    await client.start_workflow(
+        job,
+        params,
+        id=params.execution_id,
+        task_queue=settings.task_queue,
+        search_attributes=TypedSearchAttributes([*attributes, SearchAttributePair(sa.TAGS, items)]),
+        memo=runs.start_memo(params, start),
+    )
+    return params.execution_id
+
+
+async def test_runs_tagged_before_tags_were_tokens_are_still_found(
+    api: Api, base_settings: Settings
+) -> None:
+    job = job_id()
+    await api.create_workflow(echo_job(job))
+    before = await start_as_before_tokens(api, base_settings, job, {"team": "core", "n": "a=b"})
+    now = (await trigger(api, job, tags={"team": "core"}))["id"]
+    await eventually(lambda: listed(api, job_id=job), lambda ids: len(ids) == 2)
+    assert set(await listed(api, job_id=job, tags=json.dumps({"team": "core"}))) == {before, now}
+    both = {"team": "core", "n": "a=b"}
+    assert await listed(api, job_id=job, tags=json.dumps(both)) == [before]
+    assert await listed(api, job_id=job, tags=json.dumps({"team": "ops"})) == []
+    run = await api.http.get(f"/v1/runs/{before}", headers=api.admin)
+    assert run.json()["tags"] == both
 
 
 async def test_pages_follow_the_next_cursor_header(api: Api) -> None:

@@ -86,11 +86,19 @@ async def test_a_run_scheduled_in_the_past_starts_at_once(api: Api) -> None:
 
 async def test_expiry_while_delayed_and_an_expiry_that_comes_too_late(api: Api) -> None:
     job = await new_job(api)
+    # A trigger whose expiry is not after its start is refused (it could only expire), so a
+    # run expires while delayed when it is rescheduled past its expiry.
     doomed = await trigger(
-        api, job, payload={"n": 1}, scheduled_at=at(60).isoformat(), expires_at=at(1).isoformat()
+        api, job, payload={"n": 1}, scheduled_at=at(30).isoformat(), expires_at=at(31).isoformat()
     )
+    moved = await api.http.post(
+        f"/v1/runs/{doomed['id']}/reschedule",
+        json={"scheduled_at": at(3600).isoformat()},
+        headers=api.admin,
+    )
+    assert moved.status_code == 200, moved.text
     expired = await eventually(
-        lambda: run_of(api, doomed["id"]), lambda r: r["status"] == "expired"
+        lambda: run_of(api, doomed["id"]), lambda r: r["status"] == "expired", timeout=60
     )
     assert expired["started_at"] is None and expired["result"] is None
     assert "expired while delayed" in expired["error"]
