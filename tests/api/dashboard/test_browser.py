@@ -270,9 +270,7 @@ async def test_another_projects_key_sees_none_of_it(page: Page, stack: Stack) ->
     await screenshot(page, "other-project")
 
 
-async def test_a_read_only_key_sees_every_page_and_can_do_nothing(
-    page: Page, stack: Stack
-) -> None:
+async def test_a_read_only_key_sees_every_page_and_can_do_nothing(page: Page, stack: Stack) -> None:
     run_id = await stack.trigger("hello", stack.hello("Reader"))
     await stack.until(run_id, "waiting")
     reader = new_key(stack, "default", ["executions:read", "workflows:read"])
