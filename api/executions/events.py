@@ -239,6 +239,8 @@ class EventTranslator:
             return [("execution.stop_requested", "info", "stop requested", {})]
         if attrs.signal_name in m.CONTROL_SIGNALS:
             return []  # pause and resume show as status changes; rollback as its checkpoint
+        if attrs.signal_name.startswith("__"):
+            return []  # the SDK's own (an llm step's token batches on the workflow stream)
         # An event for a `wait` step, sent under its own name.
         return _received(attrs.signal_name, self._decode(attrs.input.payloads))
 

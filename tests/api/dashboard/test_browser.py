@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from tests.support.browser import chromium_page, screenshot
+from tests.support.llm_server import LlmServer, Reply
 from tests.support.paths import ROOT
 from tests.support.polling import eventually
 from tests.support.processes import cli_env
@@ -75,7 +77,9 @@ class Stack:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory, http_target: str) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path_factory: pytest.TempPathFactory, http_target: str, llm_server: LlmServer
+) -> AsyncIterator[Stack]:
     root = tmp_path_factory.mktemp("dashboard")
     jobs = root / "jobs"
     jobs.mkdir()
@@ -83,6 +87,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, http_target: str) -> A
     (jobs / "flaky-service.yaml").write_text(FLAKY_SERVICE)
     up = Up(data_dir=root / "data", log=root / "up.log")
     up.env["FERRYMAN_WORKFLOWS_DIR"] = str(jobs)
+    up.env["FERRYMAN_LLM_BASE_URL"] = llm_server.base_url
     try:
         up.start()
         await up.wait_ready()
@@ -324,3 +329,35 @@ async def test_every_page_is_drawn_and_keyboard_reachable(page: Page, stack: Sta
     await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+async def test_an_llm_steps_tokens_show_as_they_stream(
+    page: Page, stack: Stack, llm_server: LlmServer
+) -> None:
+    release = threading.Event()
+    text = "Ferries cross the river one careful trip at a time"
+    model = llm_server.script([Reply(content=text, hold=release, hold_after=3, delay=0.05)])
+    step = {
+        "id": "answer",
+        "kind": "llm",
+        "with": {"model": model, "stream": True, "messages": [{"role": "user", "content": "go"}]},
+    }
+    job = {"id": f"ask-{uuid.uuid4().hex[:6]}", "name": "Ask", "steps": [step]}
+    created = await stack.http.post("/v1/jobs", json=job)
+    assert created.status_code == 201, created.text
+    run_id = await stack.trigger(job["id"], {})
+    await sign_in(page, stack)
+    try:
+        await page.goto(f"{stack.ui}/runs/{run_id}")
+        tokens = page.locator("[data-chunks] pre")
+        # The provider holds the rest of its answer: what shows came while the step ran.
+        await expect(tokens).to_contain_text(text.split()[0], timeout=LIVE)
+        assert await stack.status(run_id) == "executing"
+        assert text.startswith(await tokens.inner_text())
+        await screenshot(page, "run-llm-streaming")
+    finally:
+        release.set()
+    await expect(tokens).to_have_text(text, timeout=LIVE)
+    await expect(run_status(page, "completed")).to_be_visible(timeout=LIVE)
+    usage = page.locator("table", has=page.get_by_text("Completion tokens"))
+    await expect(usage).to_contain_text(model)

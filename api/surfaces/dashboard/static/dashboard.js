@@ -22,7 +22,7 @@
       var out = panel.querySelector('pre[data-call="' + CSS.escape(key) + '"]');
       if (!out) {
         var title = document.createElement("h3");
-        title.textContent = chunk.step_id + " · " + chunk.call;
+        title.textContent = chunk.step_id + " · call " + chunk.call;
         out = document.createElement("pre");
         out.setAttribute("data-call", key);
         out.className = "llm-stream";
