@@ -361,3 +361,5 @@ async def test_an_llm_steps_tokens_show_as_they_stream(
     await expect(run_status(page, "completed")).to_be_visible(timeout=LIVE)
     usage = page.locator("table", has=page.get_by_text("Completion tokens"))
     await expect(usage).to_contain_text(model)
+    # The token batches travel as the SDK's own signals: not events of the run.
+    assert "__" not in await page.locator("#events").inner_text()

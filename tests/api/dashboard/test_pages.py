@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -257,3 +258,40 @@ async def test_the_assets_are_served_from_the_package(browser: Browser) -> None:
     login = await browser.http.get("/ui/login")
     linked = re.findall(r'(?:src|href)="([^"]+)"', login.text)
     assert linked and all(url.startswith(("/ui/", "data:", "#")) for url in linked), linked
+
+
+async def test_the_buttons_act_and_land_on_the_run_they_leave(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, _ = waiting
+    run = await trigger(api, job, payload={"customer": "bo"})
+    run_id = str(run["id"])
+    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "waiting")
+    await browser.sign_in(raw(await api.key_for()))
+
+    async def press(action: str, **data: str) -> str:
+        answer = await browser.post(f"/ui/runs/{run_id}/{action}", **data)
+        assert answer.status_code == 303, (action, answer.text[:300])
+        return str(answer.headers["location"])
+
+    assert await press("pause") == f"/ui/runs/{run_id}?done=paused"
+    assert (await run_of(api, run_id))["status"] == "paused"
+    shown = await browser.http.get(f"/ui/runs/{run_id}?done=paused")
+    assert "Paused: the run holds" in shown.text and ">Resume<" in shown.text
+    await press("resume")
+    approved = {"signal": "approve", "payload": '{"ok": true}'}
+    assert await press("approve", **approved) == f"/ui/runs/{run_id}?done=approved"
+    await eventually(lambda: run_of(api, run_id), lambda r: r["status"] == "completed")
+    assert (await run_of(api, run_id))["result"] == {"ok": True}
+    for action, done in (("replay", "replayed"), ("restart", "restarted")):
+        landed = await press(action)
+        new_id = landed.split("/")[-1].split("?")[0]
+        assert new_id != run_id and landed.endswith(f"?done={done}")
+        again = await run_of(api, new_id)
+        assert again["continuation_of"] == run_id and again["payload"] == {"customer": "bo"}
+        await browser.post(f"/ui/runs/{new_id}/cancel")
+        await eventually(partial(run_of, api, new_id), lambda r: r["status"] == "canceled")
+    bad = await browser.post(f"/ui/runs/{run_id}/approve", signal="approve", payload="{nope")
+    assert bad.status_code == 400 and "the payload is not valid JSON" in bad.text
+    late = await browser.post(f"/ui/runs/{run_id}/reschedule", scheduled_at="2030-01-01T10:00")
+    assert late.status_code == 409 and "only a delayed run can be rescheduled" in late.text
