@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request, Response
@@ -164,66 +164,6 @@ async def stream_chunks(
 # ---- the buttons ---------------------------------------------------------------------------
 
 
-@router.post("/runs/{run_id}/pause")
-async def pause(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    await executions.control.pause(session.project_id, run_id)
-    return go(request, _url(run_id, "paused"))
-
-
-@router.post("/runs/{run_id}/resume")
-async def resume(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    await executions.control.resume(session.project_id, run_id)
-    return go(request, _url(run_id, "resumed"))
-
-
-@router.post("/runs/{run_id}/cancel")
-async def cancel(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    await executions.control.stop(session.project_id, run_id, force=False)
-    return go(request, _url(run_id, "canceled"))
-
-
-@router.post("/runs/{run_id}/replay")
-async def replay(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    """A finished run again from the start, as a new run (`POST /v1/runs/{id}/replay`)."""
-    await check_replayable(executions.restorer, session.project_id, run_id)
-    launched = await executions.restorer.replay(
-        session.project_id, run_id, None, created_by=session.principal.key_id
-    )
-    return go(request, _url(launched.execution_id, "replayed"))
-
-
-@router.post("/runs/{run_id}/restart")
-async def restart(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    """A new run of the same job from the start, with the same payload."""
-    launched = await executions.restorer.restart(
-        session.project_id,
-        run_id,
-        preset=None,
-        payload=None,
-        version=None,
-        created_by=session.principal.key_id,
-    )
-    return go(request, _url(launched.execution_id, "restarted"))
-
-
-@router.post("/runs/{run_id}/redrive")
-async def redrive(
-    request: Request, run_id: RunId, session: ActingDep, executions: ExecutionsDep
-) -> Response:
-    await executions.restorer.redrive(session.project_id, run_id)
-    return go(request, _url(run_id, "redriven"))
-
-
 @router.post("/runs/{run_id}/reschedule")
 async def reschedule(
     request: Request,
@@ -281,6 +221,72 @@ async def rollback(
     """The same run back to a checkpoint, paused there; later state is discarded."""
     await executions.restorer.rollback(session.project_id, run_id, checkpoint_id)
     return go(request, _url(run_id, "rolled-back"))
+
+
+async def _pause(executions: Executions, session: Session, run_id: str) -> str:
+    await executions.control.pause(session.project_id, run_id)
+    return run_id
+
+
+async def _resume(executions: Executions, session: Session, run_id: str) -> str:
+    await executions.control.resume(session.project_id, run_id)
+    return run_id
+
+
+async def _cancel(executions: Executions, session: Session, run_id: str) -> str:
+    await executions.control.stop(session.project_id, run_id, force=False)
+    return run_id
+
+
+async def _redrive(executions: Executions, session: Session, run_id: str) -> str:
+    await executions.restorer.redrive(session.project_id, run_id)
+    return run_id
+
+
+async def _replay(executions: Executions, session: Session, run_id: str) -> str:
+    """A finished run again from the start, as a new run (`POST /v1/runs/{id}/replay`)."""
+    await check_replayable(executions.restorer, session.project_id, run_id)
+    launched = await executions.restorer.replay(
+        session.project_id, run_id, None, created_by=session.principal.key_id
+    )
+    return launched.execution_id
+
+
+async def _restart(executions: Executions, session: Session, run_id: str) -> str:
+    """A new run of the same job from the start, with the same payload."""
+    launched = await executions.restorer.restart(
+        session.project_id,
+        run_id,
+        preset=None,
+        payload=None,
+        version=None,
+        created_by=session.principal.key_id,
+    )
+    return launched.execution_id
+
+
+Press = Callable[[Executions, Session, str], Awaitable[str]]
+# The buttons that take nothing but the run: what each calls (answering the run to show
+# next: the same one, or the new run it started), and the note the page shows after it.
+BUTTONS: dict[str, tuple[Press, str]] = {
+    "pause": (_pause, "paused"),
+    "resume": (_resume, "resumed"),
+    "cancel": (_cancel, "canceled"),
+    "redrive": (_redrive, "redriven"),
+    "replay": (_replay, "replayed"),
+    "restart": (_restart, "restarted"),
+}
+Button = Literal["pause", "resume", "cancel", "redrive", "replay", "restart"]
+assert set(get_args(Button)) == set(BUTTONS)
+
+
+# Last: the buttons with a path of their own (approve, rollback, ...) match first.
+@router.post("/runs/{run_id}/{button}")
+async def press(
+    request: Request, run_id: RunId, button: Button, session: ActingDep, executions: ExecutionsDep
+) -> Response:
+    act, done = BUTTONS[button]
+    return go(request, _url(await act(executions, session, run_id), done))
 
 
 def _json(text: str) -> Any:

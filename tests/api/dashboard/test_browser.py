@@ -342,10 +342,10 @@ async def test_an_llm_steps_tokens_show_as_they_stream(
         "kind": "llm",
         "with": {"model": model, "stream": True, "messages": [{"role": "user", "content": "go"}]},
     }
-    job = {"id": f"ask-{uuid.uuid4().hex[:6]}", "name": "Ask", "steps": [step]}
-    created = await stack.http.post("/v1/jobs", json=job)
+    job_id = f"ask-{uuid.uuid4().hex[:6]}"
+    created = await stack.http.post("/v1/jobs", json={"id": job_id, "name": "Ask", "steps": [step]})
     assert created.status_code == 201, created.text
-    run_id = await stack.trigger(job["id"], {})
+    run_id = await stack.trigger(job_id, {})
     await sign_in(page, stack)
     try:
         await page.goto(f"{stack.ui}/runs/{run_id}")
