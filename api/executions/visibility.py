@@ -8,6 +8,7 @@ executions first, newest start first; then closed ones, newest close first).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -153,11 +154,20 @@ SUPERSEDED_WITHIN = timedelta(hours=1)  # Temporal deletes a superseded run well
 async def count(client: Client, where: ListFilter) -> int:
     """How many executions the filter means: one per execution, also while a run that a
     rollback or a redrive superseded waits for Temporal to delete it (asynchronously)."""
-    query = where.query()
-    total = await _count(client, query)
+    (total,) = await count_each(client, [where])
+    return total
+
+
+async def count_each(client: Client, wheres: Sequence[ListFilter]) -> list[int]:
+    """`count` of each filter (all of one project), with one look for superseded runs."""
+    if not wheres:
+        return []
+    project_id = wheres[0].project_id
+    assert all(where.project_id == project_id for where in wheres), "one project"
+    queries = [where.query() for where in wheres]
     since = _instant(datetime.now(UTC) - SUPERSEDED_WITHIN)
     recent = (
-        f"{sa.PROJECT.name} = {_escaped(where.project_id)} AND "
+        f"{sa.PROJECT.name} = {_escaped(project_id)} AND "
         f"{sa.SUPERSEDES.name} IS NOT NULL AND StartTime > '{since}'"
     )
     try:
@@ -167,10 +177,14 @@ async def count(client: Client, where: ListFilter) -> int:
         ]
     except RPCError as err:
         raise temporal_error(err) from err
+    totals = await asyncio.gather(*(_count(client, query) for query in queries))
     if not superseded:
-        return total
+        return list(totals)
     runs = ", ".join(_escaped(run_id) for run_id in superseded)
-    return total - await _count(client, f"{query} AND RunId IN ({runs})")
+    stale = await asyncio.gather(
+        *(_count(client, f"{query} AND RunId IN ({runs})") for query in queries)
+    )
+    return [total - old for total, old in zip(totals, stale, strict=True)]
 
 
 async def first_rows(client: Client, where: ListFilter, size: int) -> list[WorkflowExecution]:

@@ -4,7 +4,6 @@ the job's `input_schema` checks (the launcher's own check and sentence)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,7 +15,6 @@ from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import StoredDefinition
 from ferryman.api.deps import DefinitionsDep, ExecutionsDep
 from ferryman.api.errors import ApiError
-from ferryman.api.executions import Executions
 from ferryman.api.executions.ids import new_execution_id
 from ferryman.api.executions.visibility import ListFilter
 from ferryman.api.surfaces.dashboard import views
@@ -45,28 +43,20 @@ class JobRow:
         return f"{self.failed / self.runs:.0%}"
 
 
-async def run_counts(
-    executions: Executions, project_id: str, job_id: str | None
-) -> tuple[int, int]:
-    """Runs of a job (or of the project) kept by Temporal, and how many of them failed."""
-    reader = executions.reader
-    return await asyncio.gather(
-        reader.count(ListFilter(project_id, job_id)),
-        reader.count(ListFilter(project_id, job_id, statuses=FAILURE_STATUSES)),
-    )
-
-
 @router.get("/jobs")
 async def list_jobs(
     request: Request, session: SessionDep, executions: ExecutionsDep, definitions: DefinitionsDep
 ) -> Response:
     session.require(READ_JOBS)
     jobs, _ = await definitions.page(session.project_id, 1, 1000)
-    if session.can(READ_RUNS):
-        counts = await asyncio.gather(
-            *(run_counts(executions, session.project_id, job.slug) for job in jobs)
+    if session.can(READ_RUNS):  # runs kept by Temporal, and how many of them failed
+        project_id = session.project_id
+        counts = await executions.reader.counts(
+            [ListFilter(project_id, job.slug) for job in jobs]
+            + [ListFilter(project_id, job.slug, statuses=FAILURE_STATUSES) for job in jobs]
         )
-        rows = [JobRow(job, runs, failed) for job, (runs, failed) in zip(jobs, counts, strict=True)]
+        failed = counts[len(jobs) :]
+        rows = [JobRow(job, counts[i], failed[i]) for i, job in enumerate(jobs)]
     else:
         rows = [JobRow(job, None, None) for job in jobs]
     return page(request, "jobs.html", rows=rows)

@@ -3,8 +3,8 @@ and the most failing jobs of the day, and how many runs queue for each concurren
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
@@ -28,24 +28,19 @@ async def overview(
     session.require(READ_RUNS)
     reader, project_id = executions.reader, session.project_id
     now = datetime.now(UTC)
-
-    async def count(since: timedelta, **narrow: object) -> int:
-        return await reader.count(ListFilter(project_id, created_after=now - since, **narrow))  # type: ignore[arg-type]
-
-    windows = list(WINDOWS.values())
-    by_status = await asyncio.gather(
-        *(count(w, statuses=frozenset({s})) for w in windows for s in Status)
-    )
-    per_window = {
-        name: dict(zip(Status, by_status[i * len(Status) : (i + 1) * len(Status)], strict=True))
-        for i, name in enumerate(WINDOWS)
-    }
     jobs, _ = await definitions.page(project_id, 1, 1000)
-    day = WINDOWS["last day"]
-    totals = await asyncio.gather(*(count(day, workflow_id=j.slug) for j in jobs))
-    failed = await asyncio.gather(
-        *(count(day, workflow_id=j.slug, statuses=FAILURE_STATUSES) for j in jobs)
-    )
+    day = ListFilter(project_id, created_after=now - WINDOWS["last day"])
+    wheres = [
+        ListFilter(project_id, statuses=frozenset({status}), created_after=now - since)
+        for since in WINDOWS.values()
+        for status in Status
+    ]
+    wheres += [replace(day, workflow_id=job.slug) for job in jobs]
+    wheres += [replace(day, workflow_id=job.slug, statuses=FAILURE_STATUSES) for job in jobs]
+    counts = iter(await reader.counts(wheres))
+    per_window = {name: {status: next(counts) for status in Status} for name in WINDOWS}
+    totals = [next(counts) for _ in jobs]
+    failed = [next(counts) for _ in jobs]
     busiest = sorted(zip((j.slug for j in jobs), totals, strict=True), key=lambda p: -p[1])
     failing = sorted(zip((j.slug for j in jobs), failed, strict=True), key=lambda p: -p[1])
     queued = await reader.after(
