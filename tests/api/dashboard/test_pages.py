@@ -295,3 +295,90 @@ async def test_the_buttons_act_and_land_on_the_run_they_leave(
     assert bad.status_code == 400 and "the payload is not valid JSON" in bad.text
     late = await browser.post(f"/ui/runs/{run_id}/reschedule", scheduled_at="2030-01-01T10:00")
     assert late.status_code == 409 and "only a delayed run can be rescheduled" in late.text
+
+
+def dashboard_routes(method: str) -> list[str]:
+    """Every path of the dashboard's routes for `method`, each parameter filled in: the
+    `{button}`s one by one, the run, job and schedule of the caller's project."""
+    from fastapi.routing import APIRoute
+
+    from ferryman.api.surfaces.dashboard import (
+        dead_letters,
+        jobs,
+        overview,
+        run,
+        runs,
+        schedules,
+    )
+
+    paths = []
+    for module in (overview, runs, run, jobs, dead_letters, schedules):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and method in route.methods:
+                buttons = run.BUTTONS if "{button}" in route.path else [""]
+                paths += [route.path.replace("{button}", button) for button in buttons]
+    assert len(paths) > 5, paths
+    return paths
+
+
+def filled(path: str, run_id: str, job: str, schedule_id: str) -> str:
+    values = {"{run_id}": run_id, "{job_id}": job, "{schedule_id}": schedule_id}
+    for name, value in values.items():
+        path = path.replace(name, value)
+    assert "{" not in path, f"teach the sweep {path}"
+    return "/ui" + path
+
+
+@pytest.mark.parametrize("scopes", [READ_ONLY, ["executions:read"], ["workflows:read"]])
+async def test_every_button_refuses_a_key_without_the_execute_scope(
+    api: Api, browser: Browser, waiting: tuple[str, str], scopes: list[str]
+) -> None:
+    job, run_id = waiting
+    made = await api.http.post(
+        "/v1/schedules",
+        json={"job_id": job, "cron": "0 0 1 1 *", "payload": {"customer": "s"}},
+        headers=api.admin,
+    )
+    schedule_id = made.json()["id"]
+    await browser.sign_in(raw(await api.key_for(scopes=scopes)))
+    for path in dashboard_routes("POST"):
+        data = {"run_id": run_id, "action": "cancel", "payload": "{}", "signal": "approve"}
+        refused = await browser.post(filled(path, run_id, job, schedule_id), **data)
+        assert refused.status_code == 403, (path, refused.text[:300])
+        assert "lacks the &#39;workflows:execute&#39; scope" in refused.text, path
+    assert (await run_of(api, run_id))["status"] == "waiting"
+    schedule = await api.http.get(f"/v1/schedules/{schedule_id}", headers=api.admin)
+    assert schedule.json()["paused"] is False
+
+
+async def test_every_page_and_button_of_another_project_is_not_found(
+    api: Api, browser: Browser, waiting: tuple[str, str]
+) -> None:
+    job, run_id = waiting
+    made = await api.http.post(
+        "/v1/schedules",
+        json={"job_id": job, "cron": "0 0 1 1 *", "payload": {"customer": "s"}},
+        headers=api.admin,
+    )
+    schedule_id = made.json()["id"]
+    await browser.sign_in(raw(await api.key_for(project=f"else-{uuid.uuid4().hex[:6]}")))
+    for path in dashboard_routes("GET"):
+        if "stream" in path or "chunks" in path:
+            continue  # event streams: the same lookup, answered before the first event
+        page = await browser.http.get(filled(path, run_id, job, schedule_id))
+        if "{" in path:
+            assert page.status_code == 404, (path, page.text[:300])
+        else:
+            assert page.status_code == 200 and run_id not in page.text, path
+    for path in dashboard_routes("POST"):
+        if "{" not in path:
+            continue  # bulk forms: each id is looked up in the caller's project (below)
+        data = {"payload": "{}", "signal": "approve", "checkpoint_id": f"chk_{run_id}_0"}
+        data["scheduled_at"] = "2030-01-01T10:00"
+        answer = await browser.post(filled(path, run_id, job, schedule_id), **data)
+        assert answer.status_code == 404, (path, answer.text[:300])
+    bulk = await browser.post("/ui/runs/bulk", action="cancel", run_id=run_id)
+    assert "Canceled 0 of 1 runs" in bulk.text and "execution not found" in bulk.text
+    assert (await run_of(api, run_id))["status"] == "waiting"
+    schedule = await api.http.get(f"/v1/schedules/{schedule_id}", headers=api.admin)
+    assert schedule.json()["paused"] is False
