@@ -4,9 +4,10 @@ live rows (server-sent events) and the bulk cancel and replay of the selected ru
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,8 +19,7 @@ from ferryman.api.deps import DefinitionsDep, ExecutionsDep
 from ferryman.api.errors import ApiError
 from ferryman.api.executions import bulk
 from ferryman.api.executions.launch import TRIGGERS
-from ferryman.api.executions.reader import ExecutionReader
-from ferryman.api.executions.visibility import ListFilter
+from ferryman.api.executions.reader import Page
 from ferryman.api.surfaces.common import SSE_PING_SECS
 from ferryman.api.surfaces.dashboard import views
 from ferryman.api.surfaces.dashboard.rendering import (
@@ -41,6 +41,8 @@ SINCE |= {"7d": timedelta(days=7)}
 SINCE_CHOICES = [("", "any time"), ("15m", "last 15 min"), ("1h", "last hour")]
 SINCE_CHOICES += [("24h", "last day"), ("7d", "last 7 days")]
 
+# A row whose run no longer matches the filters (its status moved on, say).
+GONE = ('<span class="badge idle">↺ changed: no longer matches</span>', "")
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=4096)]
 
@@ -96,6 +98,7 @@ async def list_runs(
     cursor: Cursor = None,
 ) -> Response:
     session.require(READ_RUNS)
+    cursor = cursor or None  # a blank one is the first page
     jobs, _ = await definitions.page(session.project_id, 1, 1000)
     context: dict[str, Any] = {
         "jobs": [job.slug for job in jobs],
@@ -131,7 +134,9 @@ async def list_runs(
         "runs.html",
         form=chosen.form,
         base_query=base,
-        stream_query="&".join(filter(None, [base, urlencode({"cursor": cursor or ""})])),
+        stream_query="&".join(
+            filter(None, [base, urlencode({"cursor": cursor}) if cursor else ""])
+        ),
         **{
             **context,
             "rows": [views.RunRow.of(v) for v in found.views],
@@ -152,21 +157,19 @@ async def stream_runs(
     and `fresh` when runs newer than the page's first one appear."""
     session.require(READ_RUNS)
     where = (await filters(request)).query.where(session.principal)
-    return EventSourceResponse(
-        _row_updates(executions.reader, where, limit, cursor), ping=SSE_PING_SECS
-    )
+    read = partial(executions.reader.after, where, limit, cursor or None, with_total=False)
+    first = await read()  # read before the stream starts: a refusal is a page, not a cut
+    return EventSourceResponse(_row_updates(read, first), ping=SSE_PING_SECS)
 
 
 async def _row_updates(
-    reader: ExecutionReader, where: ListFilter, limit: int, cursor: str | None
+    read: Callable[[], Awaitable[Page]], found: Page
 ) -> AsyncIterator[dict[str, str]]:
     sent: dict[str, tuple[str, str]] = {}
-    first_ids: set[str] | None = None
+    first_ids = {view.id for view in found.views}
+    told = 0  # newer runs the page was told of
     while True:
-        found = await reader.after(where, limit, cursor, with_total=False)
         ids = {view.id for view in found.views}
-        if first_ids is None:
-            first_ids = ids
         for view in found.views:
             row = views.RunRow.of(view)
             cells = (
@@ -177,11 +180,16 @@ async def _row_updates(
                 sent[row.id] = cells
                 yield {"event": f"s-{row.id}", "data": cells[0]}
                 yield {"event": f"d-{row.id}", "data": cells[1]}
-        newer = len(ids - first_ids) if cursor is None else 0
-        if newer:
-            note = fragment("_fresh.html", count=newer)
-            yield {"event": "fresh", "data": note}
+        for gone in first_ids - ids:  # it changed so that the filters no longer find it
+            if sent.get(gone) != GONE:
+                sent[gone] = GONE
+                yield {"event": f"s-{gone}", "data": GONE[0]}
+        newer = len(ids - first_ids)
+        if newer != told:
+            told = newer
+            yield {"event": "fresh", "data": fragment("_fresh.html", count=newer)}
         await asyncio.sleep(LIVE_POLL_SECS)
+        found = await read()
 
 
 @router.post("/runs/bulk")

@@ -241,6 +241,16 @@ async def test_filter_by_payload_and_rows_change_live(page: Page, stack: Stack) 
     assert sent.status_code in (200, 202), sent.text
     row = page.locator(f"#run-{grace}")
     await expect(row.locator('[data-status="completed"]')).to_be_visible(timeout=LIVE)
+    # A run that the filters stop finding says so, and a new one is announced.
+    await stack.until(linus, "waiting")
+    await page.goto(f"{stack.ui}/runs?status=waiting")
+    await expect(page.locator(f"#run-{linus}")).to_be_visible()
+    await stack.http.post(
+        f"/api/v1/executions/{linus}/signal", json={"name": "approve", "payload": {}}
+    )
+    await expect(page.locator(f"#run-{linus}")).to_contain_text("no longer matches", timeout=LIVE)
+    await stack.trigger("hello", stack.hello("Newcomer"))
+    await expect(page.get_by_text("1 new run since this page loaded")).to_be_visible(timeout=LIVE)
 
 
 async def test_a_refused_action_shows_the_apis_sentence(page: Page, stack: Stack) -> None:
