@@ -1,11 +1,14 @@
 """`/ui/`: the project at a glance: runs per status over the last hour and day, the busiest
-and the most failing jobs of the day, and how many runs queue for each concurrency key."""
+and the most failing jobs of the day, and how many runs queue for each concurrency key.
+
+The page comes at once and each panel loads on its own (`/ui/overview/<panel>`, htmx on
+load), so its counts over a large project never hold the page back."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 
@@ -17,32 +20,61 @@ from ferryman.api.surfaces.dashboard.session import READ_RUNS, SessionDep
 from ferryman.statuses import FAILURE_STATUSES, Status
 
 router = APIRouter(route_class=DashboardRoute)
-WINDOWS = {"last hour": timedelta(hours=1), "last day": timedelta(days=1)}
+WINDOWS = {"last hour": ("1h", timedelta(hours=1)), "last day": ("24h", timedelta(days=1))}
 TOP_JOBS = 5
+Panel = Literal["statuses", "jobs", "queues"]
 
 
 @router.get("/")
-async def overview(
-    request: Request, session: SessionDep, executions: ExecutionsDep, definitions: DefinitionsDep
+async def overview(request: Request, session: SessionDep) -> Response:
+    session.require(READ_RUNS)
+    return page(request, "overview.html", panels=["statuses", "jobs", "queues"])
+
+
+@router.get("/overview/{panel}")
+async def overview_panel(
+    request: Request,
+    panel: Panel,
+    session: SessionDep,
+    executions: ExecutionsDep,
+    definitions: DefinitionsDep,
 ) -> Response:
     session.require(READ_RUNS)
     reader, project_id = executions.reader, session.project_id
     now = datetime.now(UTC)
-    jobs, _ = await definitions.page(project_id, 1, 1000)
-    day = ListFilter(project_id, created_after=now - WINDOWS["last day"])
-    wheres = [
-        ListFilter(project_id, statuses=frozenset({status}), created_after=now - since)
-        for since in WINDOWS.values()
-        for status in Status
-    ]
-    wheres += [replace(day, workflow_id=job.slug) for job in jobs]
-    wheres += [replace(day, workflow_id=job.slug, statuses=FAILURE_STATUSES) for job in jobs]
-    counts = iter(await reader.counts(wheres))
-    per_window = {name: {status: next(counts) for status in Status} for name in WINDOWS}
-    totals = [next(counts) for _ in jobs]
-    failed = [next(counts) for _ in jobs]
-    busiest = sorted(zip((j.slug for j in jobs), totals, strict=True), key=lambda p: -p[1])
-    failing = sorted(zip((j.slug for j in jobs), failed, strict=True), key=lambda p: -p[1])
+    if panel == "statuses":
+        windows = [
+            (
+                name,
+                since,
+                await reader.count_by_status(ListFilter(project_id, created_after=now - span)),
+            )
+            for name, (since, span) in WINDOWS.items()
+        ]
+        return page(request, "_overview_statuses.html", windows=windows, statuses=list(Status))
+    if panel == "jobs":
+        day = now - WINDOWS["last day"][1]
+        jobs, _ = await definitions.page(project_id, 1, 1000)
+        totals = await reader.counts(
+            [ListFilter(project_id, job.slug, created_after=day) for job in jobs]
+        )
+        # Failures are few: one page of them, grouped by job.
+        failures = await reader.after(
+            ListFilter(project_id, statuses=FAILURE_STATUSES, created_after=day),
+            bulk.MAX_MATCHED,
+            None,
+            with_total=False,
+        )
+        busiest = sorted(zip((j.slug for j in jobs), totals, strict=True), key=lambda p: -p[1])
+        failing = Counter(view.workflow_id for view in failures.views)
+        return page(
+            request,
+            "_overview_jobs.html",
+            busiest=[p for p in busiest[:TOP_JOBS] if p[1]],
+            most=max([*totals, 1]),
+            failing=failing.most_common(TOP_JOBS),
+            more_failures=failures.next_cursor is not None,
+        )
     queued = await reader.after(
         ListFilter(project_id, statuses=frozenset({Status.QUEUED})),
         bulk.MAX_MATCHED,
@@ -52,11 +84,7 @@ async def overview(
     depth = Counter(view.concurrency_key or "(no key)" for view in queued.views)
     return page(
         request,
-        "overview.html",
-        per_window=per_window,
-        statuses=list(Status),
-        busiest=[p for p in busiest[:TOP_JOBS] if p[1]],
-        failing=[p for p in failing[:TOP_JOBS] if p[1]],
+        "_overview_queues.html",
         depth=depth.most_common(),
-        most=max([*totals, 1]),
+        more=queued.next_cursor is not None,
     )

@@ -326,6 +326,9 @@ async def test_every_page_is_drawn_and_keyboard_reachable(page: Page, stack: Sta
     ):
         await page.goto(f"{stack.ui}{path}")
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        if name == "overview":  # its panels load on their own
+            await expect(page.locator("[data-window='24h'] [data-count]").first).to_be_visible()
+            await expect(page.get_by_text("Queue depth per concurrency key")).to_be_visible()
         await screenshot(page, name)
     schedule = page.locator(f"[data-schedule='{made.json()['id']}']")
     await expect(schedule.locator("ol li")).to_have_count(5)  # its next firings

@@ -136,7 +136,12 @@ async def test_every_page_of_the_admin(
         assert expected in run.text, expected
     assert (await browser.http.get(f"/ui/jobs/{job}")).status_code == 200
     overview = await browser.http.get("/ui/")
-    assert "Runs started in the last hour" in overview.text
+    assert overview.status_code == 200 and 'hx-get="/ui/overview/statuses"' in overview.text
+    statuses = await browser.http.get("/ui/overview/statuses")
+    assert "Runs started in the last hour" in statuses.text
+    assert 'data-count="waiting"' in statuses.text
+    for panel, text in (("jobs", "Busiest jobs"), ("queues", "Queue depth")):
+        assert text in (await browser.http.get(f"/ui/overview/{panel}")).text
 
 
 async def test_a_read_only_key_sees_pages_but_cannot_act(
@@ -323,6 +328,7 @@ def dashboard_routes(method: str) -> list[str]:
 
 def filled(path: str, run_id: str, job: str, schedule_id: str) -> str:
     values = {"{run_id}": run_id, "{job_id}": job, "{schedule_id}": schedule_id}
+    values["{panel}"] = "statuses"
     for name, value in values.items():
         path = path.replace(name, value)
     assert "{" not in path, f"teach the sweep {path}"
@@ -366,7 +372,7 @@ async def test_every_page_and_button_of_another_project_is_not_found(
         if "stream" in path or "chunks" in path:
             continue  # event streams: the same lookup, answered before the first event
         page = await browser.http.get(filled(path, run_id, job, schedule_id))
-        if "{" in path:
+        if "{" in path and "{panel}" not in path:
             assert page.status_code == 404, (path, page.text[:300])
         else:
             assert page.status_code == 200 and run_id not in page.text, path
