@@ -3,8 +3,9 @@ load with N runs stored (10,000 by default), on the bench's process tree (a dev 
 SQLite file, ferryman's worker and API as separate processes).
 
 A page load here is what the browser waits for before it draws: the HTML of the page,
-signed in (its scripts and styles are static files, cached after the first load). Each
-page is loaded `LOADS` times; the figures are the median and the slowest.
+signed in (its scripts and styles are static files, cached after the first load); the
+overview's panels load after it, each on its own, and are timed each. Each page is loaded
+`LOADS` times; the figures are the median and the slowest.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ async def pages(r: Rig, stored: int) -> dict[str, dict[str, float]]:
     assert cursor, "no next page: fewer runs stored than one page?"
     urls = {
         "overview": "/ui/",
+        "overview: runs per status panel": "/ui/overview/statuses",
+        "overview: jobs panel": "/ui/overview/jobs",
+        "overview: queues panel": "/ui/overview/queues",
         "runs, first page of 50": "/ui/runs",
         "runs, next page (cursor)": f"/ui/runs?cursor={cursor.group(1)}",
         "runs, status=completed": "/ui/runs?status=completed",
