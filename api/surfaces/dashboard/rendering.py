@@ -110,7 +110,7 @@ def refusal(request: Request, message: str, code: ErrorCode) -> HTMLResponse:
     status = HTTP_STATUS[code]
     if is_htmx(request):
         html = fragment("_flash.html", error=message, code=code.value)
-        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML show:top"}
         return HTMLResponse(html, status_code=status, headers=headers)
     return page(request, "error.html", status_code=status, message=message, code=code.value)
 

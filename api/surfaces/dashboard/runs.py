@@ -230,6 +230,6 @@ def bulk_result(request: Request, session: Session, context: dict[str, Any]) -> 
         return Response(
             html,
             media_type="text/html",
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML show:top"},
         )
     return page(request, "bulk_result.html", session=session, **context)

@@ -388,3 +388,25 @@ async def test_every_page_and_button_of_another_project_is_not_found(
     assert (await run_of(api, run_id))["status"] == "waiting"
     schedule = await api.http.get(f"/v1/schedules/{schedule_id}", headers=api.admin)
     assert schedule.json()["paused"] is False
+
+
+async def test_a_jobs_versions_diff_and_graph(api: Api, browser: Browser) -> None:
+    job = f"ver-{uuid.uuid4().hex[:8]}"
+    first = waiting_job(job)
+    await api.create_workflow(first)
+    second = {**first, "steps": [*first["steps"], {"id": "notify", "kind": "transform"}]}
+    second["steps"][-1]["depends_on"] = ["approval"]
+    second["steps"][-1]["with"] = {"value": "done"}
+    updated = await api.http.put(f"/api/v1/workflows/{job}", json=second, headers=api.admin)
+    assert updated.status_code == 200, updated.text
+    await browser.sign_in(raw(await api.key_for()))
+    latest = await browser.http.get(f"/ui/jobs/{job}")
+    assert "Changes from v1 to v2" in latest.text
+    assert '<span class="add">+- id: notify</span>' in latest.text
+    # The graph: one box per step, one arrow per dependency.
+    assert latest.text.count("<g data-node=") == 3
+    assert latest.text.count("<line ") == 2
+    older = await browser.http.get(f"/ui/jobs/{job}", params={"version": 1})
+    assert "notify" not in older.text.split("<h2>Versions</h2>")[0]
+    missing = await browser.http.get(f"/ui/jobs/{job}", params={"version": 9})
+    assert missing.status_code == 404
