@@ -58,6 +58,7 @@ async def pages(r: Rig, stored: int) -> dict[str, dict[str, float]]:
         "runs, last hour": "/ui/runs?since=1h",
         "a run": f"/ui/runs/{run_id}",
         "jobs": "/ui/jobs",
+        "jobs: a row's run counts": "/ui/jobs/one/counts",
         "job": "/ui/jobs/one",
         "dead letters": "/ui/dead-letters",
         "schedules": "/ui/schedules",

@@ -5,14 +5,13 @@ the job's `input_schema` checks (the launcher's own check and sentence)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from ferryman.api.codes import ErrorCode
-from ferryman.api.definitions import StoredDefinition
 from ferryman.api.deps import DefinitionsDep, ExecutionsDep
 from ferryman.api.errors import ApiError
 from ferryman.api.executions.ids import new_execution_id
@@ -30,36 +29,40 @@ JobId = Annotated[str, Path(max_length=63)]
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-@dataclass(frozen=True)
-class JobRow:
-    job: StoredDefinition
-    runs: int | None  # None: the key may not read runs
-    failed: int | None
-
-    @property
-    def failure_rate(self) -> str:
-        if not self.runs or self.failed is None:
-            return "—"
-        return f"{self.failed / self.runs:.0%}"
-
-
 @router.get("/jobs")
-async def list_jobs(
-    request: Request, session: SessionDep, executions: ExecutionsDep, definitions: DefinitionsDep
-) -> Response:
+async def list_jobs(request: Request, session: SessionDep, definitions: DefinitionsDep) -> Response:
+    """The jobs at once; each row's run counts load on their own (`/jobs/{id}/counts`)."""
     session.require(READ_JOBS)
     jobs, _ = await definitions.page(session.project_id, 1, 1000)
-    if session.can(READ_RUNS):  # runs kept by Temporal, and how many of them failed
-        project_id = session.project_id
-        counts = await executions.reader.counts(
-            [ListFilter(project_id, job.slug) for job in jobs]
-            + [ListFilter(project_id, job.slug, statuses=FAILURE_STATUSES) for job in jobs]
-        )
-        failed = counts[len(jobs) :]
-        rows = [JobRow(job, counts[i], failed[i]) for i, job in enumerate(jobs)]
-    else:
-        rows = [JobRow(job, None, None) for job in jobs]
-    return page(request, "jobs.html", rows=rows)
+    return page(request, "jobs.html", jobs=jobs, counted=session.can(READ_RUNS))
+
+
+@router.get("/jobs/{job_id}/counts")
+async def job_counts(
+    request: Request,
+    job_id: JobId,
+    session: SessionDep,
+    executions: ExecutionsDep,
+    definitions: DefinitionsDep,
+) -> Response:
+    """A job's runs kept by Temporal, how many failed, the failure rate: a row's cells."""
+    session.require(READ_RUNS)
+    project_id = session.project_id
+    await definitions.get(project_id, job_id, None)  # one of the project's jobs, or 404
+    runs, failed = await executions.reader.counts(
+        [ListFilter(project_id, job_id), ListFilter(project_id, job_id, statuses=FAILURE_STATUSES)]
+    )
+    rate = f"{failed / runs:.0%}" if runs else "—"
+    failures = urlencode([("job_id", job_id)] + [("status", s) for s in sorted(FAILURE_STATUSES)])
+    return page(
+        request,
+        "_job_counts.html",
+        job_id=job_id,
+        runs=runs,
+        failed=failed,
+        rate=rate,
+        failures=failures,
+    )
 
 
 @router.get("/jobs/{job_id}")

@@ -326,6 +326,8 @@ async def test_every_page_is_drawn_and_keyboard_reachable(page: Page, stack: Sta
     ):
         await page.goto(f"{stack.ui}{path}")
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        if name == "jobs":  # each row's counts load on their own
+            await expect(page.locator("[data-job='hello'] [data-runs]")).to_be_visible()
         if name == "overview":  # its panels load on their own
             await expect(page.locator("[data-window='24h'] [data-count]").first).to_be_visible()
             await expect(page.get_by_text("Queue depth per concurrency key")).to_be_visible()

@@ -135,6 +135,10 @@ async def test_every_page_of_the_admin(
     ):
         assert expected in run.text, expected
     assert (await browser.http.get(f"/ui/jobs/{job}")).status_code == 200
+    listed = await browser.http.get("/ui/jobs")
+    assert f'hx-get="/ui/jobs/{job}/counts"' in listed.text
+    counted = await browser.http.get(f"/ui/jobs/{job}/counts")
+    assert 'data-runs="' in counted.text and 'data-failed="0"' in counted.text
     overview = await browser.http.get("/ui/")
     assert overview.status_code == 200 and 'hx-get="/ui/overview/statuses"' in overview.text
     statuses = await browser.http.get("/ui/overview/statuses")
