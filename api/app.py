@@ -27,7 +27,9 @@ from ferryman.api.middleware import (
     RequestContextMiddleware,
 )
 from ferryman.api.store import db
-from ferryman.api.surfaces import SURFACES, dashboard, health, prometheus
+from ferryman.api.surfaces import health, prometheus
+from ferryman.api.surfaces.dashboard import routes as dashboard
+from ferryman.api.surfaces.routes import SURFACES
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
 from ferryman.workflows.dsl import WorkflowDefinition

@@ -24,6 +24,7 @@ from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 from ferryman.api.store.models import Workflow, WorkflowVersion
 from ferryman.settings import Settings
+from ferryman.statuses import Condition
 from ferryman.validation import error_details, error_sentence
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition, slugify
@@ -349,7 +350,7 @@ class DefinitionService:
         return list(cached)
 
     async def add_dependency(
-        self, project_id: str, slug: str, depends_on: str, condition: job_dependencies.Condition
+        self, project_id: str, slug: str, depends_on: str, condition: Condition
     ) -> m.Dependency:
         """Job `slug`'s runs will wait on `depends_on` (`job_dependencies.add` says when not)."""
         async with self.sessions() as session:

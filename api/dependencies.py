@@ -13,7 +13,6 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,16 +21,9 @@ from ferryman.api.errors import ApiError
 from ferryman.api.store import repository
 from ferryman.api.store.errors import NotFound as StoreNotFound
 from ferryman.api.store.models import JobDependency
+from ferryman.statuses import Condition
 from ferryman.workflows import models as m
 from ferryman.workflows.runs import run_id
-
-
-class Condition(StrEnum):
-    """What the latest run of the job depended on must have done."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    FINISHED = "finished"  # ended, either way
 
 
 async def add(

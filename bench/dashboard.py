@@ -20,8 +20,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.__main__ import bounded, percentile, timed
 from bench.rig import Rig, rig
+from bench.scenarios import bounded, percentile, timed
 from bench.workloads import sequential_definition
 
 console = Console(stderr=True)
@@ -77,7 +77,7 @@ async def pages(r: Rig, stored: int) -> dict[str, dict[str, float]]:
 
 
 async def main(stored: int) -> dict[str, Any]:
-    async with rig() as r:
+    async with rig({"ferryman", "raw"}, console.print) as r:
         return {"runs_stored": stored, "pages": await pages(r, stored)}
 
 

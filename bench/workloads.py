@@ -1,7 +1,7 @@
-"""ferryman's side of the work: a no-op activity, and definitions of N sequential steps of it.
+"""ferryman's side of the work: a no-op activity, and the definitions the scenarios run.
 
 The raw side (`bench.raw_workloads`) is what a team would write by hand with temporalio;
-these definitions have the same shape, so the ratio is the cost of the facade and the
+these definitions have the same shapes, so the ratio is the cost of the facade and the
 interpreter.
 """
 
@@ -33,6 +33,37 @@ def sequential_definition(workflow_id: str, steps: int) -> dict[str, Any]:
         "steps": document,
         "output": f"{{{{ steps.s{steps - 1}.output.value }}}}",
     }
+
+
+def http_definition(workflow_id: str) -> dict[str, Any]:
+    """The throughput workload: three sequential `http` GETs of `input.url`."""
+    steps: list[dict[str, Any]] = []
+    for n in range(3):
+        step: dict[str, Any] = {"id": f"get{n}", "kind": "http", "with": {"url": "{{ input.url }}"}}
+        if n:
+            step["depends_on"] = [f"get{n - 1}"]
+        steps.append(step)
+    return {
+        "id": workflow_id,
+        "name": "Three GETs",
+        "steps": steps,
+        "output": "{{ steps.get2.output.json }}",
+    }
+
+
+def gated_definition(workflow_id: str, limit: int | None) -> dict[str, Any]:
+    """One in-workflow step behind a concurrency key `k` of `limit` slots (none: no key),
+    so that a run holds its slot for as short a time as a run can and the gate is what a
+    stream of them waits on."""
+    document: dict[str, Any] = {
+        "id": workflow_id,
+        "name": "Gated" if limit else "Ungated",
+        "steps": [{"id": "only", "kind": "transform", "with": {"value": 1}}],
+        "output": "{{ steps.only.output }}",
+    }
+    if limit is not None:
+        document["concurrency"] = {"limit": limit, "key": "k"}
+    return document
 
 
 def waiting_definition(workflow_id: str) -> dict[str, Any]:

@@ -41,6 +41,15 @@ TERMINAL_STATUSES = FAILURE_STATUSES | {Status.COMPLETED, Status.CANCELED, Statu
 OPEN_STATUSES = frozenset(Status) - TERMINAL_STATUSES
 
 
+class Condition(StrEnum):
+    """A job dependency's condition: what the latest run of the job depended on must have
+    done (`ferryman.api.executions.dependencies` says which statuses meet each)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    FINISHED = "finished"  # ended, either way
+
+
 class StepStatus(StrEnum):
     """The one vocabulary for the status of a step, wherever a step's status is shown."""
 

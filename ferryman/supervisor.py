@@ -213,6 +213,7 @@ class Supervisor:
         (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         self._step(f"waiting for {self.api_url}/readyz")
         await self._wait_ready()
+        (self.data_dir / API_URL_FILE).write_text(self.api_url + "\n")
         return key
 
     async def _reap_leftover_temporal(self) -> None:
@@ -423,7 +424,7 @@ async def prepare_metadata(settings: Settings) -> str:
 
     project = settings.bootstrap_project
     async with db.open_store(settings.resolved_database_url) as store, store.sessions() as session:
-        raw = settings.bootstrap_api_key or dev_key(settings.data_dir)
+        raw = dev_key(settings.data_dir, given=settings.bootstrap_api_key)
         key = await repository.ensure_admin_key(session, project, raw, name="dev")
         if key.revoked_at is not None and not settings.bootstrap_api_key:
             # Someone revoked the saved dev key: a new one, so the printed key works.
@@ -432,19 +433,20 @@ async def prepare_metadata(settings: Settings) -> str:
     return raw
 
 
-def dev_key(data_dir: Path, replace: bool = False) -> str:
-    """The raw dev key kept in the data dir (mode 0600), created on first use.
+def dev_key(data_dir: Path, replace: bool = False, given: str | None = None) -> str:
+    """The raw dev key kept in the data dir (mode 0600): `given` (the bootstrap key) when
+    there is one, else the one created on first use.
 
     Only its digest is in the database, so this file is what lets every `up` print the
-    same key.
+    same key, and the user commands find the key the API takes.
     """
     from ferryman.api.store.repository import generate_key
 
     path = data_dir / DEV_KEY_FILE
-    if path.exists() and not replace:
+    if given is None and path.exists() and not replace:
         path.chmod(0o600)
         return path.read_text().strip()
-    raw = generate_key()
+    raw = given or generate_key()
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:

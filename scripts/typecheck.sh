@@ -9,6 +9,9 @@ tree=build/typecheck
 rm -rf "$tree"
 mkdir -p "$tree/ferryman"
 for file in ferryman/*.py; do ln -s "$root/$file" "$tree/ferryman/"; done
+for folder in ferryman/*/; do
+  [ "$(basename "$folder")" = __pycache__ ] || ln -s "$root/${folder%/}" "$tree/ferryman/"
+done
 for folder in api workflows activities; do ln -s "$root/$folder" "$tree/ferryman/$folder"; done
 for folder in tests bench; do ln -s "$root/$folder" "$tree/$folder"; done
 cd "$tree"

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ferryman.api.dependencies import Condition
 from ferryman.api.executions import visibility
 from ferryman.api.executions.reader import ExecutionReader
 from ferryman.api.executions.view import ExecutionView
-from ferryman.statuses import FAILURE_STATUSES, TERMINAL_STATUSES, Status
+from ferryman.statuses import FAILURE_STATUSES, TERMINAL_STATUSES, Condition, Status
 from ferryman.workflows import models as m
 
 CONDITIONS: dict[str, frozenset[Status]] = {

@@ -97,8 +97,12 @@ async def test_up_serves_stops_cleanly_and_keeps_its_state(up: Up) -> None:
     key_file = up.data_dir / "dev-api-key"
     key = key_file.read_text().strip()
     assert key.startswith("fm_") and key_file.stat().st_mode & 0o777 == 0o600
-    # Where the API answers, one line beside the key (scripts and the user CLI read both).
-    assert (up.data_dir / "api-url").read_text() == f"{up.url}\n"
+    url_file = up.data_dir / "api-url"  # written once `up` saw the API ready, as we did
+
+    async def written() -> str:
+        return url_file.read_text() if url_file.exists() else ""
+
+    await eventually(written, lambda text: text == f"{up.url}\n")
     async with httpx.AsyncClient(base_url=up.url, timeout=10) as http:
         assert (await http.get("/healthz")).status_code == 200
         good = {"X-API-Key": key}
@@ -148,6 +152,22 @@ def time_wait(port: int) -> bool:
         check=True,
     ).stdout
     return bool(out.strip())
+
+
+async def test_the_data_dirs_dev_key_is_the_bootstrap_key_when_one_is_given(
+    tmp_path: Path,
+) -> None:
+    from ferryman.api.store.repository import generate_key
+    from ferryman.supervisor import prepare_metadata
+
+    settings = Settings(data_dir=tmp_path, database_url=None, bootstrap_api_key=None)
+    made = await prepare_metadata(settings)
+    assert (tmp_path / "dev-api-key").read_text().strip() == made
+    given = generate_key()
+    update = {"bootstrap_api_key": given}
+    assert await prepare_metadata(settings.model_copy(update=update)) == given
+    key_file = tmp_path / "dev-api-key"
+    assert key_file.read_text().strip() == given and key_file.stat().st_mode & 0o777 == 0o600
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from ferryman.processes import free_port
@@ -66,14 +67,29 @@ class ApiProcess:
             self.process.wait()
 
 
+async def _served(settings: Settings, data_dir: Path) -> ApiProcess:
+    process = ApiProcess(settings, data_dir)
+    # The worker's task queue, and its metadata store: the activities it published.
+    process.env["FERRYMAN_TASK_QUEUE"] = settings.task_queue
+    process.env["DATABASE_URL"] = settings.resolved_database_url
+    await process.start()
+    return process
+
+
 @pytest_asyncio.fixture
 async def api_process(
     base_settings: Settings, worker: None, tmp_path: Path
 ) -> AsyncIterator[ApiProcess]:
-    process = ApiProcess(base_settings, tmp_path)
-    # The worker's task queue, and its metadata store: the activities it published.
-    process.env["FERRYMAN_TASK_QUEUE"] = base_settings.task_queue
-    process.env["DATABASE_URL"] = base_settings.resolved_database_url
-    await process.start()
+    process = await _served(base_settings, tmp_path)
+    yield process
+    process.kill()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_api_process(
+    base_settings: Settings, worker: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ApiProcess]:
+    """`api_process` shared by the tests of a module (for those that only call it)."""
+    process = await _served(base_settings, tmp_path_factory.mktemp("api"))
     yield process
     process.kill()

@@ -1,29 +1,6 @@
 """The executions surface, `/api/v1` (seeds 000, 002, 003).
 
-One module per resource (its routes), `schemas` (wire bodies; their OpenAPI examples in
-`examples`), `serializer` (the one mapping from domain objects to those bodies) and
-`statuses` (this surface's names for statuses). A new endpoint goes into the module of its
-path; a new resource gets a module and a line below.
+One module per resource (its routes, gathered in `routes`), `schemas` (wire bodies; their
+OpenAPI examples in `examples`), `serializer` (the one mapping from domain objects to those
+bodies) and `statuses` (this surface's names for statuses).
 """
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-from ferryman.api.surfaces.api_v1 import (
-    checkpoints,
-    events,
-    executions,
-    failures,
-    keys,
-    workflows,
-)
-from ferryman.api.surfaces.api_v1.statuses import status_phrase
-
-PREFIX = "/api/v1"
-
-router = APIRouter(prefix=PREFIX)
-for module in (workflows, executions, events, checkpoints, failures, keys):
-    router.include_router(module.router)
-
-__all__ = ["PREFIX", "router", "status_phrase"]

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ferryman.api.dependencies import Condition
 from ferryman.api.surfaces.v1 import examples
+from ferryman.statuses import Condition
 from ferryman.statuses import Status as RunStatus
 
 CONDITIONS = (

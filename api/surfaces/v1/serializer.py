@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from ferryman.api.definitions import StoredDefinition
-from ferryman.api.dependencies import Condition
 from ferryman.api.executions.ai import AiRecords
 from ferryman.api.executions.bulk import Outcome
 from ferryman.api.executions.dependencies import RunDependencies
@@ -20,6 +19,7 @@ from ferryman.api.executions.reader import LiveState
 from ferryman.api.executions.schedules import ScheduleView
 from ferryman.api.executions.view import ExecutionView
 from ferryman.api.surfaces.v1 import job_schemas, schemas
+from ferryman.statuses import Condition
 from ferryman.workflows import models as m
 from ferryman.workflows.dsl import WorkflowDefinition
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from ferryman.api.dependencies import Condition
 from ferryman.api.deps import Resources
 from ferryman.api.executions.dependencies import CONDITIONS
+from ferryman.statuses import Condition
 from tests.support.api import Api
 from tests.support.polling import eventually
 

@@ -1,4 +1,4 @@
-"""The `ferryman` command line: `up`, `worker`, `api` and `keys`.
+"""The operator's commands: `up`, `worker`, `api`, `keys` and `debug`.
 
 Settings come from the environment (`ferryman.settings.Settings`); options given on the
 command line override them. Heavy imports (the API, the store, the worker) happen inside the
@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 from temporalio.service import RPCError
 
+from ferryman.cli.groups import group
 from ferryman.settings import Settings
 from ferryman.temporal import TemporalSetupError
 from ferryman.validation import error_sentence
@@ -34,25 +35,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 USAGE_ERROR = 2  # bad input or an unprepared Temporal: the same code as a usage error
 
-# Click's own help layout: typer's rich one prints a type beside every flag (`--help <bool>`,
-# as if it took a value), which click's leaves out.
-PLAIN_HELP = None
-
-app = typer.Typer(
-    name="ferryman",
-    help="A self-hosted durable workflow orchestrator on Temporal.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=PLAIN_HELP,
-)
-keys_app = typer.Typer(
-    help="Manage the API keys of a project.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
-)
+app = group()
+keys_app = group(help="Manage the API keys of a project.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-debug_app = typer.Typer(
-    help="Look into runs offline.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
-)
+debug_app = group(help="Look into runs offline.", no_args_is_help=True)
 app.add_typer(debug_app, name="debug")
 
 console = Console(highlight=False)
