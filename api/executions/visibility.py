@@ -229,13 +229,16 @@ async def count_by_status(client: Client, where: ListFilter) -> dict[Status, int
                 recorded = execution.typed_search_attributes.get(sa.STATUS)
                 counts[derive(execution.status, recorded, False)] += 1
             continue
-        # A running run records only open statuses; a closed one, what its row keeps.
-        possible = (row.keep | {row.default}) & (
-            OPEN_STATUSES if temporal == WorkflowExecutionStatus.RUNNING else frozenset(Status)
+        # A running run records only open statuses; a closed one, what its row keeps. The
+        # default is what is left of the total.
+        others = sorted(
+            (row.keep - {row.default})
+            & (OPEN_STATUSES if temporal == WorkflowExecutionStatus.RUNNING else frozenset(Status))
         )
-        ordered = sorted(possible)
-        each = [replace(where, statuses=frozenset({s}), clause=clause) for s in ordered]
-        counts.update(dict(zip(ordered, await count_each(client, each), strict=True)))
+        each = [replace(where, statuses=frozenset({s}), clause=clause) for s in others]
+        found = dict(zip(others, await count_each(client, each), strict=True))
+        counts.update(found)
+        counts[row.default] += total - sum(found.values())
     return {status: counts[status] for status in Status}
 
 
