@@ -132,6 +132,7 @@ def new_key(stack: Stack, project: str, scopes: list[str]) -> str:
 
 
 async def test_sign_in_with_a_bad_key_then_a_good_one_then_out(page: Page, stack: Stack) -> None:
+    assert f"Dashboard        {stack.ui}" in stack.up.log.read_text()  # `up`'s ready panel
     await page.goto(stack.ui)
     await expect(page).to_have_url(f"{stack.ui}/login?next=%2Fui%2F")
     await page.get_by_label("API key").fill("fm_not_a_key")
@@ -163,6 +164,10 @@ async def test_steps_turn_green_live_and_approval_completes_the_run(
     await page.get_by_role("button", name="Trigger").click()
     await expect(page.get_by_text("Triggered: this is the new run.")).to_be_visible()
     await page.evaluate("window.notReloaded = true")
+    run_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    temporal = f"http://127.0.0.1:{stack.up.ui_port}/namespaces/default/workflows/{run_id}"
+    link = page.get_by_role("link", name="Open in the Temporal Web UI")
+    await expect(link).to_have_attribute("href", temporal)
     # The steps turn green as they finish, on the page as it is (no reload).
     for step_id in ("health", "greeting", "nap"):
         await expect(step(page, step_id, "completed")).to_be_visible(timeout=LIVE)

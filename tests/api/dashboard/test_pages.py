@@ -414,3 +414,15 @@ async def test_a_jobs_versions_diff_and_graph(api: Api, browser: Browser) -> Non
     assert "notify" not in older.text.split("<h2>Versions</h2>")[0]
     missing = await browser.http.get(f"/ui/jobs/{job}", params={"version": 9})
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target", ["https://elsewhere.example/ui/", "//elsewhere.example/ui/", "/api/v1/keys", ""]
+)
+async def test_sign_in_goes_back_to_the_dashboard_only(
+    api: Api, browser: Browser, target: str
+) -> None:
+    signed = await browser.http.post(
+        "/ui/login", data={"key": raw(await api.key_for()), "next": target}
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/"
