@@ -50,6 +50,7 @@ templates.env.globals.update(
     ago=views.ago,
     duration=views.duration,
     pretty=views.pretty,
+    waiting_now=views.waiting_now,
     version=__version__,
 )
 

@@ -22,6 +22,7 @@ from ferryman.api.errors import ApiError
 from ferryman.api.executions.events import Event
 from ferryman.api.executions.view import ExecutionView, StepView, WaitingOn
 from ferryman.statuses import FAILURE_STATUSES, TERMINAL_STATUSES, Status, StepStatus
+from ferryman.workflows.checkpoints import ROLLBACK
 
 
 @dataclass(frozen=True)
@@ -176,12 +177,17 @@ def timeline(
 ) -> Timeline:
     """Each step's attempts, backoffs and waits from the run's events, on one axis."""
     lanes = {step.step_id: Lane(step) for step in steps}
+    rolled_back: datetime | None = None  # the last rollback's time
     for event in events:
         lane = lanes.get(str(event.data.get("step_id", "")))
         if lane is not None:
             _apply(lane, event)
+        elif event.type == "checkpoint.created" and event.data.get("step_id") == ROLLBACK:
+            rolled_back = event.created_at
     for lane in lanes.values():
         _settle(lane, closed_at)
+        if rolled_back is not None:
+            _discard(lane, rolled_back)
     moments = [s.start for lane in lanes.values() for s in lane.segments]
     moments += [s.end for lane in lanes.values() for s in lane.segments if s.end]
     if not moments:
@@ -234,6 +240,18 @@ def _settle(lane: Lane, closed_at: datetime | None) -> None:
             segment.end = closed_at
             if segment.outcome in ("running", "waiting"):
                 segment.outcome = "canceled"
+
+
+def _discard(lane: Lane, rolled_back: datetime) -> None:
+    """What a rollback undid stays drawn, as discarded: the attempts before it of a step
+    that has not run (again) since."""
+    step = lane.step
+    if step.started_at is not None and step.started_at < rolled_back:
+        return  # kept by the rollback
+    for segment in lane.segments:
+        if segment.start < rolled_back:
+            segment.outcome = "discarded"
+            segment.label = f"discarded by a rollback: {segment.label}"
 
 
 def _time(value: Any) -> datetime | None:
@@ -362,9 +380,16 @@ class RunActions:
             replay=not is_open,
             reschedule=status == Status.DELAYED,
             redrive=status == Status.DEAD_LETTER,
-            approvals=[w for w in view.waiting_on if w.kind == "wait" and w.signal],
+            approvals=[w for w in waiting_now(view) if w.kind == "wait" and w.signal],
             rollback=status not in (Status.DELAYED, Status.QUEUED, Status.DEQUEUED),
         )
+
+
+def waiting_now(view: ExecutionView) -> list[WaitingOn]:
+    """What the run waits on, without a step that a rollback sent back to pending (its
+    memo entry may outlive it until the run goes on)."""
+    pending = {s.step_id for s in view.steps or [] if s.status == StepStatus.PENDING}
+    return [w for w in view.waiting_on if w.step_id not in pending]
 
 
 # What the page says after an action succeeded (`?done=<key>`): a fixed sentence per key.

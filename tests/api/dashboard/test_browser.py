@@ -201,6 +201,9 @@ async def test_roll_back_to_a_checkpoint_then_resume(page: Page, stack: Stack) -
     # approval's wait.
     assert await checkpoints.all_inner_texts() == ["start", "health", "rollback"]
     await expect(step(page, "approval", "pending")).to_be_visible()
+    await expect(page.get_by_role("button", name="Approve approval")).to_have_count(0)
+    nap = page.locator(".track[aria-label^='nap']")
+    await expect(nap.locator(".seg.discarded")).to_have_count(1)  # drawn, as undone
     await screenshot(page, "run-rolled-back")
     await page.get_by_role("button", name="Resume").click()
     await expect(step(page, "approval", "waiting")).to_be_visible(timeout=LIVE)
