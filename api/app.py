@@ -28,6 +28,7 @@ from ferryman.api.middleware import (
 )
 from ferryman.api.store import db
 from ferryman.api.surfaces import health, prometheus
+from ferryman.api.surfaces.dashboard import routes as dashboard
 from ferryman.api.surfaces.routes import SURFACES
 from ferryman.settings import Settings, get_settings
 from ferryman.temporal import check_search_attributes, connect
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(prometheus.router)
     for surface in SURFACES:
         app.include_router(surface.router)
+    app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

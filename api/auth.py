@@ -92,11 +92,16 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     assert scope in SCOPES, scope
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not principal.allows(scope):
-            raise ApiError(f"this API key lacks the {scope!r} scope", ErrorCode.INSUFFICIENT_SCOPE)
-        return principal
+        return check_scope(principal, scope)
 
     return check
+
+
+def check_scope(principal: Principal, scope: str) -> Principal:
+    """The principal if its key has `scope`; else 403 naming the scope."""
+    if not principal.allows(scope):
+        raise ApiError(f"this API key lacks the {scope!r} scope", ErrorCode.INSUFFICIENT_SCOPE)
+    return principal
 
 
 ReadWorkflows = Annotated[Principal, Depends(require("workflows:read"))]

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     INVALID_API_KEY = "invalid_api_key"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     PROJECT_MISMATCH = "project_mismatch"
+    CSRF_TOKEN_INVALID = "csrf_token_invalid"
     # 404
     ROUTE_NOT_FOUND = "route_not_found"
     EXECUTION_NOT_FOUND = "execution_not_found"

@@ -68,7 +68,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
         [E.INVALID_JSON, E.INVALID_YAML, E.EXECUTION_FINISHED, E.TEMPORAL_REJECTED], 400
     ),
     E.INVALID_API_KEY: 401,
-    **dict.fromkeys([E.INSUFFICIENT_SCOPE, E.PROJECT_MISMATCH], 403),
+    **dict.fromkeys([E.INSUFFICIENT_SCOPE, E.PROJECT_MISMATCH, E.CSRF_TOKEN_INVALID], 403),
     **dict.fromkeys(
         [
             E.ROUTE_NOT_FOUND,

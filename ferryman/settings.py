@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     gate_reconcile_secs: float = Field(default=15.0, gt=0, le=3600)
     dependency_poll_secs: float = Field(default=2.0, gt=0, le=3600)
 
+    # The Temporal Web UI's address: the dashboard (`/ui`) links each run to it when set
+    # (`ferryman up` sets it to its dev server's UI).
+    temporal_ui_url: str | None = None
     metadata_cache_secs: float = 5.0  # keys and definitions an API process may reuse
     stuck_after_secs: float = 10.0  # a workflow task unclaimed this long, no poller: stuck
     # A control (pause, resume, rollback, debug, reschedule, an event) waits this long for a

@@ -302,6 +302,7 @@ class Supervisor:
             "FERRYMAN_DATA_DIR": str(self.data_dir),
             "FERRYMAN_API_HOST": self.settings.api_host,
             "FERRYMAN_API_PORT": str(self.settings.api_port),
+            "FERRYMAN_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ui_port}",
             SUPERVISOR_PID_ENV: str(os.getpid()),
         }
         # -P: the current directory is not on the path, so a checkout's `ferryman/` folder
@@ -389,6 +390,7 @@ class Supervisor:
 
     def _print_panel(self, key: str) -> None:
         rows = [
+            ("Dashboard", f"{self.api_url}/ui"),
             ("API", self.api_url),
             ("OpenAPI docs", f"{self.api_url}/docs"),
             ("API metrics", metrics.api_url(self.settings, self.api_url)),

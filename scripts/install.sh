@@ -4,6 +4,16 @@
 # Editable: the checkout's code is what runs, a new module included, without reinstalling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The dashboard's browser tests drive the distribution's headless chromium (playwright's
+# own browser download is never used). Installed once; quiet when it is already there.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing chromium (Debian's package) for the dashboard's browser tests"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 PYTHON=${PYTHON:-python3}
 STAMP=.venv/.ferryman-pyproject.sha256
 wanted=$("$PYTHON" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')

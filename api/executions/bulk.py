@@ -16,9 +16,11 @@ from typing import TypeVar
 
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError
+from ferryman.api.executions.control import ExecutionControl
 from ferryman.api.executions.launch import Launched
 from ferryman.api.executions.restore import Restorer, check_replayable
 from ferryman.api.store.errors import StoreError
+from ferryman.statuses import Status
 
 MAX_RUNS = 100  # ids per bulk call (the filter form stops at MAX_MATCHED)
 MAX_MATCHED = 1000  # runs a filtered bulk call acts on at most
@@ -64,6 +66,29 @@ async def each(
             return Outcome(run_id, "error", err.message)
 
     return await _bounded(run_ids, one, most)
+
+
+async def cancel(
+    control: ExecutionControl, project_id: str, run_ids: Sequence[str], most: int = MAX_RUNS
+) -> list[Outcome]:
+    """Cancel each run (steps in flight are cancelled); each answers on its own."""
+
+    async def stop(run_id: str) -> str:
+        return (await control.stop(project_id, run_id, force=False)).status.value
+
+    return await each(run_ids, stop, most)
+
+
+async def redrive(
+    restorer: Restorer, project_id: str, run_ids: Sequence[str], most: int = MAX_MATCHED
+) -> list[Outcome]:
+    """Redrive each dead-lettered run from its last checkpoint, under its own id."""
+
+    async def again(run_id: str) -> str:
+        await restorer.redrive(project_id, run_id)
+        return Status.QUEUED.value
+
+    return await each(run_ids, again, most)
 
 
 async def replay(

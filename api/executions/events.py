@@ -174,7 +174,10 @@ class EventTranslator:
         if local is None or parsed is None:
             return []
         step_id, attempt = parsed
-        data = {"step_id": step_id, "attempt": attempt, "activity": local.activity_type}
+        data: dict[str, Any] = {"step_id": step_id, "attempt": attempt}
+        data["activity"] = local.activity_type
+        if local.scheduled_at is not None:  # the marker is written when the attempt ends
+            data["started_at"] = local.scheduled_at.isoformat()
         made: list[UserEvent] = [
             ("step.started", "info", f"step {step_id} attempt {attempt} started", data)
         ]
@@ -259,6 +262,8 @@ class EventTranslator:
             return [("execution.stop_requested", "info", "stop requested", {})]
         if attrs.signal_name in m.CONTROL_SIGNALS:
             return []  # pause and resume show as status changes; rollback as its checkpoint
+        if attrs.signal_name.startswith("__"):
+            return []  # the SDK's own (an llm step's token batches on the workflow stream)
         # An event for a `wait` step, sent under its own name.
         return _received(attrs.signal_name, self._decode(attrs.input.payloads))
 

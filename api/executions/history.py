@@ -37,6 +37,9 @@ class StepRecord:
     output: Any = None
     error: str | None = None
     activity: str | None = None
+    # What the step's last attempt got: its rendered parameters (activity kinds; secrets
+    # still as placeholders, resolved only inside the activity).
+    input: Any = None
     # What the kind noted beside the output (an `llm` step's model and prompt parameters),
     # and the model version its provider answered with.
     details: dict[str, Any] = field(default_factory=dict)
@@ -228,8 +231,13 @@ class HistoryFolder:
         if parsed is None:
             return
         activity_id = m.activity_id(*parsed)
-        if self._attempt_began(activity_id, attrs.activity_type.name, event) is None:
+        record = self._attempt_began(activity_id, attrs.activity_type.name, event)
+        if record is None:
             return
+        # What the attempt was given (a local attempt's marker does not record it).
+        if labelled is None and attrs.input.payloads:
+            task = self._decode(attrs.input.payloads[0])
+            record.input = task.get("params") if isinstance(task, dict) else task
         self._scheduled[event.event_id] = (attrs.activity_id, parsed[0])
         self._scheduled_at[event.event_id] = _time(event)
 

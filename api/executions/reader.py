@@ -222,6 +222,14 @@ class ExecutionReader:
         where = ListFilter(project_id, parent_run_id=described.view.id)
         return (await self.after(where, 100, None, with_total=False)).views
 
+    async def counts(self, wheres: list[ListFilter]) -> list[int]:
+        """How many executions each filter means (count queries, no rows read)."""
+        return await visibility.count_each(self.client, wheres)
+
+    async def count_by_status(self, where: ListFilter) -> dict[Status, int]:
+        """How many executions the filter means, per status (a few queries)."""
+        return await visibility.count_by_status(self.client, where)
+
     async def page(self, where: ListFilter, page: int, page_size: int) -> Page:
         """Page `page` of `page_size` rows, up to `PAGE_WINDOW` rows deep."""
         if page * page_size > visibility.PAGE_WINDOW:

@@ -26,7 +26,7 @@ may trail a schedule created a moment before (about a second on the dev server).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +65,9 @@ DISABLED_NOTE = "paused while job {job_id!r} is disabled"
 TZ_PREFIXES = ("CRON_TZ=", "TZ=")
 
 
+NEXT_RUNS_SHOWN = 5
+
+
 class MemoKey:
     CRON = "cron"
     PAYLOAD = "payload"
@@ -95,6 +98,8 @@ class ScheduleView:
     paused: bool
     next_run_at: datetime | None  # None while paused: no run starts until unpaused
     created_at: datetime | None
+    # The next firings Temporal computed (none while paused), `next_run_at` first.
+    next_runs: list[datetime] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -362,5 +367,6 @@ def _assemble(
         paused=paused,
         # Temporal keeps computing a paused schedule's times; none of them will fire.
         next_run_at=None if paused or not next_times else next_times[0],
+        next_runs=[] if paused else list(next_times[:NEXT_RUNS_SHOWN]),
         created_at=datetime.fromisoformat(created_at) if created_at else None,
     )

@@ -145,6 +145,7 @@ class StepView:
     error: str | None
     activity: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    input: Any = None  # the last attempt's rendered parameters (read from history only)
 
     @property
     def primary(self) -> Any:
@@ -181,6 +182,7 @@ class StepView:
             error=record.error,
             activity=record.activity,
             details=dict(record.details),
+            input=record.input,
         )
 
 

@@ -8,16 +8,18 @@ executions first, newest start first; then closed ones, newest close first).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from ferryman import payload_index
@@ -25,7 +27,13 @@ from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, temporal_error
 from ferryman.api.executions.ids import is_execution_id
-from ferryman.statuses import Status, visibility_clause
+from ferryman.statuses import (
+    DERIVATION,
+    OPEN_STATUSES,
+    Status,
+    derive,
+    visibility_clause,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PAGE_WINDOW = 1000  # page * page_size beyond this: use the cursor
@@ -153,24 +161,104 @@ SUPERSEDED_WITHIN = timedelta(hours=1)  # Temporal deletes a superseded run well
 async def count(client: Client, where: ListFilter) -> int:
     """How many executions the filter means: one per execution, also while a run that a
     rollback or a redrive superseded waits for Temporal to delete it (asynchronously)."""
-    query = where.query()
-    total = await _count(client, query)
+    (total,) = await count_each(client, [where])
+    return total
+
+
+async def _superseded(client: Client, project_id: str) -> list[str]:
+    """The run ids that a rollback or a redrive superseded lately (usually none)."""
     since = _instant(datetime.now(UTC) - SUPERSEDED_WITHIN)
     recent = (
-        f"{sa.PROJECT.name} = {_escaped(where.project_id)} AND "
+        f"{sa.PROJECT.name} = {_escaped(project_id)} AND "
         f"{sa.SUPERSEDES.name} IS NOT NULL AND StartTime > '{since}'"
     )
     try:
-        superseded = [
+        return [
             run.typed_search_attributes.get(sa.SUPERSEDES) or ""
             async for run in client.list_workflows(recent)
         ]
     except RPCError as err:
         raise temporal_error(err) from err
+
+
+async def count_each(client: Client, wheres: Sequence[ListFilter]) -> list[int]:
+    """`count` of each filter (all of one project), with one look for superseded runs."""
+    if not wheres:
+        return []
+    project_id = wheres[0].project_id
+    assert all(where.project_id == project_id for where in wheres), "one project"
+    queries = [where.query() for where in wheres]
+    superseded = await _superseded(client, project_id)
+    totals = await asyncio.gather(*(_count(client, query) for query in queries))
     if not superseded:
-        return total
+        return list(totals)
     runs = ", ".join(_escaped(run_id) for run_id in superseded)
-    return total - await _count(client, f"{query} AND RunId IN ({runs})")
+    stale = await asyncio.gather(
+        *(_count(client, f"{query} AND RunId IN ({runs})") for query in queries)
+    )
+    return [total - old for total, old in zip(totals, stale, strict=True)]
+
+
+SPLIT_SCAN = 1000  # rows of one Temporal status read to split it by ours; past that, counted
+
+
+async def count_by_status(client: Client, where: ListFilter) -> dict[Status, int]:
+    """How many executions the filter means, per status, in a few queries (no status in
+    `where`): one count grouped by Temporal's status, then each Temporal status that several
+    of ours share (Running, Completed, Failed) split as single reads derive them: its rows
+    read when there are at most `SPLIT_SCAN`, else one count per status it may be."""
+    query = where.query()
+    grouped = await _grouped(client, query)
+    stale = await _superseded(client, where.project_id)
+    if stale:
+        runs = ", ".join(_escaped(run_id) for run_id in stale)
+        for name, old in (await _grouped(client, f"{query} AND RunId IN ({runs})")).items():
+            grouped[name] -= old
+    counts: Counter[Status] = Counter()
+    for temporal, row in DERIVATION.items():
+        total = grouped.get(row.visibility or "", 0) if temporal is not None else 0
+        if total <= 0:
+            continue
+        if not row.keep:
+            counts[row.default] += total
+            continue
+        clause = f"ExecutionStatus = '{row.visibility}'"
+        if total <= SPLIT_SCAN:
+            rows = await _all_rows(client, f"{query} AND {clause}", SPLIT_SCAN)
+            for execution in await current_runs(client, rows):
+                recorded = execution.typed_search_attributes.get(sa.STATUS)
+                counts[derive(execution.status, recorded, False)] += 1
+            continue
+        # A running run records only open statuses; a closed one, what its row keeps. The
+        # default is what is left of the total.
+        others = sorted(
+            (row.keep - {row.default})
+            & (OPEN_STATUSES if temporal == WorkflowExecutionStatus.RUNNING else frozenset(Status))
+        )
+        each = [replace(where, statuses=frozenset({s}), clause=clause) for s in others]
+        found = dict(zip(others, await count_each(client, each), strict=True))
+        counts.update(found)
+        counts[row.default] += total - sum(found.values())
+    return {status: counts[status] for status in Status}
+
+
+async def _grouped(client: Client, query: str) -> Counter[str]:
+    """Counts by Temporal's execution status (`Running`, `Completed`, ...)."""
+    try:
+        answer = await client.count_workflows(f"{query} GROUP BY ExecutionStatus")
+    except RPCError as err:
+        raise temporal_error(err) from err
+    grouped: Counter[str] = Counter()
+    for group in answer.groups:
+        grouped[str(group.group_values[0])] += group.count
+    return grouped
+
+
+async def _all_rows(client: Client, query: str, most: int) -> list[WorkflowExecution]:
+    try:
+        return [e async for e in client.list_workflows(query, page_size=most, limit=most)]
+    except RPCError as err:
+        raise temporal_error(err) from err
 
 
 async def first_rows(client: Client, where: ListFilter, size: int) -> list[WorkflowExecution]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from ferryman.api.surfaces.api_v1 import routes as api_v1
+from ferryman.api.surfaces.dashboard import routes as dashboard
 from ferryman.api.surfaces.v1 import routes as v1
 from ferryman.statuses import Status
 
@@ -23,4 +24,5 @@ class Surface:
 SURFACES = (
     Surface(api_v1.PREFIX, api_v1.router, api_v1.status_phrase),
     Surface(v1.PREFIX, v1.router, v1.status_phrase),
+    Surface(dashboard.PREFIX, dashboard.router, dashboard.status_phrase),
 )

@@ -6,6 +6,7 @@ the layout is mapped only when installed) must not shadow the installed package.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,15 @@ async def test_a_plain_install_runs_up_from_inside_the_clone(tmp_path: Path) -> 
         async with httpx.AsyncClient(base_url=up.url, timeout=10) as http:
             listed = await http.get("/api/v1/workflows", headers={"X-API-Key": key})
             assert listed.status_code == 200, listed.text
+            # The dashboard's templates and assets are in the package (package data).
+            signed = await http.post("/ui/login", data={"key": key})
+            assert signed.status_code == 303, signed.text
+            page = await http.get("/ui/runs", cookies=signed.cookies)
+            assert page.status_code == 200 and "<h1>Runs</h1>" in page.text, page.text[:300]
+            for asset in re.findall(r'(?:src|href)="(/ui/static/[^"?]+)', page.text):
+                served = await http.get(asset)
+                assert served.status_code == 200 and served.content, asset
+            assert "htmx-2.0.11.min.js" in page.text and "htmx-ext-sse" in page.text
         assert up.stop() == 0
         assert [pid for pid in up.seen if alive(pid)] == []
         assert "No module named" not in up.log.read_text()

@@ -3,7 +3,8 @@
 Routes: `/users/<name>`, `/healthz`, `/down` (503), `/fail` (500), `/echo` (the query and
 headers it got), `/redirect?to=<url>` (302), `/once-slow/<token>?secs=N` (the first call for a
 token takes N seconds, later ones answer at once: a step in flight when its worker dies).
-`HITS` counts the calls per path (without the query).
+`/fail-until/<token>?times=N` (503 for a token's first N calls, then 200: a service that comes
+back). `HITS` counts the calls per path (without the query).
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", query["to"])
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif url.path.startswith("/fail-until/"):
+            if hits <= int(query.get("times", "1")):
+                self._send(503, {"error": "down", "calls": hits})
+            else:
+                self._send(200, {"calls": hits})
         elif url.path.startswith("/once-slow/"):
             if hits == 1:
                 time.sleep(float(query.get("secs", "30")))

@@ -58,12 +58,8 @@ async def redrive_dead_letters(
 ) -> schemas.DlqReplayed:
     where = query.where(principal, statuses=DEAD)
     page = await executions.reader.after(where, bulk.MAX_MATCHED, None, with_total=False)
-
-    async def redrive(run_id: str) -> str:
-        await executions.restorer.redrive(principal.project_id, run_id)
-        return Status.QUEUED.value
-
-    outcomes = await bulk.each([v.id for v in page.views], redrive, most=bulk.MAX_MATCHED)
+    ids = [view.id for view in page.views]
+    outcomes = await bulk.redrive(executions.restorer, principal.project_id, ids)
     done = [o.run_id for o in outcomes if o.error is None]
     runs = [serializer.run(await executions.reader.get(principal.project_id, r)) for r in done]
     return schemas.DlqReplayed(replayed=runs, count=len(runs))
@@ -78,11 +74,8 @@ async def redrive_dead_letters(
 async def bulk_cancel(
     body: schemas.RunIds, principal: Execute, executions: ExecutionsDep
 ) -> schemas.BulkResult:
-    async def cancel(run_id: str) -> str:
-        stopped = await executions.control.stop(principal.project_id, run_id, force=False)
-        return stopped.status.value
-
-    return serializer.bulk(await bulk.each(body.run_ids, cancel))
+    outcomes = await bulk.cancel(executions.control, principal.project_id, body.run_ids)
+    return serializer.bulk(outcomes)
 
 
 @router.post(
@@ -97,12 +90,10 @@ async def bulk_cancel_all(
     where = query.where(principal)
     page = await executions.reader.after(where, bulk.MAX_MATCHED, None, with_total=False)
     open_runs = [view.id for view in page.views if view.status not in TERMINAL_STATUSES]
-
-    async def cancel(run_id: str) -> str:
-        stopped = await executions.control.stop(principal.project_id, run_id, force=False)
-        return stopped.status.value
-
-    return serializer.bulk(await bulk.each(open_runs, cancel, most=bulk.MAX_MATCHED))
+    outcomes = await bulk.cancel(
+        executions.control, principal.project_id, open_runs, most=bulk.MAX_MATCHED
+    )
+    return serializer.bulk(outcomes)
 
 
 @router.post(
