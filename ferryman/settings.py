@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     control_timeout_secs: float = Field(default=10.0, gt=0, le=300)
     retention_days: int = 30
     graceful_shutdown_secs: float = 30.0
+    # Run workflow code in temporalio's sandbox, which re-creates a restricted module world
+    # for every run and refuses I/O, clocks and randomness outside `workflow.*`. ferryman's
+    # workflow code is its own (user code runs in activities), so workers run it without:
+    # about a quarter of a worker's CPU per run (README, Benchmarks). The test suite's
+    # in-process workers and every replay of a recorded history keep it on, so a
+    # nondeterministic call in workflow code still fails CI.
+    workflow_sandbox: bool = False
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     # One log line per HTTP request; health probes and metrics scrapes too when set.

@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ferryman import metrics, tracing
@@ -56,7 +56,11 @@ PASSTHROUGH_MODULES = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """temporalio's sandbox (ferryman's pure modules passed through), or none
+    (`FERRYMAN_WORKFLOW_SANDBOX`, off by default: see `Settings.workflow_sandbox`)."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     )
@@ -64,7 +68,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def build_replayer() -> Replayer:
     """The installed workflow code, ready to replay recorded histories (tests, debug
-    bundles): a divergence is a change that would break executions running now."""
+    bundles): a divergence is a change that would break executions running now. Always in
+    the sandbox: a replay is where a nondeterministic call must show."""
     return Replayer(
         workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
@@ -93,7 +98,7 @@ def build_worker(
             *coordination.activities(),
             *(entry.defn for entry in activities.values()),
         ],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(settings.workflow_sandbox),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_secs),
         identity=f"ferryman-worker@{socket.gethostname()}:{os.getpid()}",
     )

@@ -40,6 +40,9 @@ def base_settings(
         task_queue=f"ferryman-test-{uuid.uuid4().hex[:8]}",
         activity_modules=["tests.support.activities"],
         graceful_shutdown_secs=3,
+        # In-process workers run workflow code in the sandbox, so a nondeterministic call
+        # in it fails the suite; workers started as processes run the default (none).
+        workflow_sandbox=True,
         # Terminated slot holders are noticed, and dependencies seen, within a test's patience.
         gate_reconcile_secs=1.0,
         dependency_poll_secs=0.3,
