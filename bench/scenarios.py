@@ -145,15 +145,18 @@ async def _raw_and_finish(r: Rig, steps: int) -> None:
 async def concurrency_gate(r: Rig, n: int) -> dict[str, Any]:
     """n runs of a one-step job behind one concurrency key of 5 slots, created IN_FLIGHT at
     a time: how many runs/s the key's gate admits (from the first run's `started_at` to the
-    last's), and create to all completed beside the same job without a key."""
+    last's), and create to all completed beside the same job without a key. Then the same
+    behind a key of IN_FLIGHT slots (`wide`): every run still enters and leaves the gate,
+    none ever queues, so its figure beside no key is what the gate itself costs."""
     figures: dict[str, Any] = {}
-    for workflow_id in ("gated", "ungated"):
+    for workflow_id in ("gated", "wide", "ungated"):
         began = time.perf_counter()
         ids = await _run_many(r, workflow_id, n)
         figures[f"{workflow_id}_per_s"] = round(n / (time.perf_counter() - began), 1)
-        if workflow_id == "gated":
-            figures["admitted_per_s"] = await _admitted_per_s(r, ids)
+        if workflow_id != "ungated":
+            figures[f"{workflow_id}_admitted_per_s"] = await _admitted_per_s(r, ids)
     figures["vs_ungated"] = round(figures["gated_per_s"] / figures["ungated_per_s"], 3)
+    figures["wide_vs_ungated"] = round(figures["wide_per_s"] / figures["ungated_per_s"], 3)
     return figures
 
 

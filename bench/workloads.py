@@ -51,8 +51,8 @@ def http_definition(workflow_id: str) -> dict[str, Any]:
     }
 
 
-def gated_definition(workflow_id: str, limit: int | None) -> dict[str, Any]:
-    """One in-workflow step behind a concurrency key `k` of `limit` slots (none: no key),
+def gated_definition(workflow_id: str, limit: int | None, key: str = "k") -> dict[str, Any]:
+    """One in-workflow step behind a concurrency `key` of `limit` slots (none: no key),
     so that a run holds its slot for as short a time as a run can and the gate is what a
     stream of them waits on."""
     document: dict[str, Any] = {
@@ -62,7 +62,7 @@ def gated_definition(workflow_id: str, limit: int | None) -> dict[str, Any]:
         "output": "{{ steps.only.output }}",
     }
     if limit is not None:
-        document["concurrency"] = {"limit": limit, "key": "k"}
+        document["concurrency"] = {"limit": limit, "key": key}
     return document
 
 

@@ -56,7 +56,7 @@ async def latest_run(
     rows = await visibility.first_rows(reader.client, where, LATEST_SCAN)
     if not rows:
         return None
-    return await reader.view_of(max(rows, key=lambda row: (row.start_time, row.id)))
+    return reader.view_of(max(rows, key=lambda row: (row.start_time, row.id)))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ values).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, execution_not_found, temporal_error
-from ferryman.api.executions import triage, visibility
+from ferryman.api.executions import decoding, triage, visibility
 from ferryman.api.executions.history import FoldedHistory, StepRecord, fold
 from ferryman.api.executions.ids import is_execution_id
 from ferryman.api.executions.view import ExecutionView
@@ -36,7 +37,7 @@ from ferryman.settings import Settings
 from ferryman.statuses import TERMINAL_STATUSES, Status
 from ferryman.workflows import models as m
 from ferryman.workflows.execution import ExecutionWorkflow
-from ferryman.workflows.memo import ErrorRecord, ExecutionMemo, is_elided
+from ferryman.workflows.memo import STEP_PREFIX, ErrorRecord, ExecutionMemo, is_elided
 
 Handle = WorkflowHandle[Any, Any]
 
@@ -80,10 +81,17 @@ class ExecutionReader:
         # A history of the same length folds to the same thing: (run id, length) -> fold.
         self._folds: LRUCache[tuple[str, int], FoldedHistory] = LRUCache(FOLD_CACHE_SIZE)
 
-    async def view_of(self, execution: WorkflowExecution) -> ExecutionView:
-        """The view of a listed or described run, with what its attributes say of stuck."""
-        view = ExecutionView.of(execution, ExecutionMemo.decode(await execution.memo()))
-        return replace(view, stuck=triage.stuck_from_attributes(view))
+    def view_of(self, execution: WorkflowExecution, row: bool = False) -> ExecutionView:
+        """The view of a listed or described run, with what its attributes say of stuck. A
+        list `row` leaves the step outputs unread (`outputs` None): they are most of a
+        memo, and no list shows them."""
+        raw = decoding.memo(execution, skip=STEP_PREFIX if row else None)
+        view = ExecutionView.of(execution, ExecutionMemo.decode(raw))
+        return replace(
+            view,
+            stuck=triage.stuck_from_attributes(view),
+            outputs=None if row else view.outputs,
+        )
 
     async def describe(self, project_id: str, execution_id: str) -> Described:
         """An execution of the caller's project; 404 for anything else."""
@@ -91,14 +99,14 @@ class ExecutionReader:
             raise execution_not_found()
         handle = self.client.get_workflow_handle(execution_id)
         try:
-            description = await handle.describe()
+            description = await decoding.describe(self.client, execution_id)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise execution_not_found() from err
             raise temporal_error(err) from err
         if description.typed_search_attributes.get(sa.PROJECT) != project_id:
             raise execution_not_found()
-        return Described(handle, description, await self.view_of(description))
+        return Described(handle, description, self.view_of(description))
 
     async def get(
         self, project_id: str, execution_id: str, include_steps: bool = False
@@ -238,9 +246,12 @@ class ExecutionReader:
                 "the cursor (`limit` and `after`, taking `next_cursor` from each answer)",
                 ErrorCode.PAGE_TOO_DEEP,
             )
-        rows = await visibility.first_rows(self.client, where, page * page_size)
-        views = [await self.view_of(e) for e in rows[(page - 1) * page_size :]]
-        return Page(views, await visibility.count(self.client, where))
+        # The page and its total are separate visibility queries: ask both at once.
+        rows, total = await asyncio.gather(
+            visibility.first_rows(self.client, where, page * page_size),
+            visibility.count(self.client, where),
+        )
+        return Page([self.view_of(e, row=True) for e in rows[(page - 1) * page_size :]], total)
 
     async def after(
         self, where: ListFilter, limit: int, after: str | None, with_total: bool = True
@@ -251,25 +262,34 @@ class ExecutionReader:
         confirmed against its real payload (its memo's copy, or its history's first event
         when the memo elided it): exact, at the cost of that read per candidate.
         """
-        if where.payload is None:
-            rows = await visibility.rows_after(self.client, where, limit, after)
+        if with_total:  # the rows and the total are separate queries: ask both at once
+            rows, total = await asyncio.gather(
+                self._rows_after(where, limit, after), visibility.count(self.client, where)
+            )
         else:
-            wanted = where.payload
-
-            async def holds(execution: WorkflowExecution) -> bool:
-                index = execution.typed_search_attributes.get(sa.PAYLOAD_INDEX)
-                if not payload_index.confirmation_needed(wanted, index):
-                    return True  # its complete index already proves it
-                return payload_index.contains(await self.payload_of(execution), wanted)
-
-            rows = await visibility.confirmed_rows(self.client, where, limit, after, holds)
-        views = [await self.view_of(e) for e in rows.executions]
-        total = await visibility.count(self.client, where) if with_total else len(views)
+            rows = await self._rows_after(where, limit, after)
+            total = len(rows.executions)
+        views = [self.view_of(e, row=True) for e in rows.executions]
         return Page(views, total, rows.next_cursor)
+
+    async def _rows_after(
+        self, where: ListFilter, limit: int, after: str | None
+    ) -> visibility.Rows:
+        if where.payload is None:
+            return await visibility.rows_after(self.client, where, limit, after)
+        wanted = where.payload
+
+        async def holds(execution: WorkflowExecution) -> bool:
+            index = execution.typed_search_attributes.get(sa.PAYLOAD_INDEX)
+            if not payload_index.confirmation_needed(wanted, index):
+                return True  # its complete index already proves it
+            return payload_index.contains(await self.payload_of(execution), wanted)
+
+        return await visibility.confirmed_rows(self.client, where, limit, after, holds)
 
     async def payload_of(self, execution: WorkflowExecution) -> Any:
         """A run's input: the memo's copy, or, when elided there, its history's first event."""
-        summary = ExecutionMemo.decode(await execution.memo()).input
+        summary = ExecutionMemo.decode(decoding.memo(execution, skip=STEP_PREFIX)).input
         if not is_elided(summary):
             return summary
         handle = self.client.get_workflow_handle(execution.id, run_id=execution.run_id)

@@ -26,6 +26,7 @@ from ferryman import payload_index
 from ferryman import search_attributes as sa
 from ferryman.api.codes import ErrorCode
 from ferryman.api.errors import ApiError, temporal_error
+from ferryman.api.executions import decoding
 from ferryman.api.executions.ids import is_execution_id
 from ferryman.statuses import (
     DERIVATION,
@@ -175,7 +176,7 @@ async def _superseded(client: Client, project_id: str) -> list[str]:
     try:
         return [
             run.typed_search_attributes.get(sa.SUPERSEDES) or ""
-            async for run in client.list_workflows(recent)
+            async for run in decoding.list_workflows(client, recent)
         ]
     except RPCError as err:
         raise temporal_error(err) from err
@@ -256,7 +257,7 @@ async def _grouped(client: Client, query: str) -> Counter[str]:
 
 async def _all_rows(client: Client, query: str, most: int) -> list[WorkflowExecution]:
     try:
-        return [e async for e in client.list_workflows(query, page_size=most, limit=most)]
+        return [e async for e in decoding.list_workflows(client, query, page_size=most, limit=most)]
     except RPCError as err:
         raise temporal_error(err) from err
 
@@ -312,7 +313,7 @@ async def confirmed_rows(
 async def _fetch(
     client: Client, where: ListFilter, size: int, token: bytes | None
 ) -> tuple[list[WorkflowExecution], bytes | None]:
-    iterator = client.list_workflows(where.query(), page_size=size, next_page_token=token)
+    iterator = decoding.list_workflows(client, where.query(), page_size=size, next_page_token=token)
     try:
         await iterator.fetch_next_page()
     except RPCError as err:
@@ -332,7 +333,7 @@ async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> 
     found = False
     rows: list[WorkflowExecution] = []
     scanned = 0
-    async for execution in client.list_workflows(query, page_size=500):
+    async for execution in decoding.list_workflows(client, query, page_size=500):
         scanned += 1
         if found:
             rows.append(execution)
@@ -362,7 +363,7 @@ async def current_runs(
     superseded: set[str] = set()
     try:
         # The runs that replaced any of these name them: usually none, so this is cheap.
-        async for run in client.list_workflows(f"{sa.SUPERSEDES.name} IN ({runs})"):
+        async for run in decoding.list_workflows(client, f"{sa.SUPERSEDES.name} IN ({runs})"):
             superseded.add(run.typed_search_attributes.get(sa.SUPERSEDES) or "")
     except RPCError as err:
         raise temporal_error(err) from err
