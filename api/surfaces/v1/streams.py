@@ -62,9 +62,12 @@ async def list_run_checkpoints(
     "/runs/{run_id}/stream",
     responses=SSE,
     summary="Server-Sent Events: each new event of the run as it happens",
-    description="Each event is `chunk`: `{step_id, call, attempt, text}` (a batch of deltas; "
-    "`attempt` > 1 restarts that call's text). Ends when the run closes; reconnect with "
-    "`Last-Event-ID` to resume after that chunk.",
+    description="Each SSE event is one of the run's events, as `GET /v1/runs/{id}/events` "
+    "lists them: its `event` field is the event's type (`step.started`, `step.completed`, "
+    "`execution.completed`, ...), its `data` the event object, its `id` the event's id. The "
+    "events so far come first (after `after`), then each new one as it happens; the "
+    "stream ends when the run closes. Reconnect with `Last-Event-ID` to resume after "
+    "that event. Live LLM tokens are on `/stream/chunks`.",
 )
 async def stream_run(
     run_id: RunId,
