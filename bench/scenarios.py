@@ -243,6 +243,13 @@ async def _fill(r: Rig, stored: int) -> None:
     if missing:
         console.print(f"  storing {missing} more executions...")
         await _run_many(r, "one", missing)
+        # Stored is listed: let visibility take in every close before reads are timed.
+        settled = "FerrymanWorkflow = 'one' AND ExecutionStatus = 'Running'"
+
+        async def all_listed_closed() -> bool:
+            return (await r.client.count_workflows(settled)).count == 0
+
+        await wait_until(all_listed_closed, timeout=WAIT_SECS, interval=0.5, what="visibility")
 
 
 async def _run_many(r: Rig, workflow_id: str, n: int) -> list[str]:

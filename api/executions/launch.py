@@ -29,6 +29,7 @@ from ferryman import metrics
 from ferryman.api.codes import ErrorCode
 from ferryman.api.definitions import DefinitionService, Resolved
 from ferryman.api.errors import ApiError, temporal_error
+from ferryman.api.executions import visibility
 from ferryman.logging import note_run
 from ferryman.settings import Settings
 from ferryman.statuses import Status
@@ -371,6 +372,8 @@ async def start_run(
     else:
         if _started(handle):
             metrics.API.run_started(params.project_id, params.workflow_id, lineage.triggered_by)
+        if supersedes is not None:
+            visibility.forget_superseded(params.project_id)
         note_run(params.execution_id)
     return Launched(params.execution_id, params.workflow_id, status, created_at)
 

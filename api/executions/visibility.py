@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -166,8 +167,35 @@ async def count(client: Client, where: ListFilter) -> int:
     return total
 
 
+# The runs superseded in a project, as one query found them, for this long: a page asks
+# twice (for its rows and for its total) and runs' readers at once share it. A rollback or
+# a redrive started by this process forgets them (`forget_superseded`).
+SUPERSEDED_FRESH_SECS = 0.5
+_superseded_found: dict[tuple[int, str], tuple[float, asyncio.Future[list[str]]]] = {}
+
+
 async def _superseded(client: Client, project_id: str) -> list[str]:
     """The run ids that a rollback or a redrive superseded lately (usually none)."""
+    key = (id(client), project_id)
+    found = _superseded_found.get(key)
+    if found is None or time.monotonic() - found[0] > SUPERSEDED_FRESH_SECS:
+        found = (time.monotonic(), asyncio.ensure_future(_superseded_query(client, project_id)))
+        _superseded_found[key] = found
+    try:
+        return list(await asyncio.shield(found[1]))
+    except BaseException:
+        if _superseded_found.get(key) is found and found[1].done():
+            del _superseded_found[key]  # a failed query is asked again, not remembered
+        raise
+
+
+def forget_superseded(project_id: str) -> None:
+    """A run of `project_id` now supersedes another: the next read asks again."""
+    for key in [key for key in _superseded_found if key[1] == project_id]:
+        del _superseded_found[key]
+
+
+async def _superseded_query(client: Client, project_id: str) -> list[str]:
     since = _instant(datetime.now(UTC) - SUPERSEDED_WITHIN)
     recent = (
         f"{sa.PROJECT.name} = {_escaped(project_id)} AND "
@@ -226,7 +254,7 @@ async def count_by_status(client: Client, where: ListFilter) -> dict[Status, int
         clause = f"ExecutionStatus = '{row.visibility}'"
         if total <= SPLIT_SCAN:
             rows = await _all_rows(client, f"{query} AND {clause}", SPLIT_SCAN)
-            for execution in await current_runs(client, rows):
+            for execution in await current_runs(client, where.project_id, rows):
                 recorded = execution.typed_search_attributes.get(sa.STATUS)
                 counts[derive(execution.status, recorded, False)] += 1
             continue
@@ -320,7 +348,7 @@ async def _fetch(
         raise cursor_refused(err) if token is not None else temporal_error(err) from err
     rows = one_row_each(iterator.current_page or [])
     if where.selects_by_status:
-        rows = await current_runs(client, rows)
+        rows = await current_runs(client, where.project_id, rows)
     return rows, iterator.next_page_token or None
 
 
@@ -349,25 +377,17 @@ async def _rows_after_id(client: Client, query: str, limit: int, after: str) -> 
 
 
 async def current_runs(
-    client: Client, executions: list[WorkflowExecution]
+    client: Client, project_id: str, executions: list[WorkflowExecution]
 ) -> list[WorkflowExecution]:
     """Without the runs a rollback or a redrive superseded. Their execution runs again under
     the same id and the old run is deleted, but Temporal deletes asynchronously (some 30 s
     on the dev server): until then a filter the new run does not match (say, dead letters)
-    would still find the old one. Only closed rows can be superseded; one query asks which
-    of their ids have a newer run."""
-    closed = [e.run_id for e in executions if e.close_time is not None and e.run_id]
-    if not closed:
+    would still find the old one. Only closed rows can be superseded; the project's recent
+    superseding runs name them (usually none; the same query a count asks)."""
+    if not any(e.close_time is not None for e in executions):
         return executions
-    runs = ", ".join(_escaped(run_id) for run_id in closed)
-    superseded: set[str] = set()
-    try:
-        # The runs that replaced any of these name them: usually none, so this is cheap.
-        async for run in decoding.list_workflows(client, f"{sa.SUPERSEDES.name} IN ({runs})"):
-            superseded.add(run.typed_search_attributes.get(sa.SUPERSEDES) or "")
-    except RPCError as err:
-        raise temporal_error(err) from err
-    return [e for e in executions if e.run_id not in superseded]
+    superseded = set(await _superseded(client, project_id))
+    return [e for e in executions if e.close_time is None or e.run_id not in superseded]
 
 
 def one_row_each(executions: Sequence[WorkflowExecution]) -> list[WorkflowExecution]:
