@@ -81,10 +81,7 @@ class Admission:
         self.execution.books.attributes([sa.SCHEDULED_AT.value_set(scheduled_at)])
 
     async def release(self) -> None:
-        """Give the slot back (or withdraw from the queue): the run is closing. An external
-        signal, which the server sends with this workflow task's other commands, the
-        close's status among them: so no run is seen to start in this slot before this one
-        is seen closed (from an activity, the signal would go out first)."""
+        """Give the slot back (or withdraw from the queue): the run is closing."""
         if self.asked_gate is None:
             return
         handle = workflow.get_external_workflow_handle(self.asked_gate)
@@ -156,41 +153,20 @@ class Admission:
             priority=settings.priority,
             arrival=datetime.fromisoformat(created) if created else workflow.info().start_time,
         )
-        entry = gate.GateEntry(gate_id=gate_id, request=request)
-        summary = f"ask for a slot of {slot.key!r} (limit {slot.limit})"
-        timeout = timedelta(seconds=30)
-        retry = RetryPolicy(maximum_interval=timedelta(seconds=10))
-        if self.execution.engine >= 3:
-            # An update-with-start, answered by the gate: a free slot is the run's at once,
-            # in this workflow task (the books wait for the answer: see `_keep_books`).
-            self.execution.local_calls += 1
-            try:
-                answer = await workflow.execute_local_activity(
-                    gate.ASK_ACTIVITY,
-                    entry,
-                    result_type=gate.SlotAnswer,
-                    start_to_close_timeout=timeout,
-                    retry_policy=retry,
-                    summary=summary,
-                )
-            finally:
-                self.execution.local_calls -= 1
-            self.granted = self.granted or answer.granted
-        else:
-            # One signal-with-start: short, so since engine 2 a local activity, run in this
-            # workflow task (no task queue round trip).
-            enter = (
-                workflow.execute_local_activity
-                if self.execution.engine >= 2
-                else workflow.execute_activity
-            )
-            await enter(
-                gate.ENTER_ACTIVITY,
-                entry,
-                start_to_close_timeout=timeout,
-                retry_policy=retry,
-                summary=summary,
-            )
+        # One signal-with-start: short, so since engine 2 a local activity, run in this
+        # workflow task (no task queue round trip).
+        enter = (
+            workflow.execute_local_activity
+            if self.execution.engine >= 2
+            else workflow.execute_activity
+        )
+        await enter(
+            gate.ENTER_ACTIVITY,
+            gate.GateEntry(gate_id=gate_id, request=request),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            summary=f"ask for a slot of {slot.key!r} (limit {slot.limit})",
+        )
         await self._wait(
             lambda: self.granted, self._until_expiry(), f"a concurrency slot of {slot.key!r}"
         )

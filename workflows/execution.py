@@ -64,9 +64,6 @@ FAILED_USAGE_PATCH = "failed-step-usage"
 # Runs started since: coalesced bookkeeping (`ferryman.workflows.bookkeeping`), short steps
 # as local activities (`step_run`), and the three patches above without their markers.
 ENGINE_PATCH = "engine-2"
-# Runs started since: engine 2, and a concurrency slot asked by an update, answered at once
-# when one is free (`admission`, `gate`).
-ENGINE3_PATCH = "engine-3"
 
 
 class ExecutionInterpreter:
@@ -85,8 +82,8 @@ class ExecutionInterpreter:
         self.rollbacks_done = 0  # rollbacks applied: a rollback update waits for its own
         self.pending_memo: dict[str, Any] = {}
         self.books = Bookkeeping()  # the memo and attribute writes, coalesced since engine 2
-        self.engine = 1  # 2 for runs started since ENGINE_PATCH, 3 since ENGINE3_PATCH
-        self.local_calls = 0  # local activities running now (step attempts, a gate ask)
+        self.engine = 1  # 2 for runs started since ENGINE_PATCH
+        self.local_steps = 0  # step attempts running as local activities now
         self._keeper: asyncio.Task[None] | None = None  # writes the books (engine 2)
         self.params: m.ExecutionInput | None = None
         # In-workflow steps waiting on a timer or an event: step id -> what on (the memo's
@@ -119,11 +116,8 @@ class ExecutionInterpreter:
             params = params.model_copy(update={"execution_id": own_id})
         self.params = params
         self.debug_mode = params.debug_mode
-        if workflow.patched(ENGINE3_PATCH):
-            self.engine = 3
-        elif workflow.patched(ENGINE_PATCH):
+        if workflow.patched(ENGINE_PATCH):
             self.engine = 2
-        if self.engine >= 2:
             self.books.start()
             self._keeper = asyncio.create_task(self._keep_books())
         self.shows_dequeued = self._since(DEQUEUED_PATCH)
@@ -172,21 +166,20 @@ class ExecutionInterpreter:
 
     def _since(self, patch: str) -> bool:
         """Whether this run has the behaviour `patch` introduced: every run of engine 2
-        (or later) has, without a marker of its own; older runs as their histories say."""
+        has, without a marker of its own; older runs as their histories say."""
         return self.engine >= 2 or workflow.patched(patch)
 
     async def _keep_books(self) -> None:
         """Write what the run noted once it has nothing more to do in its workflow task:
-        all of it quiet, and no local activity running (a step attempt, or since engine 3 a
-        gate's ask): the workflow task goes on when one ends, so a chain of short steps is
-        written once, with its close, and a run granted its slot at once never shows queued.
+        all of it quiet, and no step attempt running as a local activity (the workflow task
+        goes on when one ends, so a chain of short steps is written once, with its close).
 
         Conditions are checked when every coroutine waits; what woke with this one (the
         interpreter, about to start the next step) runs first, hence the second round."""
         while True:
-            await workflow.wait_condition(lambda: self.books.pending and not self.local_calls)
+            await workflow.wait_condition(lambda: self.books.pending and not self.local_steps)
             await workflow.wait_condition(lambda: True)
-            if not self.local_calls:
+            if not self.local_steps:
                 self.books.flush()
 
     async def _closed(self, error: ApplicationError) -> NoReturn:

@@ -3,16 +3,12 @@
 Temporal has no per-key concurrency limit (temporalio/temporal#7666), so each key gets a
 small workflow of its own that owns its slots, in the spirit of the resource-pool sample:
 
-- A run that needs a slot asks for one (`ask`), by update-with-start from its
-  `ferryman.gate.ask` local activity, so the gate starts on first use. The answer says
-  whether the slot is the run's already (one was free and nobody waited): then the run goes
-  on at once, in the same workflow task. Otherwise the run is `queued`.
+- A run that needs a slot asks for one (`acquire`), by signal-with-start from its
+  `ferryman.gate.enter` activity, so the gate starts on first use; the run is `queued`.
 - The gate grants free slots to its waiters in priority order, then arrival (trigger) order,
   by signalling each run (`slot_granted`); the run goes on to its first step.
 - A run gives its slot back (`release`) on every close its own code sees: completed,
   failed, expired, canceled; a run that withdraws while queued releases the same way.
-- Runs started before engine 3 ask with `acquire` (signal-with-start from the
-  `ferryman.gate.enter` activity) and always wait for `slot_granted`.
 - What a run cannot say (terminated from outside) the gate finds out itself: while runs wait
   and every slot is held, it asks every `reconcile_secs` which holders have closed
   (`ferryman.gate.reconcile`, a describe each) and frees them. A grant to a run that has
@@ -38,8 +34,7 @@ with workflow.unsafe.imports_passed_through():
 
 GATE_WORKFLOW = "FerrymanConcurrencyGate"
 GRANT_SIGNAL = "slot_granted"
-ENTER_ACTIVITY = "ferryman.gate.enter"  # runs before engine 3: `acquire` by signal-with-start
-ASK_ACTIVITY = "ferryman.gate.ask"  # since engine 3: `ask` by update-with-start
+ENTER_ACTIVITY = "ferryman.gate.enter"
 RECONCILE_ACTIVITY = "ferryman.gate.reconcile"
 IDLE = timedelta(minutes=1)  # a gate with no holders and no waiters completes after this
 HISTORY_LIMIT = 5_000  # events before the gate continues as new
@@ -72,13 +67,6 @@ class SlotRelease(BaseModel):
     """Input of `release`: the run has closed, or withdraws while still queued."""
 
     execution_id: str
-
-
-class SlotAnswer(BaseModel):
-    """What `ask` answers: whether the slot is the run's now (else a `slot_granted` signal
-    follows when it is)."""
-
-    granted: bool
 
 
 class SlotGrant(BaseModel):
@@ -208,36 +196,16 @@ class ConcurrencyGate:
 
     @workflow.signal
     def acquire(self, request: SlotRequest) -> None:
-        """A run of engine 1 or 2 asks; the answer is always a `slot_granted` signal."""
-        if self._asked(request):
-            self.regrant.append(request.execution_id)
-            return
-        self.state.waiters.append(request)
-
-    @workflow.update
-    def ask(self, request: SlotRequest) -> SlotAnswer:
-        """A run asks (again, harmlessly, after a retry): granted at once when it holds a
-        slot already, or one is free and nobody waits; else queued."""
-        if self._asked(request):
-            return SlotAnswer(granted=True)
-        if not self.state.waiters and len(self.state.holders) < self.state.limit:
-            self.state.holders[request.execution_id] = workflow.now()
-            return SlotAnswer(granted=True)
-        self.state.waiters.append(request)
-        return SlotAnswer(granted=False)
-
-    def _asked(self, request: SlotRequest) -> bool:
-        """Take a request's settings; whether the run holds a slot (else it waits for none
-        yet: an earlier request of its own is dropped)."""
         self.state.limit = request.limit
         self.state.reconcile_secs = request.reconcile_secs
         self.changes += 1
         if request.execution_id in self.state.holders:
-            return True
+            self.regrant.append(request.execution_id)
+            return
         self.state.waiters = [
             w for w in self.state.waiters if w.execution_id != request.execution_id
         ]
-        return False
+        self.state.waiters.append(request)
 
     @workflow.signal
     def release(self, release: SlotRelease) -> None:

@@ -193,7 +193,7 @@ class StepRunner:
         """One attempt as a local activity: run by this worker within the workflow task,
         recorded as one marker when it ends. While one runs the run's books wait (the
         workflow task goes on when it ends), so a chain of short steps writes them once."""
-        self.execution.local_calls += 1
+        self.execution.local_steps += 1
         try:
             return await workflow.execute_local_activity(
                 name,
@@ -204,7 +204,7 @@ class StepRunner:
                 summary=summary,
             )
         finally:
-            self.execution.local_calls -= 1
+            self.execution.local_steps -= 1
 
     async def child(
         self, job_id: str, version: int | None, input_data: dict[str, Any], detach: bool

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -46,7 +46,6 @@ class Coordination:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.enter_gate,
-            self.ask_gate,
             self.closed_holders,
             self.await_dependencies,
             self.plan_child,
@@ -68,26 +67,6 @@ class Coordination:
             start_signal_args=[request],
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             static_summary=f"concurrency slots of {entry.gate_id} (limit {request.limit})",
-        )
-
-    @activity.defn(name=gate.ASK_ACTIVITY)
-    async def ask_gate(self, entry: gate.GateEntry) -> gate.SlotAnswer:
-        """Ask the key's gate for a slot, starting the gate if it is not running; answered
-        by the gate (`ConcurrencyGate.ask`)."""
-        request = entry.request.model_copy(
-            update={"reconcile_secs": self.settings.gate_reconcile_secs}
-        )
-        start = WithStartWorkflowOperation(
-            gate.ConcurrencyGate.run,
-            gate.GateState(limit=request.limit, reconcile_secs=request.reconcile_secs),
-            id=entry.gate_id,
-            task_queue=self.settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=f"concurrency slots of {entry.gate_id} (limit {request.limit})",
-        )
-        return await self.client.execute_update_with_start_workflow(
-            gate.ConcurrencyGate.ask, request, start_workflow_operation=start
         )
 
     @activity.defn(name=gate.RECONCILE_ACTIVITY)

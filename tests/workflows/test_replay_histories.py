@@ -524,55 +524,6 @@ async def gate_batched(client: Client, settings: Settings) -> WorkflowHandle[Any
     return gate
 
 
-async def holder_then_queued(
-    client: Client, settings: Settings, name: str
-) -> tuple[ExecutionHandle, ExecutionHandle, str]:
-    """Since engine 3: two runs under a key of one slot. The first asks its gate by an
-    update and is granted at once; the second is answered `queued`, then granted by signal
-    when the first, released by an update, completes. The two runs and the key."""
-    key = f"history-{uuid.uuid4().hex[:8]}"
-    slot = m.RunSettings(concurrency=m.ConcurrencySlot(key=key, limit=1))
-    holder = await start(
-        client,
-        settings,
-        f"{name}_holder",
-        {"steps": [{"id": "hold", "kind": "wait", "with": {"signal": "go"}}]},
-        run=slot,
-    )
-    await eventually(lambda: state(holder), step_is("hold", "waiting"))
-    queued = await start(
-        client,
-        settings,
-        f"{name}_queued",
-        {"steps": [{"id": "echo", "kind": "transform", "with": {"value": "{{ input.n }}"}}]},
-        run=slot,
-    )
-    await eventually(lambda: state(queued), lambda s: s.status == "queued")
-    await holder.execute_update("go", c.StepSignal(payload={"by": "ada"}))
-    assert (await holder.result()).status == "completed"
-    assert (await queued.result()).status == "completed"
-    return holder, queued, key
-
-
-async def engine3_granted(client: Client, settings: Settings) -> ExecutionHandle:
-    holder, _, _ = await holder_then_queued(client, settings, "engine3_granted")
-    return holder
-
-
-async def engine3_queued(client: Client, settings: Settings) -> ExecutionHandle:
-    _, queued, _ = await holder_then_queued(client, settings, "engine3_queued")
-    return queued
-
-
-async def gate_asked(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
-    """The gate of `holder_then_queued`: asked by updates, one answered at once, one
-    queued and granted by signal; stopped by a terminate (it idles a minute)."""
-    _, _, key = await holder_then_queued(client, settings, "gate_asked")
-    gate = client.get_workflow_handle(gate_id("default", key))
-    await gate.terminate("recorded")
-    return gate
-
-
 async def failed(client: Client, settings: Settings) -> ExecutionHandle:
     """A non-retryable activity failure fails the execution."""
     handle = await start(
@@ -629,10 +580,6 @@ SCENARIOS: dict[str, Callable[[Client, Settings], Awaitable[WorkflowHandle[Any, 
     # Since engine 2 (local http steps, coalesced books) and batched grants of a gate.
     "engine2_named": engine2_named,
     "gate_batched": gate_batched,
-    # Since engine 3: a slot asked by an update, answered at once when free, or queued.
-    "engine3_granted": engine3_granted,
-    "engine3_queued": engine3_queued,
-    "gate_asked": gate_asked,
 }
 
 
