@@ -210,7 +210,7 @@ if __name__ == "__main__":
     args = parse(sys.argv[1:])
     console.print(
         "bench: "
-        + ("--quick, about two minutes" if args.quick else "full run, about 25 minutes")
+        + ("--quick, about four minutes" if args.quick else "full run, about eight minutes")
         + f"; sides {', '.join(args.sides)}; scenarios {', '.join(args.scenarios)}"
     )
     figures = asyncio.run(main(args.quick, args.sides, args.scenarios, args.poll_ms / 1000))
