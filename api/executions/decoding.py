@@ -220,11 +220,5 @@ class Listing:
                 return
 
 
-def list_workflows(
-    client: Client,
-    query: str,
-    page_size: int = 1000,
-    next_page_token: bytes | None = None,
-    limit: int | None = None,
-) -> Listing:
-    return Listing(client, query, page_size, next_page_token, limit)
+# Named as the client's own method it stands in for.
+list_workflows = Listing
