@@ -140,11 +140,14 @@ async def test_rollback_of_a_completed_execution_keeps_its_id(api: Api) -> None:
     since = await events(api, execution_id, after=last_seen)
     assert [e["type"] for e in since][-1] == "execution.completed"
     assert min(c["sequence"] for c in again["checkpoints"][-3:]) > 6
-    listed = await api.http.get(
-        "/api/v1/executions", params={"workflow_id": workflow_id}, headers=api.admin
+    # Lists follow visibility, which may lag the read of the run by a moment.
+    listed = await eventually(
+        lambda: api.http.get(
+            "/api/v1/executions", params={"workflow_id": workflow_id}, headers=api.admin
+        ),
+        lambda answer: [row["status"] for row in answer.json()["items"]] == ["completed"],
     )
     assert [row["id"] for row in listed.json()["items"]] == [execution_id]
-    assert listed.json()["items"][0]["status"] == "completed"
     # The superseded run is deleted; Temporal does that asynchronously, then counts agree.
     await eventually(
         lambda: api.http.get(
