@@ -108,10 +108,8 @@ def typed_search_attributes(api: SearchAttributes) -> TypedSearchAttributes:
 def memo(execution: WorkflowExecution, skip: str | None = None) -> dict[str, Any]:
     """The run's memo, as `await execution.memo()` answers it (no codec is configured),
     without the keys that start with `skip`."""
-    fields = execution.raw_info.memo.fields
-    if skip is None:
-        return {key: _value(payload) for key, payload in fields.items()}
-    return {key: _value(payload) for key, payload in fields.items() if not key.startswith(skip)}
+    fields = execution.raw_info.memo.fields.items()
+    return {k: _value(payload) for k, payload in fields if skip is None or not k.startswith(skip)}
 
 
 def _time(info: WorkflowExecutionInfo, field: str) -> datetime | None:

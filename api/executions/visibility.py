@@ -177,9 +177,15 @@ _superseded_found: dict[tuple[int, str], tuple[float, asyncio.Future[list[str]]]
 async def _superseded(client: Client, project_id: str) -> list[str]:
     """The run ids that a rollback or a redrive superseded lately (usually none)."""
     key = (id(client), project_id)
+    now = time.monotonic()
     found = _superseded_found.get(key)
-    if found is None or time.monotonic() - found[0] > SUPERSEDED_FRESH_SECS:
-        found = (time.monotonic(), asyncio.ensure_future(_superseded_query(client, project_id)))
+    if found is None or now - found[0] > SUPERSEDED_FRESH_SECS:
+        # Past their half second, answers are only memory: keep the dict to the live ones.
+        for stale in [
+            k for k, (at, _) in _superseded_found.items() if now - at > SUPERSEDED_FRESH_SECS
+        ]:
+            del _superseded_found[stale]
+        found = (now, asyncio.ensure_future(_superseded_query(client, project_id)))
         _superseded_found[key] = found
     try:
         return list(await asyncio.shield(found[1]))
