@@ -3,6 +3,7 @@ they are all gone at the end (and kill what is left, even on failure)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 
 from ferryman.processes import free_port
 from tests.support.paths import ROOT
+from tests.support.polling import eventually
 from tests.support.processes import cli_env, wait_serving
 
 READY_TIMEOUT = 90.0
@@ -44,6 +46,7 @@ class Up:
     worker_metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     seen: set[int] = field(default_factory=set)
+    ready_lines_before: int = 0  # `ready` lines in the log when this start began
     # How `ferryman` is run, and from where: the checkout's interpreter by default.
     command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "ferryman"])
     cwd: Path = ROOT
@@ -61,6 +64,7 @@ class Up:
         self.env["FERRYMAN_WORKER_METRICS_PORT"] = str(self.worker_metrics_port)
         args = ["--data-dir", str(self.data_dir), "--port", str(self.port)]
         args += ["--temporal-port", str(self.temporal_port), "--ui-port", str(self.ui_port)]
+        self.ready_lines_before = self._ready_lines()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [*self.command, "up", *args],
@@ -87,10 +91,22 @@ class Up:
         return found
 
     async def wait_ready(self) -> None:
+        """Until `up` has said it is ready: its API answers `/readyz`, and then its panel
+        (the URLs, the key) and its `ready` line reach the log, a moment later. The log
+        is appended to by each start, so this start's line is one more than before it."""
         assert self.process is not None
         await wait_serving(
             "`up`", self.process, f"{self.url}/readyz", self.log, READY_TIMEOUT, interval=0.25
         )
+        await eventually(
+            lambda: asyncio.to_thread(self._ready_lines),
+            lambda said: said > self.ready_lines_before,
+            timeout=READY_TIMEOUT,
+        )
+
+    def _ready_lines(self) -> int:
+        text = self.log.read_text() if self.log.exists() else ""
+        return sum(line.strip() == "ready" for line in text.splitlines())
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         """Ctrl-C (as a terminal sends it) or SIGTERM; the exit code."""
